@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Shared bits of the command-line front ends. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifndef OOMBREAKER_VERSION
+#define OOMBREAKER_VERSION "0.0.0"
+#endif
+
+/* Prints "oombreaker VERSION" to stdout. */
+void cli_print_version(void);
+
+/*
+ * Handles --help/-h and --version/-V anywhere in argv[1..]: prints usage (to stdout) or the
+ * version and returns true, in which case the caller exits 0. usage is the full help text.
+ */
+bool cli_help_or_version(int argc, char **argv, const char *usage);
+
+/*
+ * Parses a duration as policies write it ("500ms", "5s", "2m", "1h", bare = seconds) into
+ * milliseconds. Returns 0 or -EINVAL. Locale-independent.
+ */
+int cli_parse_duration_ms(const char *s, uint64_t *ret_ms);

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Subcommands. Each takes argv with argv[0] = the subcommand's name, handles its own
+ * --help, and returns the process exit code (see enum exit_code).
+ */
+
+enum exit_code {
+        EXIT_OK = 0,           /* healthy, valid, done */
+        EXIT_CONFIG = 1,       /* usage or configuration error */
+        EXIT_TRIPPED = 2,      /* tripped or failed */
+        EXIT_INCONCLUSIVE = 3, /* no verdict: inputs missing */
+        EXIT_TIMEOUT = 124,    /* wait --timeout ran out */
+};
+
+int cmd_check(int argc, char **argv);

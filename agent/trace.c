@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "trace.h"
+#include "util.h"
+
+static void json_decrefp(json_t **j)
+{
+        json_decref(*j);
+}
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+static int set_u64(json_t *o, const char *key, bool has, uint64_t v)
+{
+        if (!has)
+                return 0;
+        if (v > (uint64_t)INT64_MAX)
+                return json_object_set_new(o, key, json_real((double)v));
+        return json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+static int set_real(json_t *o, const char *key, bool has, double v)
+{
+        if (!has || !isfinite(v))
+                return 0;
+        /* Whole numbers stay integers so byte counts round-trip exactly. */
+        if (v == floor(v) && fabs(v) < 9.0e15)
+                return json_object_set_new(o, key, json_integer((json_int_t)v));
+        return json_object_set_new(o, key, json_real(v));
+}
+
+static json_t *memory_to_json(const struct mem_sample *m)
+{
+        json_t *o = json_object();
+        int r = 0;
+
+        if (!o)
+                return NULL;
+        r |= set_u64(o, "current", m->has_current, m->current_bytes);
+        if (m->has_max)
+                r |= m->max_unlimited ? json_object_set_new(o, "max", json_null())
+                                      : set_u64(o, "max", true, m->max_bytes);
+        r |= set_u64(o, "inactive_file", m->has_inactive_file, m->inactive_file_bytes);
+        r |= set_u64(o, "anon", m->has_anon, m->anon_bytes);
+        r |= set_u64(o, "oom_kill", m->has_oom_kill, m->oom_kill);
+        r |= set_u64(o, "failcnt", m->has_failcnt, m->failcnt);
+        r |= set_real(o, "psi_some_avg10", m->has_psi, m->psi_some_avg10_pct);
+        r |= set_real(o, "psi_full_avg10", m->has_psi, m->psi_full_avg10_pct);
+        r |= set_u64(o, "psi_some_total", m->has_psi, m->psi_some_total_us);
+        r |= set_u64(o, "psi_full_total", m->has_psi, m->psi_full_total_us);
+        if (r) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}
+
+static json_t *runtime_to_json(const struct runtime_sample *rt)
+{
+        json_t *o = json_object();
+        int r = 0;
+
+        if (!o)
+                return NULL;
+        r |= set_real(o, "gc_count", rt->has_gc_count, rt->gc_count);
+        r |= set_real(o, "heap_used", rt->has_heap_used, rt->heap_used_bytes);
+        r |= set_real(o, "heap_max", rt->has_heap_max, rt->heap_max_bytes);
+        if (r) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}
+
+static json_t *sample_to_json(const char *batch, const char *instance, const struct sample *s)
+{
+        _cleanup_json_ json_t *o = json_object();
+        json_t *mem, *rt;
+
+        if (!o)
+                return NULL;
+        mem = memory_to_json(&s->memory);
+        rt = runtime_to_json(&s->runtime);
+        if (json_object_set_new(o, "t_ms", json_integer(s->t_ms)) < 0 ||
+            json_object_set_new(o, "batch", json_string(batch)) < 0 ||
+            json_object_set_new(o, "instance", json_string(instance)) < 0 ||
+            json_object_set_new(o, "memory", mem) < 0 || json_object_set_new(o, "runtime", rt) < 0)
+                return NULL;
+        return TAKE_PTR(o);
+}
+
+int trace_format(char *buf, size_t size, const char *batch, const char *instance,
+                 const struct sample *s)
+{
+        _cleanup_json_ json_t *o = sample_to_json(batch, instance, s);
+        size_t n;
+
+        if (!o)
+                return -ENOMEM;
+        n = json_dumpb(o, buf, size, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (n == 0)
+                return -ENOMEM;
+        if (n >= size)
+                return -ENOBUFS;
+        buf[n] = '\0';
+        return (int)n;
+}
+
+int trace_write(FILE *f, const char *batch, const char *instance, const struct sample *s)
+{
+        char buf[TRACE_LINE_MAX];
+        int n = trace_format(buf, sizeof(buf), batch, instance, s);
+
+        if (n < 0)
+                return n;
+        buf[n] = '\n';
+        if (fwrite(buf, 1, (size_t)n + 1, f) != (size_t)n + 1)
+                return -EIO;
+        return 0;
+}
+
+static int fail(char *err, size_t errsize, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(err, errsize, fmt, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+/* Reads a non-negative number field; absent or null leaves *has false. */
+static int get_u64(json_t *o, const char *key, bool *has, uint64_t *v, char *err, size_t errsize)
+{
+        json_t *j = json_object_get(o, key);
+        double d;
+
+        *has = false;
+        if (!j || json_is_null(j))
+                return 0;
+        if (!json_is_number(j))
+                return fail(err, errsize, "\"%s\" is not a number", key);
+        d = json_number_value(j);
+        if (!(d >= 0) || d >= 18446744073709551616.0)
+                return fail(err, errsize, "\"%s\" is out of range (0..2^64)", key);
+        *v = json_is_integer(j) ? (uint64_t)json_integer_value(j) : (uint64_t)d;
+        *has = true;
+        return 0;
+}
+
+static int get_real(json_t *o, const char *key, bool *has, double *v, char *err, size_t errsize)
+{
+        json_t *j = json_object_get(o, key);
+
+        *has = false;
+        if (!j || json_is_null(j))
+                return 0;
+        if (!json_is_number(j))
+                return fail(err, errsize, "\"%s\" is not a number", key);
+        *v = json_number_value(j);
+        *has = true;
+        return 0;
+}
+
+static int memory_from_json(json_t *o, struct mem_sample *m, char *err, size_t errsize)
+{
+        json_t *max = json_object_get(o, "max");
+        bool some = false, full = false, st = false, ft = false;
+        int r = 0;
+
+        if (!json_is_object(o))
+                return fail(err, errsize, "\"memory\" is not an object");
+        r = r ?: get_u64(o, "current", &m->has_current, &m->current_bytes, err, errsize);
+        if (max && json_is_null(max)) {
+                m->has_max = m->max_unlimited = true;
+        } else {
+                r = r ?: get_u64(o, "max", &m->has_max, &m->max_bytes, err, errsize);
+        }
+        r = r ?: get_u64(o, "inactive_file", &m->has_inactive_file, &m->inactive_file_bytes, err,
+                         errsize);
+        r = r ?: get_u64(o, "anon", &m->has_anon, &m->anon_bytes, err, errsize);
+        r = r ?: get_u64(o, "oom_kill", &m->has_oom_kill, &m->oom_kill, err, errsize);
+        r = r ?: get_u64(o, "failcnt", &m->has_failcnt, &m->failcnt, err, errsize);
+        r = r ?: get_real(o, "psi_some_avg10", &some, &m->psi_some_avg10_pct, err, errsize);
+        r = r ?: get_real(o, "psi_full_avg10", &full, &m->psi_full_avg10_pct, err, errsize);
+        r = r ?: get_u64(o, "psi_some_total", &st, &m->psi_some_total_us, err, errsize);
+        r = r ?: get_u64(o, "psi_full_total", &ft, &m->psi_full_total_us, err, errsize);
+        m->has_psi = some && full;
+        return r;
+}
+
+static int runtime_from_json(json_t *o, struct runtime_sample *rt, char *err, size_t errsize)
+{
+        int r = 0;
+
+        if (!json_is_object(o))
+                return fail(err, errsize, "\"runtime\" is not an object");
+        r = r ?: get_real(o, "gc_count", &rt->has_gc_count, &rt->gc_count, err, errsize);
+        r = r ?: get_real(o, "heap_used", &rt->has_heap_used, &rt->heap_used_bytes, err, errsize);
+        r = r ?: get_real(o, "heap_max", &rt->has_heap_max, &rt->heap_max_bytes, err, errsize);
+        return r;
+}
+
+static int copy_name(json_t *o, const char *key, char *dst, char *err, size_t errsize)
+{
+        const char *s = json_string_value(json_object_get(o, key));
+
+        if (!s)
+                return fail(err, errsize, "\"%s\" is missing or not a string", key);
+        if (strlen(s) == 0 || strlen(s) > POLICY_NAME_MAX)
+                return fail(err, errsize, "\"%s\" must have 1 to %d characters", key,
+                            POLICY_NAME_MAX);
+        strcpy(dst, s);
+        return 0;
+}
+
+int trace_parse(const char *line, size_t len, char ret_batch[POLICY_NAME_MAX + 1],
+                char ret_instance[POLICY_NAME_MAX + 1], struct sample *ret, char *err,
+                size_t errsize)
+{
+        _cleanup_json_ json_t *o = NULL;
+        struct sample s = { 0 };
+        json_error_t jerr;
+        json_t *t, *j;
+        int r;
+
+        o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!o)
+                return fail(err, errsize, "not JSON: %s (column %d)", jerr.text, jerr.column);
+        if (!json_is_object(o))
+                return fail(err, errsize, "not a JSON object");
+        t = json_object_get(o, "t_ms");
+        if (!json_is_integer(t) || json_integer_value(t) < 0)
+                return fail(err, errsize, "\"t_ms\" is missing or not a non-negative integer");
+        s.t_ms = json_integer_value(t);
+        r = copy_name(o, "batch", ret_batch, err, errsize);
+        if (r < 0)
+                return r;
+        r = copy_name(o, "instance", ret_instance, err, errsize);
+        if (r < 0)
+                return r;
+        j = json_object_get(o, "memory");
+        if (j && !json_is_null(j) && (r = memory_from_json(j, &s.memory, err, errsize)) < 0)
+                return r;
+        j = json_object_get(o, "runtime");
+        if (j && !json_is_null(j) && (r = runtime_from_json(j, &s.runtime, err, errsize)) < 0)
+                return r;
+        *ret = s;
+        return 0;
+}

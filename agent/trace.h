@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Trace lines (JSON Lines, one object per instance per tick), as DESIGN.md "Traces"
+ * defines them. `sample --json` prints the same objects, `run --trace` appends them and
+ * `replay` reads them back.
+ */
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "policy.h"
+#include "sample.h"
+
+#define TRACE_LINE_MAX 4096
+
+/*
+ * Writes one trace object for (batch, instance, s) as a single line ending in '\n' to f.
+ * Returns 0 or -errno (-EIO when the stream failed).
+ */
+int trace_write(FILE *f, const char *batch, const char *instance, const struct sample *s);
+
+/*
+ * Formats the same object into buf (NUL-terminated, no newline). Returns the length, or
+ * -ENOBUFS when buf is too small, -ENOMEM.
+ */
+int trace_format(char *buf, size_t size, const char *batch, const char *instance,
+                 const struct sample *s);
+
+/*
+ * Parses one trace line. On success fills *ret (fields absent from the line are no-data),
+ * and copies batch and instance (each at most POLICY_NAME_MAX chars; "*" allowed). Returns
+ * 0, or -EINVAL with a short reason in err (errsize bytes) for a malformed line.
+ */
+int trace_parse(const char *line, size_t len, char ret_batch[POLICY_NAME_MAX + 1],
+                char ret_instance[POLICY_NAME_MAX + 1], struct sample *ret, char *err,
+                size_t errsize);

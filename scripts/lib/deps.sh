@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# Installs the Debian packages oombreaker needs to build, test and demo, and nothing when
+# they are all present. Sourced by scripts/test, scripts/demo and scripts/bench.
+
+OOMBREAKER_PACKAGES=(
+	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
+	libinih-dev libjansson-dev libcmocka-dev libcgroup-dev libcurl4-openssl-dev
+	libmicrohttpd-dev libsystemd-dev systemd
+	haproxy prometheus python3 python3-prometheus-client
+	golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-common-dev
+	curl jq procps psmisc socat
+)
+
+deps_missing() {
+	local p missing=()
+	for p in "${OOMBREAKER_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	echo "${missing[@]}"
+}
+
+deps_install() {
+	local missing
+	missing=$(deps_missing)
+	if [ -z "$missing" ]; then
+		echo "deps: all ${#OOMBREAKER_PACKAGES[@]} packages present, nothing to install"
+		return 0
+	fi
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: missing packages: $missing" >&2
+		echo "deps: run as root, or install them with: apt-get install $missing" >&2
+		return 1
+	fi
+	echo "deps: installing $missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q || return 1
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing || return 1
+	# Debian starts packaged daemons on install; the tests start their own on loopback.
+	for svc in haproxy prometheus; do
+		pkill -x "$svc" 2>/dev/null || true
+	done
+	return 0
+}
