@@ -9,10 +9,7 @@
 #include "trace.h"
 #include "util.h"
 
-static void json_decrefp(json_t **j)
-{
-        json_decref(*j);
-}
+/* jansson >= 2.9 defines json_decrefp() itself (GCC/clang); a local copy would clash. */
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
 static int set_u64(json_t *o, const char *key, bool has, uint64_t v)
