@@ -92,6 +92,7 @@ awk -v e="$exposure" -v m="$max_exposure" 'BEGIN { exit !(e <= m) }' ||
 require() { grep -qxF "$1" "$unit" || fail "the unit lacks '$1'"; }
 require "Type=notify"
 require "ExecStart=/usr/bin/oombreaker run --policy-dir /etc/oombreaker/batches.d"
+# shellcheck disable=SC2016 # $MAINPID is systemd's, not ours
 require 'ExecReload=/bin/kill -HUP $MAINPID'
 require "Restart=on-failure"
 require "User=oombreaker"
