@@ -18,7 +18,8 @@
 int notify_ready(void);
 
 /* Sends STATUS=<line>. Control characters in line become spaces, so the text cannot
- * smuggle other assignments. Returns 1 if sent, 0 if not under systemd, -errno. */
+ * smuggle other assignments. Returns 1 if sent, 0 if not under systemd, -EINVAL for a NULL
+ * line, other -errno on failure. */
 int notify_status(const char *line);
 
 /* Sends WATCHDOG=1 when the watchdog is enabled for this process ($WATCHDOG_USEC, and
