@@ -295,8 +295,9 @@ static void pair_step(struct breaker *b, long idx, const struct rules_figures *f
                 NOTE(c->trip, idx);
         } else if (!ps->would_tripped) {
                 ps->would_tripped = true;
+                if (!b->has_would_trip) /* the first is where a real trip would have latched */
+                        trip_fill(b, idx, t_ms, true, &b->would_trip);
                 b->has_would_trip = true;
-                trip_fill(b, idx, t_ms, true, &b->would_trip);
                 transition_add(b, t_ms, b->phase, BREAKER_TRIPPED, idx)->dry_run = true;
         }
 }

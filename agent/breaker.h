@@ -13,8 +13,8 @@
  *
  * Dry run (the batch's dry_run, or the rule's): reaching the limit is reported as a
  * transition to "tripped" flagged dry_run ("would trip"), once per streak; the phase is
- * not latched, the streak keeps counting, and the caller must act on nothing. The reason
- * is kept for status (breaker_would_trip()).
+ * not latched, the streak keeps counting, and the caller must act on nothing. The first
+ * such reason since arming is kept for status (breaker_would_trip()).
  *
  * Phase precedence after a tick: tripped > inconclusive (some (instance, rule) has been
  * no-data for max_errors ticks in a row; max_errors 0 disables) > breaching (some streak
@@ -109,7 +109,8 @@ const struct breaker_transition *breaker_transitions(const struct breaker *b, si
 enum breaker_phase breaker_phase(const struct breaker *b);
 /* The trip reason when tripped, rolled_back or failed; NULL otherwise. */
 const struct breaker_trip *breaker_trip(const struct breaker *b);
-/* The last dry-run "would trip" since arming; NULL if none. */
+/* The first dry-run "would trip" since arming (where a real trip would have latched); NULL if none.
+ */
 const struct breaker_trip *breaker_would_trip(const struct breaker *b);
 
 /* Re-arms: phase armed, streaks and windows cleared, OOM baselines retaken at the next sample. */

@@ -393,6 +393,7 @@ static void run_case(const struct case_ *c)
 {
         struct fixture fx;
         int would = 0;
+        int64_t first_would_ms = -1;
         size_t n_ticks = strlen(c->phases);
 
         fixture_init(&fx, c->scope, c->n_targets, c->metric, c->threshold);
@@ -408,8 +409,10 @@ static void run_case(const struct case_ *c)
 
                 assert_true(n >= 0);
                 assert_int_equal((size_t)n, nt);
-                for (size_t i = 0; i < nt; i++)
-                        would += tv[i].dry_run;
+                for (size_t i = 0; i < nt; i++) {
+                        if (tv[i].dry_run && would++ == 0)
+                                first_would_ms = tv[i].t_ms;
+                }
                 print_message("  tick %zu: phase %s streak %u\n", k,
                               breaker_phase_to_string(breaker_phase(fx.b)),
                               breaker_streak(fx.b, 0, 0));
@@ -428,6 +431,8 @@ static void run_case(const struct case_ *c)
                 assert_int_equal(t->consecutive, t->limit);
         }
         assert_int_equal(breaker_would_trip(fx.b) != NULL, c->would_trips > 0);
+        if (c->would_trips > 0) /* the first one is kept: where a real trip would have latched */
+                assert_int_equal(breaker_would_trip(fx.b)->t_ms, first_would_ms);
         breaker_free(fx.b);
 }
 
