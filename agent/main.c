@@ -15,6 +15,7 @@ struct command {
 
 static const struct command commands[] = {
         { "check", cmd_check, "FILE...  validate policy files" },
+        { "replay", cmd_replay, "FILE --trace T.jsonl  what a policy decides on a recorded trace" },
 };
 
 static void usage(FILE *f)
