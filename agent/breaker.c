@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,11 +253,12 @@ static struct breaker_transition *transition_add(struct breaker *b, int64_t t_ms
         return tr;
 }
 
-#define NOTE(slot, idx)                 \
-        do {                            \
-                if ((slot) < 0)         \
-                        (slot) = (idx); \
-        } while (0)
+/* Remembers the first (instance, rule) of a tick that caused a kind of change. */
+static void note(long *slot, long idx)
+{
+        if (*slot < 0)
+                *slot = idx;
+}
 
 /* Applies one evaluation to a pair's streak; records dry-run trips as transitions. */
 static void pair_step(struct breaker *b, long idx, const struct rules_figures *f, int64_t t_ms,
@@ -270,29 +272,29 @@ static void pair_step(struct breaker *b, long idx, const struct rules_figures *f
         rules_evaluate(r, f, &ps->last);
         ps->evaluated = true;
         if (ps->last.outcome == RULES_NO_DATA) {
-                if (ps->no_data < UINT32_MAX)
+                if (ps->no_data < UINT_MAX)
                         ps->no_data++;
         } else {
                 if (ps->last.outcome == RULES_BREACH) {
                         ps->streak++;
                 } else {
                         if (ps->streak > 0)
-                                NOTE(c->cleared, idx);
+                                note(&c->cleared, idx);
                         ps->streak = 0;
                         ps->would_tripped = false;
                 }
                 if (was_stuck)
-                        NOTE(c->cleared, idx);
+                        note(&c->cleared, idx);
                 ps->no_data = 0;
         }
         if (max_errors > 0 && ps->no_data >= max_errors)
-                NOTE(c->no_data_limit, idx);
+                note(&c->no_data_limit, idx);
         if (ps->streak > 0)
-                NOTE(c->breaching, idx);
+                note(&c->breaching, idx);
         if (ps->last.outcome != RULES_BREACH || ps->streak < rule_limit(b->p, r))
                 return;
         if (!b->p->dry_run && !r->dry_run) {
-                NOTE(c->trip, idx);
+                note(&c->trip, idx);
         } else if (!ps->would_tripped) {
                 ps->would_tripped = true;
                 if (!b->has_would_trip) /* the first is where a real trip would have latched */

@@ -128,7 +128,8 @@ int breaker_set_phase(struct breaker *b, enum breaker_phase to);
 
 /*
  * Restores a persisted phase and trip reason (trip required for tripped, rolled_back and
- * failed; ignored otherwise). Streaks restart at 0. Returns 0 or -EINVAL.
+ * failed; ignored otherwise). Like breaker_reset() it clears streaks, windows and OOM
+ * baselines: restore baselines afterwards. Returns 0 or -EINVAL.
  */
 int breaker_restore(struct breaker *b, enum breaker_phase phase, const struct breaker_trip *trip);
 
