@@ -19,6 +19,7 @@ static const struct command commands[] = {
         { "wait", cmd_wait, "BATCH [--bake DUR] [--timeout DUR]  the pipeline gate" },
         { "reset", cmd_reset, "BATCH  re-arm a batch" },
         { "promote", cmd_promote, "BATCH  stop watching a healthy batch" },
+        { "replay", cmd_replay, "FILE --trace T.jsonl  what a policy decides on a recorded trace" },
 };
 
 static void usage(FILE *f)
