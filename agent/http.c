@@ -474,6 +474,9 @@ char *http_body_excerpt(const char *body, size_t len, char *buf, size_t size)
 
         if (size == 0)
                 return buf;
+        while (len > 0 && (body[len - 1] == ' ' || body[len - 1] == '\t' || body[len - 1] == '\r' ||
+                           body[len - 1] == '\n'))
+                len--;
         for (; n < len && n + 1 < size; n++) {
                 unsigned char ch = (unsigned char)body[n];
 

@@ -126,7 +126,8 @@ int http_wakeup(struct http *h);
 
 /*
  * Copies at most size-1 bytes of a response body into buf for a log line or an error
- * message: control characters and non-ASCII bytes become '?', and "..." marks a cut.
+ * message: trailing whitespace is dropped, control characters and non-ASCII bytes become
+ * '?', and "..." marks a cut.
  * Always NUL-terminates (size > 0). Returns buf.
  */
 char *http_body_excerpt(const char *body, size_t len, char *buf, size_t size);

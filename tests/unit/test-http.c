@@ -468,6 +468,8 @@ static const struct excerpt_case excerpt_cases[] = {
         { "abcdefg", 8, "abcdefg" },
         { "\xc3\xa9t\xc3\xa9", 16, "??t??" },
         { "abc", 1, "" },
+        { "internal error\r\n", 64, "internal error" },
+        { "\n\n", 8, "" },
 };
 
 static void test_excerpt(void **state)
