@@ -9,10 +9,7 @@
 #include "trace.h"
 #include "util.h"
 
-static void json_decrefp(json_t **j)
-{
-        json_decref(*j);
-}
+/* jansson >= 2.14 provides json_decrefp() for cleanup attributes. */
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
 static int set_u64(json_t *o, const char *key, bool has, uint64_t v)
