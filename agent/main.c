@@ -19,10 +19,11 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-        fprintf(f, "Usage: oombreaker COMMAND [OPTIONS]\n\n"
-                   "Guards canary releases against memory blow-ups: samples cgroup memory and\n"
-                   "runtime GC statistics, and cuts traffic then rolls back when a policy trips.\n\n"
-                   "Commands:\n");
+        fprintf(f,
+                "Usage: oombreaker COMMAND [OPTIONS]\n\n"
+                "Guards canary releases against memory blow-ups: samples cgroup memory and\n"
+                "runtime GC statistics, and cuts traffic then rolls back when a policy trips.\n\n"
+                "Commands:\n");
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
         fprintf(f, "\nRun 'oombreaker COMMAND --help' for a command's options.\n"

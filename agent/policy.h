@@ -12,13 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define POLICY_NAME_MAX       64   /* batch, target, rule and action names */
-#define POLICY_TARGETS_MAX    256  /* per file */
-#define POLICY_RULES_MAX      64
-#define POLICY_ACTIONS_MAX    16
-#define POLICY_HEADERS_MAX    32   /* per http action */
-#define POLICY_LINE_MAX       1024 /* longest accepted line, newline excluded */
-#define POLICY_ERRORS_MAX     100  /* further errors are counted, not stored */
+#define POLICY_NAME_MAX    64  /* batch, target, rule and action names */
+#define POLICY_TARGETS_MAX 256 /* per file */
+#define POLICY_RULES_MAX   64
+#define POLICY_ACTIONS_MAX 16
+#define POLICY_HEADERS_MAX 32   /* per http action */
+#define POLICY_LINE_MAX    1024 /* longest accepted line, newline excluded */
+#define POLICY_ERRORS_MAX  100  /* further errors are counted, not stored */
 
 enum policy_scope {
         POLICY_SCOPE_INSTANCE,
@@ -64,15 +64,15 @@ enum haproxy_state {
 
 struct policy_target {
         char name[POLICY_NAME_MAX + 1];
-        int line;                   /* line of the [target NAME] header */
-        char *cgroup;               /* path or glob under the memory root, always starts with '/' */
-        char *unit;                 /* NAME.service, resolved under /system.slice; NULL if cgroup set */
-        char *cgroup_root;          /* overrides discovery; NULL = discover */
+        int line;          /* line of the [target NAME] header */
+        char *cgroup;      /* path or glob under the memory root, always starts with '/' */
+        char *unit;        /* NAME.service, resolved under /system.slice; NULL if cgroup set */
+        char *cgroup_root; /* overrides discovery; NULL = discover */
         uint64_t memory_limit_bytes; /* used when the cgroup has no limit; 0 = none */
-        char *metrics_url;          /* NULL = no runtime metrics */
+        char *metrics_url;           /* NULL = no runtime metrics */
         uint64_t metrics_timeout_ms; /* default 2000 */
-        enum gc_preset gc_preset;   /* default GC_PRESET_NONE */
-        char *gc_count_metric;      /* selector overrides, NULL = preset */
+        enum gc_preset gc_preset;    /* default GC_PRESET_NONE */
+        char *gc_count_metric;       /* selector overrides, NULL = preset */
         char *heap_used_metric;
         char *heap_max_metric;
 };

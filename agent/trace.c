@@ -9,7 +9,7 @@
 #include "trace.h"
 #include "util.h"
 
-/* jansson >= 2.14 provides json_decrefp() for cleanup attributes. */
+/* jansson >= 2.11 provides json_decrefp() (NULL-safe) for its json_auto_t. */
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
 static int set_u64(json_t *o, const char *key, bool has, uint64_t v)
@@ -178,8 +178,9 @@ static int memory_from_json(json_t *o, struct mem_sample *m, char *err, size_t e
         } else {
                 r = r ?: get_u64(o, "max", &m->has_max, &m->max_bytes, err, errsize);
         }
-        r = r ?: get_u64(o, "inactive_file", &m->has_inactive_file, &m->inactive_file_bytes, err,
-                         errsize);
+        r = r
+                    ?: get_u64(o, "inactive_file", &m->has_inactive_file, &m->inactive_file_bytes,
+                               err, errsize);
         r = r ?: get_u64(o, "anon", &m->has_anon, &m->anon_bytes, err, errsize);
         r = r ?: get_u64(o, "oom_kill", &m->has_oom_kill, &m->oom_kill, err, errsize);
         r = r ?: get_u64(o, "failcnt", &m->has_failcnt, &m->failcnt, err, errsize);

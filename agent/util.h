@@ -32,15 +32,15 @@ static inline void fclosep(FILE **f)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
 /* Hands ownership out of a cleanup variable: returns the value and clears the variable. */
-#define TAKE_PTR(p)                                                                                \
-        ({                                                                                         \
-                __typeof__(p) _tmp_ = (p);                                                         \
-                (p) = NULL;                                                                        \
-                _tmp_;                                                                             \
+#define TAKE_PTR(p)                        \
+        ({                                 \
+                __typeof__(p) _tmp_ = (p); \
+                (p) = NULL;                \
+                _tmp_;                     \
         })
-#define TAKE_FD(fd)                                                                                \
-        ({                                                                                         \
-                int _tmp_ = (fd);                                                                  \
-                (fd) = -1;                                                                         \
-                _tmp_;                                                                             \
+#define TAKE_FD(fd)               \
+        ({                        \
+                int _tmp_ = (fd); \
+                (fd) = -1;        \
+                _tmp_;            \
         })
