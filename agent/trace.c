@@ -9,7 +9,7 @@
 #include "trace.h"
 #include "util.h"
 
-/* jansson >= 2.11 provides json_decrefp() (NULL-safe) for its json_auto_t. */
+/* jansson's own json_decrefp() helper backs the cleanup attribute. */
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
 static int set_u64(json_t *o, const char *key, bool has, uint64_t v)

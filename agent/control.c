@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "util.h"
+
+struct client {
+        int fd; /* -1: free slot */
+        struct control_peer peer;
+        char in[CONTROL_REQUEST_MAX + 1];
+        size_t in_len;
+        char *out; /* pending response, or NULL */
+        size_t out_len, out_off;
+        int64_t last_ms;
+};
+
+struct control {
+        int listen_fd;
+        char *path;
+        gid_t group; /* the socket's group: members may reset and promote */
+        control_handler handler;
+        void *userdata;
+        struct client clients[CONTROL_CLIENTS_MAX];
+};
+
+static int make_addr(const char *path, struct sockaddr_un *sa)
+{
+        memset(sa, 0, sizeof(*sa));
+        sa->sun_family = AF_UNIX;
+        if (strlen(path) >= sizeof(sa->sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa->sun_path, path);
+        return 0;
+}
+
+/* Removes a stale socket at path; anything that is not a socket is left alone. */
+static int remove_stale(const char *path)
+{
+        struct stat st;
+
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISSOCK(st.st_mode))
+                return -EEXIST;
+        return unlink(path) < 0 ? -errno : 0;
+}
+
+int control_open(const char *path, control_handler handler, void *userdata, struct control **ret)
+{
+        _cleanup_close_ int fd = -1;
+        struct sockaddr_un sa;
+        struct control *c;
+        struct stat st;
+        int r;
+
+        r = make_addr(path, &sa);
+        if (r < 0)
+                return r;
+        r = remove_stale(path);
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 ||
+            listen(fd, 64) < 0 || stat(path, &st) < 0)
+                return -errno;
+        c = calloc(1, sizeof(*c));
+        if (!c || !(c->path = strdup(path))) {
+                free(c);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+                c->clients[i].fd = -1;
+        c->group = st.st_gid;
+        c->handler = handler;
+        c->userdata = userdata;
+        c->listen_fd = TAKE_FD(fd);
+        *ret = c;
+        return 0;
+}
+
+static void client_drop(struct client *cl)
+{
+        if (cl->fd >= 0)
+                close(cl->fd);
+        free(cl->out);
+        memset(cl, 0, sizeof(*cl));
+        cl->fd = -1;
+}
+
+/* Reads SO_PEERCRED and decides whether the peer may change state. */
+static void peer_identify(struct control *c, int fd, struct control_peer *p)
+{
+        struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+        socklen_t len = sizeof(cred);
+        gid_t groups[64];
+        socklen_t glen = sizeof(groups);
+
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+        p->pid = cred.pid;
+        p->uid = cred.uid;
+        p->gid = cred.gid;
+        p->privileged = cred.uid == 0 || cred.gid == c->group;
+        if (!p->privileged && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+                for (size_t i = 0; i < glen / sizeof(gid_t); i++)
+                        if (groups[i] == c->group)
+                                p->privileged = true;
+}
+
+static void accept_clients(struct control *c, int64_t now_ms)
+{
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+                struct client *cl = &c->clients[i];
+                int fd;
+
+                if (cl->fd >= 0)
+                        continue;
+                fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd < 0)
+                        return;
+                cl->fd = fd;
+                cl->last_ms = now_ms;
+                peer_identify(c, fd, &cl->peer);
+        }
+}
+
+static void respond(struct client *cl, json_t *resp)
+{
+        char *s = json_dumps(resp, JSON_COMPACT);
+        size_t n;
+
+        if (!s) {
+                s = strdup("{\"ok\":false,\"error\":\"out of memory\"}");
+                if (!s)
+                        return;
+        }
+        n = strlen(s);
+        cl->out = realloc(s, n + 2);
+        if (!cl->out) {
+                free(s);
+                return;
+        }
+        cl->out[n] = '\n';
+        cl->out_len = n + 1;
+        cl->out_off = 0;
+}
+
+static json_t *error_response(const char *msg)
+{
+        return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+/* Handles the complete line in[0..len). */
+static void handle_line(struct control *c, struct client *cl, size_t len)
+{
+        json_t *req, *resp = NULL;
+        json_error_t jerr;
+
+        req = json_loadb(cl->in, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!req || !json_is_object(req))
+                resp = error_response("request is not a JSON object");
+        else
+                c->handler(c->userdata, &cl->peer, req, &resp);
+        if (!resp)
+                resp = error_response("no response");
+        respond(cl, resp);
+        json_decref(resp);
+        json_decref(req);
+}
+
+static void client_read(struct control *c, struct client *cl)
+{
+        char *nl;
+        ssize_t n;
+
+        n = read(cl->fd, cl->in + cl->in_len, CONTROL_REQUEST_MAX - cl->in_len);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                client_drop(cl);
+                return;
+        }
+        if (n < 0)
+                return;
+        cl->in_len += (size_t)n;
+        nl = memchr(cl->in, '\n', cl->in_len);
+        if (nl) {
+                size_t line = (size_t)(nl - cl->in);
+
+                handle_line(c, cl, line);
+                /* One request at a time: anything after the newline waits for the reply. */
+                memmove(cl->in, nl + 1, cl->in_len - line - 1);
+                cl->in_len -= line + 1;
+        } else if (cl->in_len >= CONTROL_REQUEST_MAX) {
+                json_t *resp = error_response("request line too long");
+
+                respond(cl, resp);
+                json_decref(resp);
+                cl->in_len = 0;
+        }
+}
+
+static void client_write(struct client *cl)
+{
+        ssize_t n = write(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off);
+
+        if (n < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                        client_drop(cl);
+                return;
+        }
+        cl->out_off += (size_t)n;
+        if (cl->out_off == cl->out_len) {
+                free(cl->out);
+                cl->out = NULL;
+                cl->out_len = cl->out_off = 0;
+        }
+}
+
+size_t control_pollfds(struct control *c, struct pollfd *fds, size_t max)
+{
+        size_t n = 0, used = 0;
+
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+                used += c->clients[i].fd >= 0;
+        /* With every slot taken the listener is left out, so a full house cannot spin. */
+        if (max > 0 && used < CONTROL_CLIENTS_MAX)
+                fds[n++] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX && n < max; i++) {
+                struct client *cl = &c->clients[i];
+
+                if (cl->fd >= 0)
+                        fds[n++] = (struct pollfd){ .fd = cl->fd,
+                                                    .events = cl->out ? POLLOUT : POLLIN };
+        }
+        return n;
+}
+
+static struct client *find_client(struct control *c, int fd)
+{
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+                if (c->clients[i].fd == fd)
+                        return &c->clients[i];
+        return NULL;
+}
+
+void control_dispatch(struct control *c, const struct pollfd *fds, size_t n, int64_t now_ms)
+{
+        for (size_t i = 0; i < n; i++) {
+                struct client *cl;
+
+                if (!fds[i].revents)
+                        continue;
+                if (fds[i].fd == c->listen_fd) {
+                        accept_clients(c, now_ms);
+                        continue;
+                }
+                cl = find_client(c, fds[i].fd);
+                if (!cl)
+                        continue;
+                cl->last_ms = now_ms;
+                if (fds[i].revents & POLLOUT)
+                        client_write(cl);
+                else if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
+                        client_read(c, cl);
+        }
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+                if (c->clients[i].fd >= 0 && now_ms - c->clients[i].last_ms > CONTROL_IDLE_MS)
+                        client_drop(&c->clients[i]);
+}
+
+struct control *control_close(struct control *c)
+{
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+                client_drop(&c->clients[i]);
+        if (c->listen_fd >= 0)
+                close(c->listen_fd);
+        unlink(c->path);
+        free(c->path);
+        free(c);
+        return NULL;
+}
+
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events or the deadline passes. */
+static int wait_fd(int fd, short events, int64_t deadline_ms)
+{
+        struct pollfd p = { .fd = fd, .events = events };
+        int64_t left = deadline_ms - mono_ms();
+        int r;
+
+        if (left <= 0)
+                return -ETIMEDOUT;
+        r = poll(&p, 1, (int)left);
+        if (r < 0)
+                return errno == EINTR ? 0 : -errno;
+        return r == 0 ? -ETIMEDOUT : 0;
+}
+
+static int send_all(int fd, const char *buf, size_t len, int64_t deadline_ms)
+{
+        size_t off = 0;
+
+        while (off < len) {
+                ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+                int r;
+
+                if (n >= 0) {
+                        off += (size_t)n;
+                        continue;
+                }
+                if (errno != EAGAIN && errno != EINTR)
+                        return -errno;
+                r = wait_fd(fd, POLLOUT, deadline_ms);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Reads until a newline; returns the malloc'd line without it. */
+static int recv_line(int fd, int64_t deadline_ms, char **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, size = 0;
+
+        for (;;) {
+                ssize_t n;
+                int r;
+
+                if (size - len < 4096) {
+                        char *b;
+
+                        if (size >= CONTROL_RESPONSE_MAX)
+                                return -EBADMSG;
+                        size = size ? size * 2 : 8192;
+                        b = realloc(buf, size + 1);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                }
+                n = read(fd, buf + len, size - len);
+                if (n == 0)
+                        return -EBADMSG;
+                if (n > 0) {
+                        char *nl = memchr(buf + len, '\n', (size_t)n);
+
+                        len += (size_t)n;
+                        if (nl) {
+                                *nl = '\0';
+                                *ret = TAKE_PTR(buf);
+                                return 0;
+                        }
+                        continue;
+                }
+                if (errno != EAGAIN && errno != EINTR)
+                        return -errno;
+                r = wait_fd(fd, POLLIN, deadline_ms);
+                if (r < 0)
+                        return r;
+        }
+}
+
+int control_call(const char *path, json_t *request, int timeout_ms, json_t **ret_response)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *req = NULL, *line = NULL;
+        int64_t deadline = mono_ms() + timeout_ms;
+        struct sockaddr_un sa;
+        json_t *resp;
+        int r;
+
+        r = make_addr(path, &sa);
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                if (errno != EINPROGRESS && errno != EAGAIN)
+                        return -errno;
+                r = wait_fd(fd, POLLOUT, deadline);
+                if (r < 0)
+                        return r;
+        }
+        req = json_dumps(request, JSON_COMPACT);
+        if (!req)
+                return -ENOMEM;
+        r = send_all(fd, req, strlen(req), deadline);
+        if (r >= 0)
+                r = send_all(fd, "\n", 1, deadline);
+        if (r >= 0)
+                r = recv_line(fd, deadline, &line);
+        if (r < 0)
+                return r;
+        resp = json_loads(line, 0, NULL);
+        if (!resp || !json_is_object(resp)) {
+                json_decref(resp);
+                return -EBADMSG;
+        }
+        *ret_response = resp;
+        return 0;
+}

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "server.h"
+#include "util.h"
+
+struct server {
+        struct MHD_Daemon *daemon;
+        uint16_t port;
+        pthread_mutex_t lock; /* guards the snapshot below */
+        char *metrics;
+        char *status_json;
+        uint64_t tick_end_us;
+        uint64_t interval_us;
+};
+
+static uint64_t now_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int server_parse_listen(const char *listen, void *ret_sockaddr_storage, unsigned *ret_len)
+{
+        struct sockaddr_storage ss = { 0 };
+        char host[64];
+        const char *colon, *h = listen;
+        size_t hlen;
+        char *end;
+        unsigned long port;
+
+        colon = strrchr(listen, ':');
+        if (!colon || colon == listen)
+                return -EINVAL;
+        hlen = (size_t)(colon - listen);
+        if (listen[0] == '[') {
+                if (hlen < 3 || listen[hlen - 1] != ']')
+                        return -EINVAL;
+                h = listen + 1;
+                hlen -= 2;
+        }
+        if (hlen >= sizeof(host))
+                return -EINVAL;
+        memcpy(host, h, hlen);
+        host[hlen] = '\0';
+        errno = 0;
+        port = strtoul(colon + 1, &end, 10);
+        if (errno || *end || end == colon + 1 || port > 65535)
+                return -EINVAL;
+        if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+                ((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+                ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+                *ret_len = sizeof(struct sockaddr_in);
+        } else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+                ((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+                ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+                *ret_len = sizeof(struct sockaddr_in6);
+        } else {
+                return -EINVAL;
+        }
+        memcpy(ret_sockaddr_storage, &ss, sizeof(ss));
+        return 0;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+                             const char *body)
+{
+        struct MHD_Response *resp;
+        enum MHD_Result r;
+
+        resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+        if (!resp)
+                return MHD_NO;
+        MHD_add_response_header(resp, "Content-Type", type);
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+        r = MHD_queue_response(c, status, resp);
+        MHD_destroy_response(resp);
+        return r;
+}
+
+/* Answers one request from the snapshot; called on libmicrohttpd's thread. */
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **req_cls)
+{
+        struct server *s = cls;
+        enum MHD_Result r;
+        bool healthy;
+
+        (void)version, (void)upload_data, (void)req_cls;
+        if (*upload_data_size != 0)
+                return MHD_NO;
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+                return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "only GET\n");
+        pthread_mutex_lock(&s->lock);
+        if (strcmp(url, "/metrics") == 0) {
+                r = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+                          s->metrics ? s->metrics : "");
+        } else if (strcmp(url, "/status") == 0) {
+                r = reply(c, MHD_HTTP_OK, "application/json",
+                          s->status_json ? s->status_json : "{\"batches\":[]}\n");
+        } else if (strcmp(url, "/healthz") == 0) {
+                healthy = s->tick_end_us != 0 && now_us() - s->tick_end_us <= 3 * s->interval_us;
+                r = reply(c, healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+                          healthy ? "ok\n" : "stale: no tick finished within 3 intervals\n");
+        } else {
+                r = reply(c, MHD_HTTP_NOT_FOUND, "text/plain",
+                          "not found: try /metrics, /status or /healthz\n");
+        }
+        pthread_mutex_unlock(&s->lock);
+        return r;
+}
+
+int server_start(const char *listen, struct server **ret)
+{
+        struct sockaddr_storage ss;
+        const union MHD_DaemonInfo *info;
+        unsigned len;
+        struct server *s;
+        int r;
+
+        r = server_parse_listen(listen, &ss, &len);
+        if (r < 0)
+                return r;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        pthread_mutex_init(&s->lock, NULL);
+        errno = 0;
+        s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                                             (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                                     0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &ss,
+                                     MHD_OPTION_CONNECTION_LIMIT, 64u,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+        if (!s->daemon) {
+                r = errno ? -errno : -EADDRINUSE;
+                server_stop(s);
+                return r;
+        }
+        info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+        s->port = info ? info->port : 0;
+        *ret = s;
+        return 0;
+}
+
+int server_publish(struct server *s, const char *metrics, const char *status_json,
+                   uint64_t tick_end_us, uint64_t interval_us)
+{
+        char *m = strdup(metrics), *j = strdup(status_json);
+
+        if (!m || !j) {
+                free(m);
+                free(j);
+                return -ENOMEM;
+        }
+        pthread_mutex_lock(&s->lock);
+        free(s->metrics);
+        free(s->status_json);
+        s->metrics = m;
+        s->status_json = j;
+        s->tick_end_us = tick_end_us;
+        s->interval_us = interval_us;
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+}
+
+uint16_t server_port(const struct server *s)
+{
+        return s->port;
+}
+
+struct server *server_stop(struct server *s)
+{
+        if (!s)
+                return NULL;
+        if (s->daemon)
+                MHD_stop_daemon(s->daemon);
+        pthread_mutex_destroy(&s->lock);
+        free(s->metrics);
+        free(s->status_json);
+        free(s);
+        return NULL;
+}

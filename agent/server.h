@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The HTTP listener (libmicrohttpd): GET /metrics, /status and /healthz.
+ *
+ * It runs on libmicrohttpd's own thread and only ever serves the last snapshot the loop
+ * published with server_publish(); it never touches the loop's live state.
+ */
+
+#include <stdint.h>
+
+struct server;
+
+/*
+ * Starts listening on listen ("127.0.0.1:9782", "[::1]:9782"). Returns 0 and sets *ret,
+ * -EINVAL for a malformed address, -EADDRINUSE or another -errno when it cannot listen.
+ */
+int server_start(const char *listen, struct server **ret);
+
+/*
+ * Replaces the snapshot (copied): the Prometheus text for /metrics, the JSON for
+ * /status, and when the last tick finished (CLOCK_MONOTONIC, µs) with the tick interval
+ * (µs); /healthz answers 200 while now - tick_end_us <= 3 intervals, else 503.
+ * Returns 0 or -ENOMEM (the old snapshot is then kept).
+ */
+int server_publish(struct server *s, const char *metrics, const char *status_json,
+                   uint64_t tick_end_us, uint64_t interval_us);
+
+/* The TCP port actually bound (useful with port 0). */
+uint16_t server_port(const struct server *s);
+
+/* Stops the listener and frees it; NULL is fine. Returns NULL. */
+struct server *server_stop(struct server *s);
+
+/* Splits "HOST:PORT" / "[V6]:PORT" into a socket address. Returns 0 or -EINVAL. */
+int server_parse_listen(const char *listen, void *ret_sockaddr_storage, unsigned *ret_len);

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "trace.h"
+#include "util.h"
+
+static void test_round_trip(void **state)
+{
+        struct sample s = { .t_ms = 5000 }, back;
+        char batch[POLICY_NAME_MAX + 1], inst[POLICY_NAME_MAX + 1], err[128], buf[TRACE_LINE_MAX];
+        int n;
+
+        (void)state;
+        s.memory = (struct mem_sample){ .has_current = true,
+                                        .current_bytes = 1932735283,
+                                        .has_max = true,
+                                        .max_bytes = 2147483648,
+                                        .has_inactive_file = true,
+                                        .inactive_file_bytes = 10485760,
+                                        .has_oom_kill = true,
+                                        .oom_kill = 2,
+                                        .has_psi = true,
+                                        .psi_some_avg10_pct = 3.1,
+                                        .psi_full_avg10_pct = 0.4 };
+        s.runtime = (struct runtime_sample){ .has_gc_count = true,
+                                             .gc_count = 4812,
+                                             .has_heap_used = true,
+                                             .heap_used_bytes = 1610612736 };
+        n = trace_format(buf, sizeof(buf), "v1.0.1-a", "canary-1", &s);
+        assert_true(n > 0);
+        assert_non_null(strstr(buf, "\"current\":1932735283"));
+        assert_null(strstr(buf, "heap_max"));
+        assert_int_equal(trace_parse(buf, (size_t)n, batch, inst, &back, err, sizeof(err)), 0);
+        assert_string_equal(batch, "v1.0.1-a");
+        assert_string_equal(inst, "canary-1");
+        assert_int_equal(back.t_ms, 5000);
+        assert_true(back.memory.has_current && back.memory.current_bytes == 1932735283);
+        assert_true(back.memory.has_max && !back.memory.max_unlimited);
+        assert_true(back.memory.has_psi && fabs(back.memory.psi_some_avg10_pct - 3.1) < 1e-9);
+        assert_false(back.memory.has_anon);
+        assert_true(back.runtime.has_gc_count && back.runtime.gc_count == 4812);
+        assert_false(back.runtime.has_heap_max);
+}
+
+struct case_ {
+        const char *line;
+        int r;
+        const char *fragment; /* of the error, or a check name for successes */
+};
+
+static const struct case_ cases[] = {
+        { "{\"t_ms\":1,\"batch\":\"b\",\"instance\":\"i\"}", 0, NULL },
+        { "{\"t_ms\":1,\"batch\":\"b\",\"instance\":\"i\",\"memory\":{\"max\":null}}", 0,
+          "unlimited" },
+        { "{\"t_ms\":1,\"batch\":\"b\",\"instance\":\"i\",\"memory\":null}", 0, NULL },
+        { "", -EINVAL, "not JSON" },
+        { "[1]", -EINVAL, "not a JSON object" },
+        { "{\"batch\":\"b\",\"instance\":\"i\"}", -EINVAL, "t_ms" },
+        { "{\"t_ms\":-5,\"batch\":\"b\",\"instance\":\"i\"}", -EINVAL, "t_ms" },
+        { "{\"t_ms\":1.5,\"batch\":\"b\",\"instance\":\"i\"}", -EINVAL, "t_ms" },
+        { "{\"t_ms\":1,\"instance\":\"i\"}", -EINVAL, "batch" },
+        { "{\"t_ms\":1,\"batch\":\"b\",\"instance\":\"\"}", -EINVAL, "instance" },
+        { "{\"t_ms\":1,\"batch\":\"b\",\"instance\":\"i\",\"memory\":3}", -EINVAL, "memory" },
+        { "{\"t_ms\":1,\"batch\":\"b\",\"instance\":\"i\",\"memory\":{\"current\":\"x\"}}", -EINVAL,
+          "current" },
+        { "{\"t_ms\":1,\"batch\":\"b\",\"instance\":\"i\",\"memory\":{\"current\":-1}}", -EINVAL,
+          "current" },
+        { "{\"t_ms\":1,\"batch\":\"b\",\"instance\":\"i\",\"runtime\":{\"gc_count\":[]}}", -EINVAL,
+          "gc_count" },
+        { "{\"t_ms\":1,\"t_ms\":2,\"batch\":\"b\",\"instance\":\"i\"}", -EINVAL, "duplicate" },
+};
+
+static void test_parse_cases(void **state)
+{
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char batch[POLICY_NAME_MAX + 1], inst[POLICY_NAME_MAX + 1], err[128] = "";
+                struct sample s;
+                int r = trace_parse(cases[i].line, strlen(cases[i].line), batch, inst, &s, err,
+                                    sizeof(err));
+
+                print_message("case %zu: %s -> %d %s\n", i, cases[i].line, r, err);
+                assert_int_equal(r, cases[i].r);
+                if (r < 0)
+                        assert_non_null(strstr(err, cases[i].fragment));
+                else if (cases[i].fragment)
+                        assert_true(s.memory.has_max && s.memory.max_unlimited);
+        }
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_parse_cases),
+        };
+
+        return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
+}
