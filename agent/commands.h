@@ -15,3 +15,4 @@ enum exit_code {
 };
 
 int cmd_check(int argc, char **argv);
+int cmd_sample(int argc, char **argv);

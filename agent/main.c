@@ -15,6 +15,7 @@ struct command {
 
 static const struct command commands[] = {
         { "check", cmd_check, "FILE...  validate policy files" },
+        { "sample", cmd_sample, "FILE     sample every target's memory now" },
 };
 
 static void usage(FILE *f)
