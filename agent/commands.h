@@ -20,3 +20,4 @@ int cmd_wait(int argc, char **argv);
 int cmd_reset(int argc, char **argv);
 int cmd_promote(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_sample(int argc, char **argv);

@@ -20,6 +20,7 @@ static const struct command commands[] = {
         { "reset", cmd_reset, "BATCH  re-arm a batch" },
         { "promote", cmd_promote, "BATCH  stop watching a healthy batch" },
         { "replay", cmd_replay, "FILE --trace T.jsonl  what a policy decides on a recorded trace" },
+        { "sample", cmd_sample, "FILE     sample every target's memory now" },
 };
 
 static void usage(FILE *f)
