@@ -28,6 +28,7 @@ import (
 
 type options struct {
 	listen        string
+	portFile      string
 	name          string
 	leak          bool
 	leakMiBPerSec float64
@@ -39,6 +40,7 @@ type options struct {
 func parseFlags() options {
 	var o options
 	flag.StringVar(&o.listen, "listen", "127.0.0.1:8080", "HTTP listen address (port 0 picks one)")
+	flag.StringVar(&o.portFile, "port-file", "", "write the bound port here (atomically) once listening")
 	flag.StringVar(&o.name, "name", "stable", "instance name answered on GET /")
 	flag.BoolVar(&o.leak, "leak", false, "start leaking at once (else on POST /leak)")
 	flag.Float64Var(&o.leakMiBPerSec, "leak-mb-per-sec", 8, "leak rate in MiB of order data per second")
@@ -95,6 +97,11 @@ func main() {
 	if err != nil {
 		log.Fatalf("leaky %s: listen %s: %v", o.name, o.listen, err)
 	}
+	if o.portFile != "" {
+		if err := writePortFile(o.portFile, ln.Addr().(*net.TCPAddr).Port); err != nil {
+			log.Fatalf("leaky %s: %v", o.name, err)
+		}
+	}
 	srv := &http.Server{Handler: routes(o.name, l), ReadHeaderTimeout: 5 * time.Second}
 	log.Printf("leaky %s: listening on %s (pid %d)", o.name, ln.Addr(), os.Getpid())
 
@@ -113,6 +120,15 @@ func main() {
 	}
 	<-done
 	log.Printf("leaky %s: stopped", o.name)
+}
+
+// writePortFile writes the port through a temp file and a rename, so a reader never sees half of it.
+func writePortFile(path string, port int) error {
+	tmp := fmt.Sprintf("%s.tmp.%d", path, os.Getpid())
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(port)+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func routes(name string, l *leaker) *http.ServeMux {
