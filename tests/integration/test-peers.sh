@@ -4,7 +4,7 @@
 # scripted HTTP receiver) and tests/tools/leaky (the incident's leaking Go service, run in a real
 # memory cgroup). The receiver part runs as anyone; the cgroup parts need root (else exit 77).
 set -euo pipefail
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 need_cmd curl setsid pgrep env "$PYTHON"
@@ -13,12 +13,12 @@ tmpdir_setup
 MiB=$((1 << 20))
 
 check_helpers() {
-	local c port t0 elapsed_ms
+	local c in want port t0 elapsed_ms
 	local cases=("268435456 268435456" "256M 268435456" "256MiB 268435456" "1G 1073741824"
 		"512k 524288" "2GiB 2147483648")
 	for c in "${cases[@]}"; do
-		set -- $c
-		[ "$(size_to_bytes "$1")" = "$2" ] || fail "size_to_bytes $1: got $(size_to_bytes "$1"), want $2"
+		read -r in want <<<"$c"
+		[ "$(size_to_bytes "$in")" = "$want" ] || fail "size_to_bytes $in: got $(size_to_bytes "$in"), want $want"
 	done
 	! size_to_bytes 12X 2>/dev/null || fail "size_to_bytes accepted 12X"
 
@@ -28,11 +28,12 @@ check_helpers() {
 	t0=$(_now_us)
 	! wait_until 0.3 false 2>/dev/null || fail "wait_until 0.3 false succeeded"
 	elapsed_ms=$((($(_now_us) - t0) / 1000))
-	[ "$elapsed_ms" -ge 300 ] && [ "$elapsed_ms" -lt 3000 ] ||
+	if [ "$elapsed_ms" -lt 300 ] || [ "$elapsed_ms" -ge 3000 ]; then
 		fail "wait_until 0.3 false took ${elapsed_ms} ms, want 300..3000"
+	fi
 
 	port=$(free_port)
-	[[ $port =~ ^[0-9]+$ ]] && [ "$port" -gt 0 ] || fail "free_port printed '$port'"
+	[[ $port =~ ^[1-9][0-9]*$ ]] || fail "free_port printed '$port'"
 	log "helpers: ok"
 }
 
@@ -205,7 +206,7 @@ check_cleanup() {
 	[ "$rc" = "$want_rc" ] || fail "child ($mode) exited $rc, want $want_rc"
 	read -r _ pids <<<"$(grep '^pids ' "$out")"
 	for p in $pids; do
-		! _pid_alive "$p" || fail "child ($mode) left process $p: $(cat "/proc/$p/cmdline" | tr '\0' ' ')"
+		! _pid_alive "$p" || fail "child ($mode) left process $p: $(tr '\0' ' ' <"/proc/$p/cmdline")"
 	done
 	read -r _ dirs <<<"$(grep '^dirs ' "$out")"
 	for d in $dirs; do

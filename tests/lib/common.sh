@@ -164,17 +164,20 @@ _cleanup() {
 }
 
 # spawn NAME CMD...: starts CMD in the background in a process group of its own (so cleanup can
-# kill it with everything it forked), stdout+stderr in $TEST_TMP/NAME.log, stdin from /dev/null.
-# Sets SPAWN_PID (also the group id). CMD must be a program, not a shell function.
+# kill it with everything it forked), stdout+stderr in $TEST_TMP/NAME.log (NAME "-": the caller's
+# stdout and stderr, for a demo to show live), stdin from /dev/null. Sets SPAWN_PID (also the
+# group id). CMD must be a program, not a shell function.
 spawn() {
-	local name=$1
+	local name=$1 out
 	shift
 	[ -n "$TEST_TMP" ] || fail "spawn: call tmpdir_setup first"
 	[ "$(type -t "$1")" != function ] || fail "spawn: '$1' is a shell function, not a program"
+	out=$TEST_TMP/$name.log
+	[ "$name" != - ] || out=/dev/stdout
 	if [[ $- == *m* ]]; then
-		"$@" >"$TEST_TMP/$name.log" 2>&1 </dev/null & # job control: already a group leader
+		"$@" >>"$out" 2>&1 </dev/null & # job control: already a group leader
 	else
-		setsid "$@" >"$TEST_TMP/$name.log" 2>&1 </dev/null &
+		setsid "$@" >>"$out" 2>&1 </dev/null &
 	fi
 	SPAWN_PID=$!
 	_SPAWN_PIDS+=("$SPAWN_PID")
