@@ -84,6 +84,9 @@ func (l *leaker) run(stop <-chan struct{}) {
 			for budget > 0 && (l.maxBytes == 0 || l.retained < l.maxBytes) {
 				budget -= float64(l.addOrder())
 			}
+			if l.maxBytes != 0 && l.retained >= l.maxBytes {
+				budget = 0 // capped: nothing to catch up on later
+			}
 			l.mu.Unlock()
 			last = now
 		}
