@@ -77,6 +77,18 @@ static void on_response(uint64_t id, struct http_response *resp, void *userdata)
                 sc->done(sc, &rs, reason, sc->userdata);
 }
 
+void scrape_cancel(struct scrape *sc)
+{
+        const struct runtime_sample none = { 0 };
+
+        if (!sc->id)
+                return;
+        (void)http_cancel(sc->http, sc->id);
+        sc->id = 0;
+        if (sc->done)
+                sc->done(sc, &none, SCRAPE_CANCELLED_REASON, sc->userdata);
+}
+
 int scrape_start(struct scrape *sc)
 {
         uint64_t connect_ms = sc->timeout_ms < SCRAPE_CONNECT_TIMEOUT_MS
@@ -90,14 +102,7 @@ int scrape_start(struct scrape *sc)
         uint64_t id;
         int r;
 
-        if (sc->id) {
-                const struct runtime_sample none = { 0 };
-
-                (void)http_cancel(sc->http, sc->id);
-                sc->id = 0;
-                if (sc->done)
-                        sc->done(sc, &none, SCRAPE_CANCELLED_REASON, sc->userdata);
-        }
+        scrape_cancel(sc);
         r = http_submit(sc->http, &o, on_response, sc, &id);
         if (r < 0)
                 return r;

@@ -118,6 +118,12 @@ struct scrape *scrape_free(struct scrape *sc);
  */
 int scrape_start(struct scrape *sc);
 
+/*
+ * Cancels a running scrape and reports it through the callback (synchronously) as no-data
+ * with SCRAPE_CANCELLED_REASON. Nothing happens when none is running.
+ */
+void scrape_cancel(struct scrape *sc);
+
 /* True while a started scrape has not called back. */
 bool scrape_running(const struct scrape *sc);
 
