@@ -15,4 +15,9 @@ enum exit_code {
 };
 
 int cmd_check(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_reset(int argc, char **argv);
+int cmd_promote(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_sample(int argc, char **argv);

@@ -15,6 +15,11 @@ struct command {
 
 static const struct command commands[] = {
         { "check", cmd_check, "FILE...  validate policy files" },
+        { "status", cmd_status, "[BATCH] [--json]  verdict, streaks, last values, trip reason" },
+        { "wait", cmd_wait, "BATCH [--bake DUR] [--timeout DUR]  the pipeline gate" },
+        { "reset", cmd_reset, "BATCH  re-arm a batch" },
+        { "promote", cmd_promote, "BATCH  stop watching a healthy batch" },
+        { "replay", cmd_replay, "FILE --trace T.jsonl  what a policy decides on a recorded trace" },
         { "sample", cmd_sample, "FILE     sample every target's memory now" },
 };
 

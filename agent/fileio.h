@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Small file helpers for state that must survive crashes: atomic replacement, reads with
+ * a size cap, and moving a bad file aside. No logging; every function returns -errno.
+ */
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Replaces dir/name with len bytes of data: writes a hidden temp file in dir (O_CLOEXEC,
+ * mode), fsyncs it, renames it over name and fsyncs dir. On failure dir/name is untouched
+ * and the temp file is removed. Returns 0 or -errno.
+ */
+int fileio_write_atomic(const char *dir, const char *name, const void *data, size_t len,
+                        mode_t mode);
+
+/*
+ * Reads the regular file at path, at most max bytes. Returns 0 with *ret (NUL-terminated,
+ * caller frees) and *ret_len; -EFBIG when it is longer than max; -EBADF when it is not a
+ * regular file; other -errno (-ENOENT when missing).
+ */
+int fileio_read_capped(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/*
+ * Renames path to "<path>.<suffix>-<unix time>" (or with ".N" appended when that exists)
+ * without replacing anything. Returns 0 and the new name in ret (size bytes), or -errno.
+ */
+int fileio_move_aside(const char *path, const char *suffix, char *ret, size_t size);

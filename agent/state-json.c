@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/* The state file's JSON form: formatting, strict parsing, and loading from disk. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "fileio.h"
+#include "state.h"
+#include "util.h"
+
+#define ID_CHARS     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-"
+#define ATTEMPTS_MAX 1000000
+#define TIME_FORMAT  "%Y-%m-%dT%H:%M:%SZ"
+
+/* jansson.h provides json_decrefp() for GCC and clang. */
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+static void statep_free(struct state **s)
+{
+        state_free(*s);
+}
+#define _cleanup_state_ _cleanup_(statep_free)
+
+static json_t *reason_to_json(const struct state_trip_reason *r)
+{
+        json_t *conds = json_array();
+
+        for (size_t i = 0; conds && i < r->n_conditions; i++) {
+                const struct state_condition *c = &r->conditions[i];
+
+                if (json_array_append_new(conds,
+                                          json_pack("{s:s, s:f, s:f}", "metric", c->metric, "value",
+                                                    c->value, "threshold", c->threshold)) < 0) {
+                        json_decref(conds);
+                        return NULL;
+                }
+        }
+        return json_pack("{s:s, s:s, s:I, s:I, s:o}", "instance", r->instance, "rule", r->rule,
+                         "consecutive", (json_int_t)r->consecutive, "limit", (json_int_t)r->limit,
+                         "conditions", conds);
+}
+
+static json_t *trip_to_json(const struct state *s)
+{
+        if (!s->has_trip)
+                return json_null();
+        return json_pack("{s:s, s:s, s:I, s:o}", "id", s->trip_id, "time", s->trip_time, "t_ms",
+                         (json_int_t)s->trip_t_ms, "reason", reason_to_json(&s->reason));
+}
+
+static json_t *baselines_to_json(const struct state *s)
+{
+        _cleanup_json_ json_t *o = json_object();
+
+        for (size_t i = 0; o && i < s->n_baselines; i++)
+                if (json_object_set_new(o, s->baselines[i].instance,
+                                        json_integer((json_int_t)s->baselines[i].oom_kills)) < 0)
+                        return NULL;
+        return TAKE_PTR(o);
+}
+
+static json_t *actions_to_json(const struct state *s)
+{
+        _cleanup_json_ json_t *v = json_array();
+
+        for (size_t i = 0; v && i < s->n_actions; i++) {
+                const struct state_action *a = &s->actions[i];
+                const char *status = state_action_status_to_string(a->status);
+
+                if (!status ||
+                    json_array_append_new(v, json_pack("{s:s, s:s, s:I, s:s, s:s}", "name", a->name,
+                                                       "status", status, "attempts",
+                                                       (json_int_t)a->attempts, "result", a->result,
+                                                       "key", a->key)) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(v);
+}
+
+int state_format(const struct state *s, char **ret)
+{
+        _cleanup_json_ json_t *o = NULL;
+        const char *phase = state_phase_to_string(s->phase);
+        char *text;
+
+        if (!phase || !state_name_valid(s->batch) ||
+            (s->has_trip && !state_reason_valid(&s->reason)))
+                return -EINVAL;
+        /* "o" steals each reference even when packing fails, so nothing leaks. */
+        o = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o}", "version", STATE_VERSION, "batch", s->batch,
+                      "phase", phase, "trip", trip_to_json(s), "oom_baselines",
+                      baselines_to_json(s), "actions", actions_to_json(s));
+        if (!o)
+                return -ENOMEM;
+        text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (!text)
+                return -ENOMEM;
+        *ret = text;
+        return 0;
+}
+
+static int bad(char *why, size_t whysize, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(why, whysize, fmt, ap);
+        va_end(ap);
+        return -EBADMSG;
+}
+
+static int copy_checked(char *dst, size_t size, const char *src, bool ok, const char *what,
+                        char *why, size_t whysize)
+{
+        if (!ok || strlen(src) >= size)
+                return bad(why, whysize, "invalid %s \"%.64s\"", what, src);
+        strcpy(dst, src);
+        return 0;
+}
+
+static int parse_condition(json_t *j, struct state_condition *c, char *why, size_t whysize)
+{
+        const char *metric;
+        json_error_t je;
+
+        if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:F, s:F}", "metric", &metric, "value",
+                           &c->value, "threshold", &c->threshold) < 0)
+                return bad(why, whysize, "trip condition: %s", je.text);
+        return copy_checked(c->metric, sizeof(c->metric), metric, true, "metric", why, whysize);
+}
+
+static int parse_reason(json_t *j, struct state_trip_reason *r, char *why, size_t whysize)
+{
+        json_int_t consecutive, limit;
+        const char *instance, *rule;
+        json_t *conds, *c;
+        json_error_t je;
+        size_t i;
+        int ret;
+
+        if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:s, s:I, s:I, s:o}", "instance", &instance,
+                           "rule", &rule, "consecutive", &consecutive, "limit", &limit,
+                           "conditions", &conds) < 0)
+                return bad(why, whysize, "trip reason: %s", je.text);
+        if (consecutive < 0 || consecutive > UINT_MAX || limit < 0 || limit > UINT_MAX)
+                return bad(why, whysize, "trip reason: streak out of range");
+        if (!json_is_array(conds) || json_array_size(conds) > STATE_CONDITIONS_MAX)
+                return bad(why, whysize, "trip reason: conditions must be an array of at most %d",
+                           STATE_CONDITIONS_MAX);
+        ret = copy_checked(r->instance, sizeof(r->instance), instance, true, "instance", why,
+                           whysize);
+        ret = ret ?: copy_checked(r->rule, sizeof(r->rule), rule, true, "rule", why, whysize);
+        json_array_foreach(conds, i, c) ret =
+                ret ?: parse_condition(c, &r->conditions[i], why, whysize);
+        if (ret < 0)
+                return ret;
+        r->consecutive = (unsigned)consecutive;
+        r->limit = (unsigned)limit;
+        r->n_conditions = json_array_size(conds);
+        if (!state_reason_valid(r))
+                return bad(why, whysize, "trip reason: invalid name or number");
+        return 0;
+}
+
+static bool time_valid(const char *t)
+{
+        struct tm tm = { 0 };
+        const char *end = strptime(t, TIME_FORMAT, &tm);
+
+        return end && *end == '\0';
+}
+
+static int parse_trip(json_t *j, struct state *s, char *why, size_t whysize)
+{
+        const char *id, *t;
+        json_error_t je;
+        json_int_t t_ms;
+        json_t *reason;
+        int r;
+
+        if (json_is_null(j))
+                return 0;
+        if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:s, s:I, s:o}", "id", &id, "time", &t,
+                           "t_ms", &t_ms, "reason", &reason) < 0)
+                return bad(why, whysize, "trip: %s", je.text);
+        if (t_ms < 0)
+                return bad(why, whysize, "trip: negative t_ms");
+        r = copy_checked(s->trip_id, sizeof(s->trip_id), id,
+                         id[0] && strspn(id, ID_CHARS) == strlen(id), "trip id", why, whysize);
+        r = r
+                    ?: copy_checked(s->trip_time, sizeof(s->trip_time), t, time_valid(t),
+                                    "trip time", why, whysize);
+        r = r ?: parse_reason(reason, &s->reason, why, whysize);
+        if (r < 0)
+                return r;
+        s->trip_t_ms = t_ms;
+        s->has_trip = true;
+        return 0;
+}
+
+static int parse_baselines(json_t *j, struct state *s, char *why, size_t whysize)
+{
+        const char *instance;
+        json_t *v;
+        int r;
+
+        if (!json_is_object(j) || json_object_size(j) > STATE_BASELINES_MAX)
+                return bad(why, whysize, "oom_baselines must be an object of at most %d",
+                           STATE_BASELINES_MAX);
+        json_object_foreach(j, instance, v)
+        {
+                if (!json_is_integer(v) || json_integer_value(v) < 0)
+                        return bad(why, whysize, "oom_baselines: \"%.64s\" is not a count",
+                                   instance);
+                r = state_baseline_set(s, instance, (uint64_t)json_integer_value(v));
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return bad(why, whysize, "oom_baselines: invalid instance \"%.64s\"",
+                                   instance);
+        }
+        return 0;
+}
+
+static int parse_action(json_t *j, const struct state *s, size_t i, char *why, size_t whysize)
+{
+        struct state_action *a = &s->actions[i];
+        const char *name, *status, *result, *key;
+        json_int_t attempts;
+        json_error_t je;
+        int st, r;
+
+        if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:s, s:I, s:s, s:s}", "name", &name,
+                           "status", &status, "attempts", &attempts, "result", &result, "key",
+                           &key) < 0)
+                return bad(why, whysize, "action %zu: %s", i, je.text);
+        st = state_action_status_from_string(status);
+        if (st < 0)
+                return bad(why, whysize, "action %zu: unknown status \"%.32s\"", i, status);
+        if (attempts < 0 || attempts > ATTEMPTS_MAX)
+                return bad(why, whysize, "action %zu: attempts out of range", i);
+        r = copy_checked(a->name, sizeof(a->name), name, state_name_valid(name), "action name", why,
+                         whysize);
+        r = r ?: copy_checked(a->result, sizeof(a->result), result, true, "result", why, whysize);
+        r = r ?: copy_checked(a->key, sizeof(a->key), key, true, "key", why, whysize);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < i; k++)
+                if (strcmp(s->actions[k].name, a->name) == 0)
+                        return bad(why, whysize, "action \"%s\" appears twice", a->name);
+        /* The key is what receivers deduplicate on: it must be exactly the trip's. */
+        if (strncmp(key, s->trip_id, strlen(s->trip_id)) != 0 || key[strlen(s->trip_id)] != '-' ||
+            strcmp(key + strlen(s->trip_id) + 1, name) != 0)
+                return bad(why, whysize, "action \"%s\": key does not match the trip", a->name);
+        a->status = (enum state_action_status)st;
+        a->attempts = (unsigned)attempts;
+        if (a->status == STATE_ACTION_IN_PROGRESS) {
+                a->status = STATE_ACTION_PENDING;
+                a->resumed = true;
+        }
+        return 0;
+}
+
+static int parse_actions(json_t *j, struct state *s, char *why, size_t whysize)
+{
+        size_t n = json_array_size(j);
+        json_t *v;
+        size_t i;
+        int r;
+
+        if (!json_is_array(j) || n > STATE_ACTIONS_MAX)
+                return bad(why, whysize, "actions must be an array of at most %d",
+                           STATE_ACTIONS_MAX);
+        if (n > 0 && !s->has_trip)
+                return bad(why, whysize, "actions without a trip");
+        s->actions = calloc(n ? n : 1, sizeof(*s->actions));
+        if (!s->actions)
+                return -ENOMEM;
+        s->n_actions = n;
+        json_array_foreach(j, i, v)
+        {
+                r = parse_action(v, s, i, why, whysize);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool phase_needs_trip(enum state_phase p)
+{
+        return p == STATE_PHASE_TRIPPED || p == STATE_PHASE_ROLLED_BACK || p == STATE_PHASE_FAILED;
+}
+
+static int parse_root(json_t *o, const char *batch, struct state *s, char *why, size_t whysize)
+{
+        json_t *trip, *baselines, *actions;
+        const char *name, *phase;
+        json_int_t version;
+        json_error_t je;
+        int p, r;
+
+        if (json_unpack_ex(o, &je, JSON_STRICT, "{s:I, s:s, s:s, s:o, s:o, s:o}", "version",
+                           &version, "batch", &name, "phase", &phase, "trip", &trip,
+                           "oom_baselines", &baselines, "actions", &actions) < 0)
+                return bad(why, whysize, "%s", je.text);
+        if (version != STATE_VERSION)
+                return bad(why, whysize, "unsupported version %lld", (long long)version);
+        if (strcmp(name, batch) != 0)
+                return bad(why, whysize, "holds batch \"%.64s\", not \"%s\"", name, batch);
+        p = state_phase_from_string(phase);
+        if (p < 0)
+                return bad(why, whysize, "unknown phase \"%.32s\"", phase);
+        s->phase = (enum state_phase)p;
+        r = parse_trip(trip, s, why, whysize);
+        r = r ?: parse_baselines(baselines, s, why, whysize);
+        r = r ?: parse_actions(actions, s, why, whysize);
+        if (r < 0)
+                return r;
+        if (phase_needs_trip(s->phase) && !s->has_trip)
+                return bad(why, whysize, "phase %s without a trip", phase);
+        return 0;
+}
+
+int state_parse(const char *text, size_t len, const char *batch, struct state **ret, char *why,
+                size_t whysize)
+{
+        _cleanup_state_ struct state *s = NULL;
+        _cleanup_json_ json_t *o = NULL;
+        json_error_t je;
+        int r;
+
+        r = state_new(batch, &s);
+        if (r < 0)
+                return r;
+        o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+        if (!o)
+                return bad(why, whysize, "not JSON: %s (line %d)", je.text, je.line);
+        r = parse_root(o, batch, s, why, whysize);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+static int corrupt(const char *path, const char *why, struct state_load_error *err)
+{
+        int r;
+
+        snprintf(err->reason, sizeof(err->reason), "%s", why);
+        err->moved_to[0] = '\0';
+        r = fileio_move_aside(path, "corrupt", err->moved_to, sizeof(err->moved_to));
+        if (r < 0) {
+                err->moved_to[0] = '\0';
+                snprintf(err->reason, sizeof(err->reason), "%s; not moved aside: %s", why,
+                         strerror(-r));
+        }
+        return -EBADMSG;
+}
+
+int state_load(const char *dir, const char *batch, struct state **ret, struct state_load_error *err)
+{
+        _cleanup_free_ char *text = NULL;
+        struct state_load_error local;
+        char path[PATH_MAX], why[STATE_ERROR_MAX];
+        struct state *s;
+        size_t len;
+        int r;
+
+        if (!state_name_valid(batch))
+                return -EINVAL;
+        if (!err)
+                err = &local;
+        if (snprintf(path, sizeof(path), "%s/%s.json", dir, batch) >= (int)sizeof(path))
+                return -ENAMETOOLONG;
+        r = fileio_read_capped(path, STATE_FILE_MAX, &text, &len);
+        if (r == -EFBIG) {
+                snprintf(why, sizeof(why), "larger than %d bytes", STATE_FILE_MAX);
+                return corrupt(path, why, err);
+        }
+        if (r == -EBADF)
+                return corrupt(path, "not a regular file", err);
+        if (r < 0)
+                return r;
+        r = state_parse(text, len, batch, &s, why, sizeof(why));
+        if (r == -EBADMSG)
+                return corrupt(path, why, err);
+        if (r < 0)
+                return r;
+        *ret = s;
+        return 0;
+}

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "fileio.h"
+#include "state.h"
+#include "util.h"
+
+#define NAME_CHARS   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+#define METRIC_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
+#define ATTEMPTS_MAX 1000000
+#define TIME_FORMAT  "%Y-%m-%dT%H:%M:%SZ"
+
+static const char *const phase_names[_STATE_PHASE_MAX] = {
+        [STATE_PHASE_ARMED] = "armed",       [STATE_PHASE_BREACHING] = "breaching",
+        [STATE_PHASE_TRIPPED] = "tripped",   [STATE_PHASE_ROLLED_BACK] = "rolled_back",
+        [STATE_PHASE_FAILED] = "failed",     [STATE_PHASE_INCONCLUSIVE] = "inconclusive",
+        [STATE_PHASE_PROMOTED] = "promoted",
+};
+
+static const char *const status_names[_STATE_ACTION_STATUS_MAX] = {
+        [STATE_ACTION_PENDING] = "pending",
+        [STATE_ACTION_IN_PROGRESS] = "in_progress",
+        [STATE_ACTION_DONE] = "done",
+        [STATE_ACTION_FAILED] = "failed",
+};
+
+static int lookup(const char *const *names, size_t n, const char *s)
+{
+        for (size_t i = 0; s && i < n; i++)
+                if (names[i] && strcmp(names[i], s) == 0)
+                        return (int)i;
+        return -EINVAL;
+}
+
+const char *state_phase_to_string(enum state_phase p)
+{
+        return (unsigned)p < _STATE_PHASE_MAX ? phase_names[p] : NULL;
+}
+
+int state_phase_from_string(const char *s)
+{
+        return lookup(phase_names, _STATE_PHASE_MAX, s);
+}
+
+const char *state_action_status_to_string(enum state_action_status st)
+{
+        return (unsigned)st < _STATE_ACTION_STATUS_MAX ? status_names[st] : NULL;
+}
+
+int state_action_status_from_string(const char *s)
+{
+        return lookup(status_names, _STATE_ACTION_STATUS_MAX, s);
+}
+
+static bool chars_valid(const char *s, const char *set, size_t max)
+{
+        size_t n = s ? strlen(s) : 0;
+
+        return n > 0 && n <= max && strspn(s, set) == n;
+}
+
+bool state_name_valid(const char *s)
+{
+        return chars_valid(s, NAME_CHARS, POLICY_NAME_MAX);
+}
+
+bool state_reason_valid(const struct state_trip_reason *r)
+{
+        if (!(state_name_valid(r->instance) || strcmp(r->instance, "*") == 0) ||
+            !state_name_valid(r->rule))
+                return false;
+        if (r->n_conditions > STATE_CONDITIONS_MAX)
+                return false;
+        for (size_t i = 0; i < r->n_conditions; i++) {
+                const struct state_condition *c = &r->conditions[i];
+
+                if (!chars_valid(c->metric, METRIC_CHARS, STATE_METRIC_MAX) ||
+                    !isfinite(c->value) || !isfinite(c->threshold))
+                        return false;
+        }
+        return true;
+}
+
+int state_new(const char *batch, struct state **ret)
+{
+        struct state *s;
+
+        if (!state_name_valid(batch))
+                return -EINVAL;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        strcpy(s->batch, batch);
+        s->phase = STATE_PHASE_ARMED;
+        *ret = s;
+        return 0;
+}
+
+struct state *state_free(struct state *s)
+{
+        if (!s)
+                return NULL;
+        free(s->baselines);
+        free(s->actions);
+        free(s);
+        return NULL;
+}
+
+static int random_u64(uint64_t *ret)
+{
+        ssize_t n;
+
+        /* Trip ids need uniqueness, not secrecy: never wait for the entropy pool. */
+        do
+                n = getrandom(ret, sizeof(*ret), GRND_INSECURE);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EINVAL) /* kernels before 5.6 */
+                n = getrandom(ret, sizeof(*ret), GRND_NONBLOCK);
+        if (n < 0)
+                return -errno;
+        return n == sizeof(*ret) ? 0 : -EIO;
+}
+
+int state_trip_id_new(const char *batch, time_t wall_s, char ret[STATE_TRIP_ID_MAX + 1])
+{
+        char id[STATE_TRIP_ID_MAX + 1], stamp[32];
+        uint64_t rnd;
+        struct tm tm;
+        int r;
+
+        if (!state_name_valid(batch) || !gmtime_r(&wall_s, &tm))
+                return -EINVAL;
+        if (strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+                return -EINVAL;
+        r = random_u64(&rnd);
+        if (r < 0)
+                return r;
+        snprintf(id, sizeof(id), "%s-%s-%016" PRIx64, batch, stamp, rnd);
+        for (char *p = id; *p; p++)
+                if (*p == '.' || *p == '_')
+                        *p = '-';
+        memcpy(ret, id, sizeof(id));
+        return 0;
+}
+
+static int make_actions(const char *trip_id, const char *const *names, size_t n,
+                        struct state_action **ret)
+{
+        _cleanup_free_ struct state_action *v = NULL;
+
+        if (n > STATE_ACTIONS_MAX)
+                return -EINVAL;
+        v = calloc(n ? n : 1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (!state_name_valid(names[i]))
+                        return -EINVAL;
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp(names[j], names[i]) == 0)
+                                return -EINVAL; /* keys must be unique */
+                strcpy(v[i].name, names[i]);
+                snprintf(v[i].key, sizeof(v[i].key), "%s-%s", trip_id, names[i]);
+        }
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+int state_begin_trip(struct state *s, const struct state_trip_reason *reason, int64_t t_ms,
+                     time_t wall_s, const char *const *action_names, size_t n_actions)
+{
+        char id[STATE_TRIP_ID_MAX + 1];
+        struct state_action *actions;
+        struct tm tm;
+        int r;
+
+        if (s->has_trip)
+                return -EBUSY;
+        if (!state_reason_valid(reason) || t_ms < 0 || !gmtime_r(&wall_s, &tm))
+                return -EINVAL;
+        r = state_trip_id_new(s->batch, wall_s, id);
+        if (r < 0)
+                return r;
+        r = make_actions(id, action_names, n_actions, &actions);
+        if (r < 0)
+                return r;
+        free(s->actions);
+        s->actions = actions;
+        s->n_actions = n_actions;
+        strftime(s->trip_time, sizeof(s->trip_time), TIME_FORMAT, &tm);
+        memcpy(s->trip_id, id, sizeof(id));
+        s->trip_t_ms = t_ms;
+        s->reason = *reason;
+        s->has_trip = true;
+        s->phase = STATE_PHASE_TRIPPED;
+        return 0;
+}
+
+void state_clear_trip(struct state *s)
+{
+        free(s->actions);
+        s->actions = NULL;
+        s->n_actions = 0;
+        free(s->baselines);
+        s->baselines = NULL;
+        s->n_baselines = 0;
+        s->has_trip = false;
+        s->trip_id[0] = s->trip_time[0] = '\0';
+        s->trip_t_ms = 0;
+        memset(&s->reason, 0, sizeof(s->reason));
+        s->phase = STATE_PHASE_ARMED;
+}
+
+struct state_action *state_next_pending(struct state *s)
+{
+        if (!s->has_trip)
+                return NULL;
+        for (size_t i = 0; i < s->n_actions; i++) {
+                struct state_action *a = &s->actions[i];
+
+                if (a->status == STATE_ACTION_DONE)
+                        continue;
+                return a->status == STATE_ACTION_FAILED ? NULL : a;
+        }
+        return NULL;
+}
+
+void state_action_begin_attempt(struct state_action *a)
+{
+        a->status = STATE_ACTION_IN_PROGRESS;
+        if (a->attempts < ATTEMPTS_MAX)
+                a->attempts++;
+}
+
+/* Keeps result text printable ASCII, so the file stays valid UTF-8 whatever a peer sent. */
+static void copy_result(char *dst, const char *src)
+{
+        size_t i = 0;
+
+        for (; src && src[i] && i < STATE_RESULT_MAX; i++)
+                dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+        dst[i] = '\0';
+}
+
+int state_action_finish(struct state *s, struct state_action *a, enum state_action_status status,
+                        const char *result)
+{
+        bool all_done = true;
+
+        if (status != STATE_ACTION_PENDING && status != STATE_ACTION_DONE &&
+            status != STATE_ACTION_FAILED)
+                return -EINVAL;
+        a->status = status;
+        a->resumed = false;
+        copy_result(a->result, result);
+        s->phase = STATE_PHASE_TRIPPED;
+        for (size_t i = 0; i < s->n_actions; i++) {
+                if (s->actions[i].status == STATE_ACTION_FAILED) {
+                        s->phase = STATE_PHASE_FAILED;
+                        return 0;
+                }
+                all_done = all_done && s->actions[i].status == STATE_ACTION_DONE;
+        }
+        if (all_done)
+                s->phase = STATE_PHASE_ROLLED_BACK;
+        return 0;
+}
+
+int state_baseline_set(struct state *s, const char *instance, uint64_t oom_kills)
+{
+        struct state_baseline *v;
+
+        if (!state_name_valid(instance) || oom_kills > INT64_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < s->n_baselines; i++)
+                if (strcmp(s->baselines[i].instance, instance) == 0) {
+                        s->baselines[i].oom_kills = oom_kills;
+                        return 0;
+                }
+        if (s->n_baselines >= STATE_BASELINES_MAX)
+                return -E2BIG;
+        v = reallocarray(s->baselines, s->n_baselines + 1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        s->baselines = v;
+        v = &s->baselines[s->n_baselines++];
+        strcpy(v->instance, instance);
+        v->oom_kills = oom_kills;
+        return 0;
+}
+
+int state_baseline_get(const struct state *s, const char *instance, uint64_t *ret)
+{
+        for (size_t i = 0; i < s->n_baselines; i++)
+                if (strcmp(s->baselines[i].instance, instance) == 0) {
+                        *ret = s->baselines[i].oom_kills;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+int state_save(const char *dir, const struct state *s)
+{
+        _cleanup_free_ char *text = NULL;
+        char name[POLICY_NAME_MAX + sizeof(".json")];
+        int r;
+
+        if (!state_name_valid(s->batch))
+                return -EINVAL;
+        r = state_format(s, &text);
+        if (r < 0)
+                return r;
+        if (strlen(text) > STATE_FILE_MAX)
+                return -EFBIG;
+        snprintf(name, sizeof(name), "%s.json", s->batch);
+        return fileio_write_atomic(dir, name, text, strlen(text), 0640);
+}

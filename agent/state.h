@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The per-batch state file: <state dir>/<batch>.json (DESIGN.md "Breaker state machine").
+ *
+ * It holds what must survive a crash or restart: the phase, the trip (id, time, reason),
+ * the OOM-kill baselines taken at arming, and every action's status, attempts and
+ * idempotency key. It never holds a token: no field of these structs can carry one.
+ * Writes are atomic (temp file, fsync, rename, fsync of the directory); a corrupt file is
+ * moved aside and reported, never trusted.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <limits.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "policy.h"
+
+#define STATE_DIR_DEFAULT    "/var/lib/oombreaker"
+#define STATE_FILE_MAX       (1024 * 1024) /* bigger files are corrupt */
+#define STATE_VERSION        1
+#define STATE_TRIP_ID_MAX    127 /* [A-Za-z0-9-] */
+#define STATE_KEY_MAX        (STATE_TRIP_ID_MAX + 1 + POLICY_NAME_MAX)
+#define STATE_TIME_MAX       31 /* RFC 3339, UTC: 2026-11-26T02:17:05Z */
+#define STATE_METRIC_MAX     31
+#define STATE_CONDITIONS_MAX _COND_MAX
+#define STATE_RESULT_MAX     255 /* last result text, truncated */
+#define STATE_BASELINES_MAX  POLICY_TARGETS_MAX
+#define STATE_ACTIONS_MAX    POLICY_ACTIONS_MAX
+#define STATE_ERROR_MAX      256
+
+enum state_phase {
+        STATE_PHASE_ARMED,
+        STATE_PHASE_BREACHING,
+        STATE_PHASE_TRIPPED,
+        STATE_PHASE_ROLLED_BACK,
+        STATE_PHASE_FAILED,
+        STATE_PHASE_INCONCLUSIVE,
+        STATE_PHASE_PROMOTED,
+        _STATE_PHASE_MAX,
+};
+
+enum state_action_status {
+        STATE_ACTION_PENDING,
+        STATE_ACTION_IN_PROGRESS, /* an attempt was started; at load it resumes as pending */
+        STATE_ACTION_DONE,
+        STATE_ACTION_FAILED,
+        _STATE_ACTION_STATUS_MAX,
+};
+
+struct state_condition {
+        char metric[STATE_METRIC_MAX + 1]; /* cond_metric_to_string(): "memory_ratio", ... */
+        double value;
+        double threshold;
+};
+
+/* Why the breaker tripped; the loop converts the breaker's own reason into this. */
+struct state_trip_reason {
+        char instance[POLICY_NAME_MAX + 1]; /* "*" in batch scope */
+        char rule[POLICY_NAME_MAX + 1];
+        unsigned consecutive; /* the streak that tripped */
+        unsigned limit;       /* the rule's consecutive */
+        struct state_condition conditions[STATE_CONDITIONS_MAX];
+        size_t n_conditions;
+};
+
+/* OOM kills counted when the batch was armed, so a restart does not re-count old kills. */
+struct state_baseline {
+        char instance[POLICY_NAME_MAX + 1];
+        uint64_t oom_kills;
+};
+
+struct state_action {
+        char name[POLICY_NAME_MAX + 1];
+        enum state_action_status status;
+        unsigned attempts;
+        char result[STATE_RESULT_MAX + 1]; /* last attempt's outcome, "" before the first */
+        char key[STATE_KEY_MAX + 1];       /* Idempotency-Key: <trip_id>-<name> */
+        bool resumed; /* not stored: was in progress when the file was loaded */
+};
+
+struct state {
+        char batch[POLICY_NAME_MAX + 1];
+        enum state_phase phase;
+        bool has_trip; /* trip_* and reason are valid */
+        char trip_id[STATE_TRIP_ID_MAX + 1];
+        char trip_time[STATE_TIME_MAX + 1]; /* wall clock, RFC 3339 UTC */
+        int64_t trip_t_ms;                  /* monotonic, as in traces */
+        struct state_trip_reason reason;
+        struct state_baseline *baselines; /* n_baselines, at most STATE_BASELINES_MAX */
+        size_t n_baselines;
+        struct state_action *actions; /* n_actions in policy file order */
+        size_t n_actions;
+};
+
+/* Filled by state_load() when it returns -EBADMSG, for the caller to log. */
+struct state_load_error {
+        char reason[STATE_ERROR_MAX]; /* what was wrong with the file */
+        char moved_to[PATH_MAX];      /* where it now lies; "" if it could not be moved */
+};
+
+/*
+ * Allocates an armed state for batch (a valid policy name), with no trip, baselines or
+ * actions. Returns 0 and *ret (free with state_free()), -EINVAL for a bad name, -ENOMEM.
+ */
+int state_new(const char *batch, struct state **ret);
+
+/* Frees a state; NULL is fine. Returns NULL. */
+struct state *state_free(struct state *s);
+
+/*
+ * Loads <dir>/<batch>.json. Returns 0 and *ret (free with state_free()); -ENOENT when
+ * there is no state file; -EBADMSG when the file is corrupt (bad JSON, wrong schema,
+ * unknown phase, over STATE_FILE_MAX bytes): it has then been moved aside to
+ * <file>.corrupt-<unix time> and *err says why and where; other -errno when it cannot be
+ * read. Actions in progress at load come back pending, with their key, and resumed set.
+ */
+int state_load(const char *dir, const char *batch, struct state **ret,
+               struct state_load_error *err);
+
+/*
+ * Atomically replaces <dir>/<batch>.json with s: a temp file in dir (mode 0640), write,
+ * fsync, rename, fsync of dir. On failure the old file is intact and no temp file is
+ * left. Returns 0 or -errno.
+ */
+int state_save(const char *dir, const struct state *s);
+
+/*
+ * Makes a new trip id for batch: the batch (with '.' and '_' turned into '-'), the UTC
+ * time of wall_s and 64 random bits from getrandom(), joined by '-'. Returns 0 or -errno.
+ */
+int state_trip_id_new(const char *batch, time_t wall_s, char ret[STATE_TRIP_ID_MAX + 1]);
+
+/*
+ * Records a trip in s: phase tripped, a new trip id, wall_s as the trip time, t_ms, the
+ * reason, and one pending action per name (file order) keyed <trip_id>-<name>. Returns 0,
+ * -EBUSY if s already holds a trip (the latch), -EINVAL for bad names or too many
+ * actions, or -errno from state_trip_id_new().
+ */
+int state_begin_trip(struct state *s, const struct state_trip_reason *reason, int64_t t_ms,
+                     time_t wall_s, const char *const *action_names, size_t n_actions);
+
+/*
+ * Forgets the trip, its actions and the baselines and returns s to armed (`reset`).
+ */
+void state_clear_trip(struct state *s);
+
+/*
+ * The action to run now: the first in file order that is not done. NULL when every action
+ * is done, or when that first one failed (later actions wait on it), or there is no trip.
+ */
+struct state_action *state_next_pending(struct state *s);
+
+/*
+ * Marks the start of an attempt of a: in progress, one more attempt. Save before sending,
+ * so a crash after sending resumes with the same key.
+ */
+void state_action_begin_attempt(struct state_action *a);
+
+/*
+ * Records the outcome of a's attempt: status (pending to retry, done, failed) and result
+ * text (truncated to STATE_RESULT_MAX), then sets the phase: rolled_back once every action
+ * is done, failed once one failed. Returns 0, or -EINVAL for an in-progress status.
+ */
+int state_action_finish(struct state *s, struct state_action *a, enum state_action_status status,
+                        const char *result);
+
+/* Sets the OOM-kill baseline of instance. Returns 0, -EINVAL, -E2BIG past the cap, -ENOMEM. */
+int state_baseline_set(struct state *s, const char *instance, uint64_t oom_kills);
+
+/* Looks up instance's baseline. Returns 0 and *ret, or -ENOENT. */
+int state_baseline_get(const struct state *s, const char *instance, uint64_t *ret);
+
+/*
+ * The file's JSON text for s (what state_save() writes). Returns 0 and *ret (caller
+ * frees), -EINVAL when s holds an invalid name or a non-finite number, -ENOMEM.
+ */
+int state_format(const struct state *s, char **ret);
+
+/*
+ * Parses and validates a state file's text for batch. Returns 0 and *ret (free with
+ * state_free()), or -EBADMSG with a short reason in why (whysize bytes), -ENOMEM.
+ * In-progress actions come back pending with resumed set.
+ */
+int state_parse(const char *text, size_t len, const char *batch, struct state **ret, char *why,
+                size_t whysize);
+
+/* True for a name the file may hold: [A-Za-z0-9._-]{1,POLICY_NAME_MAX}. */
+bool state_name_valid(const char *s);
+
+/* True when r's names are valid and its numbers finite, so it can be stored. */
+bool state_reason_valid(const struct state_trip_reason *r);
+
+/* "armed", "breaching", ...; NULL if out of range. */
+const char *state_phase_to_string(enum state_phase p);
+/* Returns the phase named s, or -EINVAL. */
+int state_phase_from_string(const char *s);
+/* "pending", "in_progress", "done", "failed"; NULL if out of range. */
+const char *state_action_status_to_string(enum state_action_status st);
+/* Returns the status named s, or -EINVAL. */
+int state_action_status_from_string(const char *s);
