@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# The agent's HTTP listener and `status` on a fixture cgroup copy (no root needed):
+# - `promtool check metrics` on GET /metrics reports nothing at all, with a batch loaded after a
+#   few ticks, and again after a trip (when every family of DESIGN.md has samples: the canary's
+#   runtime endpoint feeds oombreaker_gc_per_minute, the rollback feeds action_attempts);
+# - the figures in /metrics agree with the fixture (working set, ratio, one trip, one ok attempt);
+# - GET /healthz is 200 "ok" while ticking, GET /status is JSON with the phase, unknown paths 404;
+# - `oombreaker status` (text and --json) reports the same phase, the trip and exit code 2.
+set -euo pipefail
+
+# shellcheck source=../lib/common.sh
+source "${OOMBREAKER_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/common.sh"
+# shellcheck source=../lib/agent.sh
+source "$SOURCE_DIR/tests/lib/agent.sh"
+need_cmd curl jq promtool
+tmpdir_setup
+
+# A Go runtime's /metrics, as far as the go preset reads it: the GC count grows by 2 per scrape.
+cat >"$TEST_TMP/gc.py" <<'EOF'
+import sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class H(BaseHTTPRequestHandler):
+    n = 100
+    def do_GET(self):
+        H.n += 2
+        body = ("# TYPE go_gc_duration_seconds summary\n"
+                "go_gc_duration_seconds_sum 0.5\ngo_gc_duration_seconds_count %d\n" % H.n).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+
+s = HTTPServer(("127.0.0.1", 0), H)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.server_address[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()
+EOF
+spawn gc "$PYTHON" "$TEST_TMP/gc.py" "$TEST_TMP/gc.port"
+_wait_port_file "$TEST_TMP/gc.port" "$SPAWN_PID" || fail "the runtime metrics server did not start"
+gc_port=$(cat "$TEST_TMP/gc.port")
+
+receiver_start pipeline
+agent_fixture
+policy=$TEST_TMP/b1.ini
+agent_policy "$policy" b1 500ms 0.9 "http://127.0.0.1:$RECEIVER_PORT/rollback"
+# The runtime endpoint goes into the target section (after its cgroup line).
+sed -i "/^cgroup = /a metrics_url = http://127.0.0.1:$gc_port/metrics\ngc_preset = go" "$policy"
+agent_start --policy "$policy"
+
+metric() { prom_value "$AGENT_URL/metrics" "$1"; }
+ticks() { [ "$(metric oombreaker_tick_duration_seconds_count)" -ge "$1" ]; }
+
+# check_metrics LABEL: promtool must exit 0 and print nothing (no lint remark either).
+check_metrics() {
+	curl -sf --max-time 5 "$AGENT_URL/metrics" >"$TEST_TMP/metrics-$1.txt" ||
+		fail "$1: GET /metrics failed"
+	if ! promtool check metrics <"$TEST_TMP/metrics-$1.txt" >"$TEST_TMP/promtool-$1.out" 2>&1; then
+		cat "$TEST_TMP/promtool-$1.out" >&2
+		fail "$1: promtool check metrics failed"
+	fi
+	[ ! -s "$TEST_TMP/promtool-$1.out" ] || {
+		cat "$TEST_TMP/promtool-$1.out" >&2
+		fail "$1: promtool check metrics has remarks"
+	}
+	log "$1: promtool check metrics: clean ($(grep -vc '^#' "$TEST_TMP/metrics-$1.txt") samples)"
+}
+
+# sample_of FILE SERIES: the value of the exact series (name{labels}) in FILE.
+sample_of() { awk -v s="$2" '$1 == s { print $2; found = 1 } END { exit !found }' "$1"; }
+
+# --- healthy, after a few ticks -----------------------------------------------------------
+wait_until 10 ticks 4 || fail "fewer than 4 ticks within 10 s"
+# Two GC scrapes are needed for a per-minute figure.
+wait_until 10 eval 'curl -sf "$AGENT_URL/metrics" | grep -q "^oombreaker_gc_per_minute{"' ||
+	fail "no oombreaker_gc_per_minute sample"
+check_metrics armed
+m=$TEST_TMP/metrics-armed.txt
+[ "$(sample_of "$m" 'oombreaker_batch_state{batch="b1",state="armed"}')" = 1 ] ||
+	fail "armed: oombreaker_batch_state{state=armed} is not 1"
+[ "$(grep -c '^oombreaker_batch_state{batch="b1",' "$m")" = 7 ] ||
+	fail "armed: expected one oombreaker_batch_state series per phase (7)"
+[ "$(sample_of "$m" 'oombreaker_memory_working_set_bytes{batch="b1",instance="canary-1"}')" = \
+	$((AGENT_CURRENT_LOW - 104857600)) ] || fail "armed: working set differs from the fixture's"
+ratio=$(sample_of "$m" 'oombreaker_memory_ratio{batch="b1",instance="canary-1"}')
+awk -v r="$ratio" 'BEGIN { exit !(r > 0.549 && r < 0.551) }' || fail "armed: memory ratio $ratio, not 0.55"
+gcpm=$(sample_of "$m" 'oombreaker_gc_per_minute{batch="b1",instance="canary-1"}')
+# 2 cycles per 500 ms tick = 240 per minute.
+awk -v g="$gcpm" 'BEGIN { exit !(g > 200 && g < 280) }' || fail "armed: gc_per_minute $gcpm, not ~240"
+
+# --- /healthz, /status, 404, status CLI while armed -----------------------------------------
+[ "$(curl -s -o "$TEST_TMP/healthz" -w '%{http_code}' "$AGENT_URL/healthz")" = 200 ] ||
+	fail "/healthz is not 200 while ticking"
+grep -qx ok "$TEST_TMP/healthz" || fail "/healthz body is not 'ok'"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$AGENT_URL/nope")" = 404 ] || fail "/nope is not 404"
+ctype=$(curl -s -o /dev/null -w '%{content_type}' "$AGENT_URL/metrics")
+[[ $ctype == text/plain*version=0.0.4* ]] || fail "/metrics Content-Type is '$ctype'"
+agent_status_json b1 | jq -e '.phase == "armed" and .interval_ms == 500 and
+	(.instances[0].streaks[0] | .rule == "mem" and .limit == 2)' >/dev/null ||
+	fail "/status: unexpected $(agent_status_json b1)"
+out=$("$BIN" status --socket "$AGENT_SOCK" --state-dir "$AGENT_STATE") || fail "status exited $?"
+grep -q '^b1: armed$' <<<"$out" || fail "status text: $out"
+grep -Eq 'canary-1 +memory 55\.0%.*streaks: mem 0/2' <<<"$out" || fail "status text: $out"
+
+# --- trip -------------------------------------------------------------------------------------
+agent_set_ratio high
+wait_until 10 agent_phase_is b1 rolled_back || fail "no rolled_back 10 s after raising the ratio"
+check_metrics tripped
+m=$TEST_TMP/metrics-tripped.txt
+for fam in oombreaker_batch_state oombreaker_breach_streak oombreaker_trips_total \
+	oombreaker_action_attempts_total oombreaker_memory_working_set_bytes oombreaker_memory_ratio \
+	oombreaker_gc_per_minute oombreaker_sample_errors_total oombreaker_tick_duration_seconds_bucket; do
+	grep -q "^$fam{" "$m" || fail "tripped: family $fam has no sample"
+done
+[ "$(sample_of "$m" 'oombreaker_batch_state{batch="b1",state="rolled_back"}')" = 1 ] ||
+	fail "tripped: state rolled_back is not 1"
+[ "$(sample_of "$m" 'oombreaker_trips_total{batch="b1"}')" = 1 ] || fail "tripped: trips_total != 1"
+[ "$(sample_of "$m" 'oombreaker_action_attempts_total{batch="b1",action="rollback",result="ok"}')" = 1 ] ||
+	fail "tripped: action_attempts_total{ok} != 1"
+[ "$(jq -s 'map(select(.path == "/rollback")) | length' "$RECEIVER_LOG")" = 1 ] ||
+	fail "the receiver did not get exactly one rollback"
+
+rc=0
+out=$("$BIN" status b1 --socket "$AGENT_SOCK") || rc=$?
+[ "$rc" = 2 ] || fail "status of a rolled-back batch exited $rc, not 2"
+grep -q '^b1: rolled_back$' <<<"$out" || fail "status text: $out"
+grep -Eq 'trip: instance canary-1, rule mem, 2/2 in a row: memory_ratio 0\.9' <<<"$out" ||
+	fail "status text lacks the trip: $out"
+grep -q 'action rollback: done, 1 attempt(s), HTTP 200' <<<"$out" || fail "status text lacks the action: $out"
+rc=0
+"$BIN" status b1 --json --socket "$AGENT_SOCK" >"$TEST_TMP/status.json" || rc=$?
+[ "$rc" = 2 ] || fail "status --json exited $rc, not 2"
+jq -e '.batch == "b1" and .phase == "rolled_back" and .trip.rule == "mem"' \
+	"$TEST_TMP/status.json" >/dev/null || fail "status --json: $(cat "$TEST_TMP/status.json")"
+log "metrics, /healthz, /status and status agree"
