@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# A real Prometheus server (Debian's) scrapes the agent every second on loopback:
+# - the target is up and /api/v1/query returns oombreaker_batch_state{state="armed"} 1 for the
+#   batch (and 0 for rolled_back);
+# - after a forced trip (the fixture canary's memory.current raised to 92 % of its limit; the
+#   rollback goes to a receiver that answers 200) it returns {state="rolled_back"} 1 and armed 0,
+#   and oombreaker_trips_total 1.
+set -euo pipefail
+
+# shellcheck source=../lib/common.sh
+source "${OOMBREAKER_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/common.sh"
+# shellcheck source=../lib/agent.sh
+source "$SOURCE_DIR/tests/lib/agent.sh"
+need_cmd curl jq prometheus
+tmpdir_setup
+
+receiver_start pipeline
+agent_fixture
+agent_policy "$TEST_TMP/b1.ini" b1 500ms 0.9 "http://127.0.0.1:$RECEIVER_PORT/rollback"
+agent_start --policy "$TEST_TMP/b1.ini"
+
+prom_port=$(free_port)
+prom=http://127.0.0.1:$prom_port
+cat >"$TEST_TMP/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: oombreaker
+    static_configs:
+      - targets: ['127.0.0.1:$AGENT_PORT']
+EOF
+spawn prometheus prometheus --config.file="$TEST_TMP/prometheus.yml" \
+	--storage.tsdb.path="$TEST_TMP/tsdb" --web.listen-address="127.0.0.1:$prom_port" \
+	--log.level=warn
+prom_pid=$SPAWN_PID
+wait_until 60 eval "curl -sf '$prom/-/ready' || ! _group_alive $prom_pid" || true
+_group_alive "$prom_pid" || fail "prometheus exited at start (see prometheus.log)"
+curl -sf "$prom/-/ready" >/dev/null || fail "prometheus not ready within 60 s"
+log "prometheus $(prometheus --version 2>&1 | awk 'NR == 1 { print $3 }') ready on $prom"
+
+# query EXPR: prints the value of the single series EXPR selects now ("" when none).
+query() {
+	curl -sf --max-time 5 -G "$prom/api/v1/query" --data-urlencode "query=$1" |
+		jq -r 'if .status == "success" and (.data.result | length) == 1
+		       then .data.result[0].value[1] else "" end'
+}
+query_is() { [ "$(query "$1")" = "$2" ]; }
+state() { echo "oombreaker_batch_state{job=\"oombreaker\",batch=\"b1\",state=\"$1\"}"; }
+
+wait_until 30 query_is 'up{job="oombreaker"}' 1 || fail "the agent is not up in prometheus"
+wait_until 30 query_is "$(state armed)" 1 || fail "prometheus: state armed is not 1 (got '$(query "$(state armed)")')"
+query_is "$(state rolled_back)" 0 || fail "prometheus: rolled_back is not 0 while armed"
+log "prometheus: $(state armed) 1"
+
+agent_set_ratio high
+t0=$(_now_us)
+wait_until 10 agent_phase_is b1 rolled_back || fail "the agent did not roll back within 10 s"
+wait_until 30 query_is "$(state rolled_back)" 1 ||
+	fail "prometheus: rolled_back is not 1 (got '$(query "$(state rolled_back)")')"
+t1=$(_now_us)
+query_is "$(state armed)" 0 || fail "prometheus: armed is not 0 after the trip"
+query_is 'oombreaker_trips_total{batch="b1"}' 1 || fail "prometheus: trips_total is not 1"
+query_is 'oombreaker_action_attempts_total{batch="b1",action="rollback",result="ok"}' 1 ||
+	fail "prometheus: the rollback attempt is not counted"
+log "prometheus: $(state rolled_back) 1, $(((t1 - t0) / 1000)) ms after the ratio was raised"
