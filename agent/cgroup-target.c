@@ -46,9 +46,9 @@ struct member {
 
 struct cgroup_target {
         struct cgroup_hierarchy *h;
-        char pattern[CGROUP_PATH_MAX]; /* relative, as member paths */
-        char comps[CGROUP_PATH_MAX];   /* pattern split at '/' into NUL-separated components */
-        const char *comp[CGROUP_PATH_MAX / 2];
+        char *pattern;     /* relative, as member paths */
+        char *comps;       /* pattern split at '/' into NUL-separated components */
+        const char **comp; /* n_comps pointers into comps */
         size_t n_comps;
         bool is_glob;
         struct member *members;
@@ -79,14 +79,17 @@ int cgroup_target_path(const char *cgroup, const char *unit, char ret[CGROUP_PAT
 /* Splits "/a/b*" into components; rejects relative paths, "." and ".." components. */
 static int split_pattern(struct cgroup_target *t, const char *pattern)
 {
-        size_t globs = 0;
+        size_t globs = 0, len = strlen(pattern);
         char *save = NULL;
 
         if (pattern[0] != '/')
                 return -EINVAL;
-        if (strlen(pattern) >= CGROUP_PATH_MAX)
+        if (len >= CGROUP_PATH_MAX)
                 return -ENAMETOOLONG;
-        strcpy(t->comps, pattern);
+        t->comps = strdup(pattern);
+        t->comp = calloc(len, sizeof(*t->comp)); /* at most one component per '/' */
+        if (!t->comps || !t->comp)
+                return -ENOMEM;
         for (char *c = strtok_r(t->comps, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
                 if (strcmp(c, ".") == 0 || strcmp(c, "..") == 0)
                         return -EINVAL;
@@ -99,23 +102,36 @@ static int split_pattern(struct cgroup_target *t, const char *pattern)
         return 0;
 }
 
+/* The pattern relative to the root, as member paths are: "a/b", or "." for "/". */
+static int join_pattern(struct cgroup_target *t, size_t len)
+{
+        size_t n = 0;
+
+        t->pattern = malloc(len + 2);
+        if (!t->pattern)
+                return -ENOMEM;
+        strcpy(t->pattern, ".");
+        for (size_t i = 0; i < t->n_comps; i++)
+                n += (size_t)sprintf(t->pattern + n, "%s%s", i ? "/" : "", t->comp[i]);
+        return 0;
+}
+
 int cgroup_target_new(struct cgroup_hierarchy *h, const char *pattern, struct cgroup_target **ret)
 {
-        _cleanup_free_ struct cgroup_target *t = calloc(1, sizeof(*t));
-        size_t n = 0;
+        struct cgroup_target *t = calloc(1, sizeof(*t));
         int r;
 
         if (!t)
                 return -ENOMEM;
         t->h = h;
-        if ((r = split_pattern(t, pattern)) < 0)
+        r = split_pattern(t, pattern);
+        if (r >= 0)
+                r = join_pattern(t, strlen(pattern));
+        if (r < 0) {
+                cgroup_target_free(t);
                 return r;
-        for (size_t i = 0; i < t->n_comps; i++)
-                n += (size_t)snprintf(t->pattern + n, sizeof(t->pattern) - n, "%s%s", i ? "/" : "",
-                                      t->comp[i]);
-        if (t->n_comps == 0)
-                strcpy(t->pattern, ".");
-        *ret = TAKE_PTR(t);
+        }
+        *ret = t;
         return 0;
 }
 
@@ -134,6 +150,9 @@ struct cgroup_target *cgroup_target_free(struct cgroup_target *t)
         for (size_t i = 0; i < t->n_members; i++)
                 member_close(&t->members[i]);
         free(t->members);
+        free(t->pattern);
+        free(t->comps);
+        free(t->comp);
         free(t);
         return NULL;
 }

@@ -359,15 +359,15 @@ static void test_vanish_glob(void **state)
 /* After the first tick opened everything, ticks allocate nothing, globs included. */
 static void test_steady_state_allocates_nothing(void **state)
 {
+#if !COUNT_ALLOCS
+        (void)state;
+        skip();
+#else
         static const char *const patterns[] = { "/system.slice/order-canary@1.service",
                                                 "/system.slice/order-*", "/*/order-stable*" };
         struct cgroup_hierarchy *h = open_fixture("cgroup-v1");
 
         (void)state;
-#if !COUNT_ALLOCS
-        cgroup_hierarchy_free(h);
-        skip();
-#else
         for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
                 struct cgroup_target *t = NULL;
                 char reason[CGROUP_ERROR_MAX];
