@@ -14,8 +14,7 @@
 #define SECTIONS_MAX     (1 + POLICY_TARGETS_MAX + POLICY_RULES_MAX + POLICY_ACTIONS_MAX)
 
 enum section_kind {
-        SECTION_NONE,    /* before the first header */
-        SECTION_IGNORED, /* after a broken header: its keys are not checked */
+        SECTION_NONE, /* before the first header */
         SECTION_BATCH,
         SECTION_TARGET,
         SECTION_RULE,
@@ -40,7 +39,7 @@ struct policy_parser {
         int lineno; /* of the line inih handles right now */
         struct parsed_section *sections;
         size_t n_sections;
-        struct parsed_section *cur; /* NULL: no section yet or an ignored one */
+        struct parsed_section *cur; /* NULL: no section yet, or after a broken header */
         bool any_header;            /* a section header was seen, valid or not */
         bool oom;
 };

@@ -167,6 +167,8 @@ struct parsed_section *policy_keys_new_object(struct policy_parser *ps, enum sec
         s = &ps->sections[ps->n_sections++];
         *s = (struct parsed_section){ .kind = kind, .index = index, .line = ps->lineno };
         policy_keys_init_object(ps->p, s, name);
+        if (kind == SECTION_ACTION && !ps->p->actions[index].method)
+                ps->oom = true;
         return s;
 }
 
@@ -193,6 +195,7 @@ void policy_keys_init_object(struct policy *p, const struct parsed_section *s, c
                 snprintf(a->name, sizeof(a->name), "%s", name);
                 a->line = s->line;
                 a->timeout_ms = 5000;
+                a->method = strdup("POST");
                 a->retries = 5;
                 break;
         default:

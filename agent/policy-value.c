@@ -292,7 +292,7 @@ static void format_bound(const struct key_def *def, double v, char *buf, size_t 
         else if (def->kind == V_SIZE)
                 units_format_size((uint64_t)v, buf, size);
         else
-                snprintf(buf, size, "%g", v);
+                snprintf(buf, size, "%.15g", v);
 }
 
 /* Parses a numeric value into its unit (ms, bytes, ratio, count); 0, -EINVAL or -ERANGE. */
