@@ -473,7 +473,7 @@ static void sum_into(struct mem_sample *acc, const struct mem_sample *m)
                 acc->has_max && !acc->max_unlimited ? add_sat(acc->max_bytes, m->max_bytes) : 0;
 }
 
-static void set_reason(char *reason, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void set_reason(char *reason, const char *fmt, ...)
 {
         va_list ap;
 
