@@ -5,6 +5,7 @@
  *   floor     a bare pread loop over the agent's own open fds, no parsing
  *   open      open + read + close of each of those files (paths from /proc/self/fd)
  *   libcgroup cgroup_read_value_begin/next/end on each file
+ *   glob      one glob target matching the same N cgroups (re-expanded every tick, summed)
  *
  * Usage: bench-cgroup PREFIX N   (targets are PREFIX/c0000 .. under the discovered memory
  * hierarchy; scripts/bench creates and removes them). Prints one line per method with the
@@ -34,6 +35,7 @@ struct bench {
         char (*rel)[64];
         char (*names)[32];
         size_t ticks;
+        struct cgroup_target *glob;
 };
 
 static double cpu_us(void)
@@ -117,6 +119,28 @@ static void tick_libcgroup(struct bench *b)
         }
 }
 
+static void tick_glob(struct bench *b)
+{
+        char reason[CGROUP_ERROR_MAX];
+        struct mem_sample m;
+
+        if (cgroup_target_sample(b->glob, reason, &m) < 0 || cgroup_target_matches(b->glob) != b->n)
+                exit(1);
+}
+
+/* A glob matching c0000 .. c(n-1) when n is a power of 10: "c00[0-9][0-9]" for 100. */
+static void glob_for(char *buf, size_t size, const char *prefix, size_t n)
+{
+        size_t digits = 0, len;
+
+        for (size_t k = n; k > 1; k /= 10)
+                digits++;
+        len = (size_t)snprintf(buf, size, "/%s/c", prefix);
+        for (size_t i = 0; i < 4; i++)
+                len += (size_t)snprintf(buf + len, size - len, "%s",
+                                        i < 4 - digits ? "0" : "[0-9]");
+}
+
 /* Records the path behind each of the agent's fds, for the open and libcgroup methods. */
 static void describe_fds(struct bench *b, size_t i, const char *root)
 {
@@ -158,12 +182,16 @@ static void setup_agent(struct bench *b, struct cgroup_hierarchy *h, const char 
 /* The other methods' views of the same files. */
 static void setup_others(struct bench *b, struct cgroup_hierarchy *h, const char *prefix)
 {
+        char pattern[CGROUP_PATH_MAX];
         size_t n = b->n;
 
         b->fds = malloc(n * FILES_MAX * sizeof(*b->fds));
         b->paths = calloc(n * FILES_MAX, sizeof(*b->paths));
         b->names = calloc(n * FILES_MAX, sizeof(*b->names));
         b->rel = calloc(n, sizeof(*b->rel));
+        glob_for(pattern, sizeof(pattern), prefix, n);
+        if (cgroup_target_new(h, pattern, &b->glob) < 0)
+                exit(1);
         if (!b->fds || !b->paths || !b->names || !b->rel)
                 exit(1);
         for (size_t i = 0; i < n; i++) {
@@ -206,14 +234,14 @@ static void measure(struct bench *b, void (*const fn[])(struct bench *), size_t 
 int main(int argc, char **argv)
 {
         static void (*const fn[])(struct bench *) = { tick_agent, tick_floor, tick_open,
-                                                      tick_libcgroup };
+                                                      tick_libcgroup, tick_glob };
         struct cgroup_hierarchy *h = NULL;
         struct rlimit rl;
         struct bench b = { 0 };
         char err[CGROUP_ERROR_MAX];
         size_t files = 0, n;
         long rss0, rss1;
-        double us[4];
+        double us[5];
 
         if (argc != 3 || (n = strtoul(argv[2], NULL, 10)) == 0) {
                 fprintf(stderr, "usage: bench-cgroup PREFIX N\n");
@@ -235,14 +263,17 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n * FILES_MAX; i++)
                 files += b.fds[i] >= 0;
         b.ticks = n >= 2000 ? 5 : 20000 / n;
-        measure(&b, fn, 4, us);
+        tick_glob(&b); /* opens the matches */
+        measure(&b, fn, 5, us);
         printf("n=%zu files_per_target=%.1f ticks=%zu rounds=%d\n", n, (double)files / n, b.ticks,
                ROUNDS);
-        printf("agent_us=%.3f floor_us=%.3f open_us=%.3f libcgroup_us=%.3f ratio=%.2f\n", us[0],
-               us[1], us[2], us[3], us[0] / us[1]);
+        printf("agent_us=%.3f floor_us=%.3f open_us=%.3f libcgroup_us=%.3f glob_us=%.3f "
+               "ratio=%.2f\n",
+               us[0], us[1], us[2], us[3], us[4], us[0] / us[1]);
         printf("rss_kib=%ld rss_before_targets_kib=%ld\n", rss1, rss0);
         for (size_t i = 0; i < n; i++)
                 cgroup_target_free(b.t[i]);
+        cgroup_target_free(b.glob);
         cgroup_hierarchy_free(h);
         return 0;
 }
