@@ -433,46 +433,6 @@ static int member_sample(struct cgroup_target *t, struct member *m, char *reason
         return 0;
 }
 
-static uint64_t add_sat(uint64_t a, uint64_t b)
-{
-        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
-/*
- * Sums member m into acc. A figure is kept only when every member has it; a single unlimited
- * member makes the sum unlimited; PSI averages take the worst member (stall percentages do
- * not add up), PSI totals add.
- */
-static void sum_into(struct mem_sample *acc, const struct mem_sample *m)
-{
-#define SUM(has, field)                                                    \
-        do {                                                               \
-                acc->has = acc->has && m->has;                             \
-                acc->field = acc->has ? add_sat(acc->field, m->field) : 0; \
-        } while (0)
-        SUM(has_current, current_bytes);
-        SUM(has_inactive_file, inactive_file_bytes);
-        SUM(has_anon, anon_bytes);
-        SUM(has_oom_kill, oom_kill);
-        SUM(has_failcnt, failcnt);
-        SUM(has_psi, psi_some_total_us);
-        acc->psi_full_total_us =
-                acc->has_psi ? add_sat(acc->psi_full_total_us, m->psi_full_total_us) : 0;
-#undef SUM
-        if (acc->has_psi) {
-                acc->psi_some_avg10_pct = acc->psi_some_avg10_pct > m->psi_some_avg10_pct
-                                                  ? acc->psi_some_avg10_pct
-                                                  : m->psi_some_avg10_pct;
-                acc->psi_full_avg10_pct = acc->psi_full_avg10_pct > m->psi_full_avg10_pct
-                                                  ? acc->psi_full_avg10_pct
-                                                  : m->psi_full_avg10_pct;
-        }
-        acc->has_max = acc->has_max && m->has_max;
-        acc->max_unlimited = acc->has_max && (acc->max_unlimited || m->max_unlimited);
-        acc->max_bytes =
-                acc->has_max && !acc->max_unlimited ? add_sat(acc->max_bytes, m->max_bytes) : 0;
-}
-
 __attribute__((format(printf, 2, 3))) static void set_reason(char *reason, const char *fmt, ...)
 {
         va_list ap;
@@ -511,7 +471,7 @@ int cgroup_target_sample(struct cgroup_target *t, char *reason, struct mem_sampl
                 if (used++ == 0)
                         acc = m;
                 else
-                        sum_into(&acc, &m);
+                        cgroup_sample_add(&acc, &m);
                 i++;
         }
         set_gone(t, used == 0);
