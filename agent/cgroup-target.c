@@ -56,6 +56,7 @@ struct cgroup_target {
         unsigned generation;
         size_t cursor; /* where the next match is expected: steady-state lookups are O(1) */
         bool sampled, gone, gone_changed;
+        bool capped; /* the last expansion found more than CGROUP_MATCHES_MAX matches */
 };
 
 static bool has_glob(const char *s)
@@ -254,8 +255,10 @@ static int match_found(struct cgroup_target *t, const char *path)
                 t->cursor = i + 1;
                 return 0;
         }
-        if (t->n_members >= CGROUP_MATCHES_MAX)
+        if (t->n_members >= CGROUP_MATCHES_MAX) {
+                t->capped = true;
                 return 0;
+        }
         r = member_add(t, path);
         return r == -ENOENT || r == -EACCES ? 0 : r;
 }
@@ -330,6 +333,7 @@ static int expand(struct cgroup_target *t)
         }
         t->generation++;
         t->cursor = 0;
+        t->capped = false;
         if ((r = walk(t, path, 0, 0)) < 0)
                 return r;
         for (size_t i = t->n_members; i-- > 0;)
@@ -394,16 +398,30 @@ static int parse_file(enum cgroup_version v, enum cg_file f, const char *buf, si
         }
 }
 
-/* Appends "FILE: why" to reason, "; "-separated; never allocates. */
-static void note(char *reason, const char *path, enum cgroup_version v, enum cg_file f, int r)
+/* Appends to reason, "; "-separated after earlier text; never allocates. */
+__attribute__((format(printf, 2, 3))) static void add_reason(char *reason, const char *fmt, ...)
 {
         size_t len = strlen(reason);
+        va_list ap;
 
         if (len + 3 >= CGROUP_ERROR_MAX)
                 return;
-        snprintf(reason + len, CGROUP_ERROR_MAX - len, "%s/%s/%s: %s", len ? "; " : "", path,
-                 file_names[v][f],
-                 r == -EINVAL || r == -ERANGE || r == -ENODATA ? "malformed" : strerror(-r));
+        if (len > 0) {
+                strcpy(reason + len, "; ");
+                len += 2;
+        }
+        va_start(ap, fmt);
+        vsnprintf(reason + len, CGROUP_ERROR_MAX - len, fmt, ap);
+        va_end(ap);
+}
+
+/* Appends "FILE: why" to reason. */
+static void note(char *reason, const char *path, enum cgroup_version v, enum cg_file f, int r)
+{
+        bool root = strcmp(path, ".") == 0;
+
+        add_reason(reason, "/%s%s%s: %s", root ? "" : path, root ? "" : "/", file_names[v][f],
+                   r == -EINVAL || r == -ERANGE || r == -ENODATA ? "malformed" : strerror(-r));
 }
 
 /* Reads and parses every file of one member into *s. -ENOENT when the cgroup is gone. */
@@ -433,15 +451,6 @@ static int member_sample(struct cgroup_target *t, struct member *m, char *reason
         return 0;
 }
 
-__attribute__((format(printf, 2, 3))) static void set_reason(char *reason, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(reason, CGROUP_ERROR_MAX, fmt, ap);
-        va_end(ap);
-}
-
 static void set_gone(struct cgroup_target *t, bool gone)
 {
         t->gone_changed = t->sampled ? gone != t->gone : gone;
@@ -457,10 +466,13 @@ int cgroup_target_sample(struct cgroup_target *t, char *reason, struct mem_sampl
 
         reason[0] = '\0';
         if ((r = expand(t)) < 0) {
-                set_reason(reason, "cannot expand %s under %s: %s", t->pattern, t->h->root,
+                add_reason(reason, "cannot expand %s under %s: %s", t->pattern, t->h->root,
                            strerror(-r));
                 return r;
         }
+        if (t->capped)
+                add_reason(reason, "/%s matches more than %d cgroups; only %d are summed",
+                           t->pattern, CGROUP_MATCHES_MAX, CGROUP_MATCHES_MAX);
         for (size_t i = 0; i < t->n_members;) {
                 struct mem_sample m = { 0 };
 
@@ -476,7 +488,8 @@ int cgroup_target_sample(struct cgroup_target *t, char *reason, struct mem_sampl
         }
         set_gone(t, used == 0);
         if (used == 0) {
-                set_reason(reason, "cgroup /%s %s under %s",
+                reason[0] = '\0'; /* what vanished mid-read does not matter any more */
+                add_reason(reason, "cgroup /%s %s under %s",
                            strcmp(t->pattern, ".") == 0 ? "" : t->pattern,
                            t->is_glob ? "matches nothing" : "does not exist", t->h->root);
                 return -ENOENT;
