@@ -86,7 +86,7 @@ sample --json --cgroup-root "$tmp/cgroup-v1"
 [ "$(line_of unlimited | jq '.memory | has("psi_some_avg10")')" = false ] ||
 	fail "v1 unlimited has no unified counterpart: $(line_of unlimited)"
 
-echo "== each target's own cgroup_root (no discovery): a v1 and a v2 tree in one policy"
+echo "== each target's own cgroup_root wins over --cgroup-root: a v1 and a v2 tree in one policy"
 cat >"$tmp/roots.ini" <<EOF
 [batch]
 name = roots
@@ -106,7 +106,7 @@ cgroup_root = $tmp/cgroup-v2
 memory_ratio_above = 0.92
 EOF
 set +e
-"$bin" sample --json "$tmp/roots.ini" >"$tmp/out" 2>"$tmp/err"
+"$bin" sample --json "$tmp/roots.ini" --cgroup-root /nonexistent-oombreaker >"$tmp/out" 2>"$tmp/err"
 status=$?
 set -e
 [ "$status" = 0 ] || fail "exit $status: $(cat "$tmp/err")"
