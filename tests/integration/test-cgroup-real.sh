@@ -35,11 +35,16 @@ cleanup() {
 		while read -r p; do kill -KILL "$p" 2>/dev/null || true; done <"$cg/cgroup.procs"
 		# rmdir fails while the kernel still detaches killed tasks: retry until a deadline.
 		until rmdir "$cg" 2>/dev/null; do
-			[ $SECONDS -lt $deadline ] || { echo "cleanup: cannot remove $cg" >&2; break; }
+			[ $SECONDS -lt $deadline ] || break
 			sleep 0.1
 		done
 	fi
 	rm -rf "$tmp"
+	# A cgroup left behind is a failure, whatever the test's verdict was.
+	if [ -d "$cg" ]; then
+		echo "FAIL: cleanup could not remove $cg" >&2
+		exit 1
+	fi
 }
 trap cleanup EXIT
 
