@@ -130,8 +130,9 @@ echo "holder RssAnon $((anon_rss / MiB)) MiB; usage $(($(field current) / MiB)) 
 	"inactive_file $(($(field inactive_file) / MiB)) MiB, working set $((ws / MiB)) MiB"
 # The working set is the holder's anon memory plus what the kernel charges alongside it
 # (page tables, kernel stacks, slab, the few active file pages python touched): at most
-# 8 MiB here. The page cache still charged (usage - working set) must not be in it.
-[ "$ws" -ge "$anon_rss" ] || fail "working set $ws < the holder's anon $anon_rss"
+# 8 MiB here. v1's usage_in_bytes is a "fuzz value" (charges are batched per CPU), hence
+# 1 MiB of slack below. The page cache still charged (usage - working set) must not be in it.
+[ "$ws" -ge $((anon_rss - MiB)) ] || fail "working set $ws < the holder's anon $anon_rss - 1 MiB"
 [ "$ws" -le $((anon_rss + 8 * MiB)) ] || fail "working set $ws > anon $anon_rss + 8 MiB"
 [ $(($(field current) - ws)) -ge $((8 * MiB)) ] ||
 	fail "expected page cache left in usage but outside the working set: $(cat "$tmp/sample.json")"
