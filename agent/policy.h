@@ -150,7 +150,8 @@ enum policy_load_flags {
  * Parse and validate the policy file at path. On success returns 0 and sets *ret (owned
  * by the caller, free with policy_free()). Every problem found is appended to *diags
  * (caller frees with policy_diags_clear()); warnings alone do not fail the load.
- * Returns -EINVAL when the file has errors, or -errno when it cannot be read.
+ * Returns -EINVAL when the file has errors, or -errno when it cannot be read (the reason is
+ * then also in *diags, as a line-0 diagnostic).
  */
 int policy_load(const char *path, unsigned flags, struct policy **ret, struct policy_diags *diags);
 

@@ -13,9 +13,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PROMTEXT_NAME_MAX     128 /* metric and label names */
-#define PROMTEXT_VALUE_MAX    256 /* label values in selectors */
-#define PROMTEXT_MATCHERS_MAX 8
+#define PROMTEXT_NAME_MAX      128 /* metric and label names */
+#define PROMTEXT_VALUE_MAX     256 /* label values in selectors */
+#define PROMTEXT_MATCHERS_MAX  8
+#define PROMTEXT_SELECTORS_MAX 64 /* selectors in one promtext_sum() call */
 
 enum promtext_format {
         PROMTEXT_FORMAT_TEXT,        /* text/plain; version=0.0.4 */

@@ -9,6 +9,7 @@ OOMBREAKER_PACKAGES=(
 	haproxy prometheus python3 python3-prometheus-client
 	golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-common-dev
 	curl jq procps psmisc socat
+	dpkg-dev man-db groff-base
 )
 
 deps_missing() {

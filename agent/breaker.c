@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "breaker.h"
+#include "util.h"
+
+struct target_state {
+        struct rules_window window;
+        struct rules_input input; /* this tick's */
+        struct rules_figures figures;
+        bool has_oom_baseline;
+        uint64_t oom_baseline;
+        bool has_last_gc; /* batch scope: the last GC count seen, for its increments */
+        double last_gc;
+};
+
+struct pair_state {
+        unsigned streak;
+        unsigned no_data;   /* consecutive no-data ticks */
+        bool would_tripped; /* a dry-run trip was reported for the current streak */
+        bool evaluated;
+        struct rules_result last;
+};
+
+/* Which (instance, rule) caused each kind of phase change this tick; -1 = none. */
+struct tick_causes {
+        long trip;
+        long breaching;
+        long no_data_limit;
+        long cleared;
+};
+
+struct breaker {
+        const struct policy *p;
+        size_t n_inst;
+        struct target_state *targets;
+        struct rules_point *storage; /* (n_targets + 1) windows of cap points */
+        struct rules_window batch_window;
+        struct rules_figures batch_figures;
+        double batch_gc;          /* sum of the targets' GC increments since arming */
+        struct pair_state *pairs; /* n_inst * n_rules, instance-major */
+        enum breaker_phase phase;
+        bool has_trip;
+        struct breaker_trip trip;
+        bool has_would_trip;
+        struct breaker_trip would_trip;
+        struct breaker_transition *tv; /* one per pair (dry-run trips) + the phase change */
+        size_t n_tv;
+};
+
+static const char *const phase_names[_BREAKER_PHASE_MAX] = {
+        [BREAKER_ARMED] = "armed",       [BREAKER_BREACHING] = "breaching",
+        [BREAKER_TRIPPED] = "tripped",   [BREAKER_ROLLED_BACK] = "rolled_back",
+        [BREAKER_FAILED] = "failed",     [BREAKER_INCONCLUSIVE] = "inconclusive",
+        [BREAKER_PROMOTED] = "promoted",
+};
+
+const char *breaker_phase_to_string(enum breaker_phase p)
+{
+        if ((unsigned)p >= _BREAKER_PHASE_MAX)
+                return NULL;
+        return phase_names[p];
+}
+
+int breaker_phase_from_string(const char *s, enum breaker_phase *ret)
+{
+        for (int i = 0; i < _BREAKER_PHASE_MAX; i++)
+                if (s && strcmp(s, phase_names[i]) == 0) {
+                        *ret = (enum breaker_phase)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static size_t window_cap_for(const struct policy *p, size_t window_cap)
+{
+        size_t cap = window_cap;
+
+        if (cap == 0)
+                cap = p->interval_ms > 0 ? RULES_WINDOW_MS / p->interval_ms + 2 : RULES_WINDOW_MAX;
+        if (cap < 2)
+                cap = 2;
+        return cap < RULES_WINDOW_MAX ? cap : RULES_WINDOW_MAX;
+}
+
+int breaker_new(const struct policy *p, size_t window_cap, struct breaker **ret)
+{
+        struct breaker *b;
+        size_t cap = window_cap_for(p, window_cap), n_pairs;
+
+        if (p->n_targets == 0 || p->n_rules == 0)
+                return -EINVAL;
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        b->p = p;
+        b->n_inst = p->scope == POLICY_SCOPE_BATCH ? 1 : p->n_targets;
+        n_pairs = b->n_inst * p->n_rules;
+        b->targets = calloc(p->n_targets, sizeof(*b->targets));
+        b->storage = calloc((p->n_targets + 1) * cap, sizeof(*b->storage));
+        b->pairs = calloc(n_pairs, sizeof(*b->pairs));
+        b->tv = calloc(n_pairs + 1, sizeof(*b->tv));
+        if (!b->targets || !b->storage || !b->pairs || !b->tv) {
+                breaker_free(b);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < p->n_targets; i++)
+                rules_window_init(&b->targets[i].window, b->storage + i * cap, cap);
+        rules_window_init(&b->batch_window, b->storage + p->n_targets * cap, cap);
+        *ret = b;
+        return 0;
+}
+
+struct breaker *breaker_free(struct breaker *b)
+{
+        if (!b)
+                return NULL;
+        free(b->targets);
+        free(b->storage);
+        free(b->pairs);
+        free(b->tv);
+        free(b);
+        return NULL;
+}
+
+static unsigned rule_limit(const struct policy *p, const struct policy_rule *r)
+{
+        unsigned n = r->consecutive ? r->consecutive : p->consecutive;
+
+        return n ? n : 1;
+}
+
+static void target_update(struct breaker *b, struct target_state *ts, int64_t t_ms,
+                          const struct sample *s, uint64_t fallback_limit)
+{
+        struct rules_point pt;
+
+        ts->input = (struct rules_input){ 0 };
+        if (s) {
+                if (!ts->has_oom_baseline && s->memory.has_oom_kill) {
+                        ts->has_oom_baseline = true;
+                        ts->oom_baseline = s->memory.oom_kill;
+                }
+                rules_input_from_sample(s, fallback_limit, ts->has_oom_baseline, ts->oom_baseline,
+                                        &ts->input);
+                rules_point_from_sample(s, &pt);
+                pt.t_ms = t_ms;
+                rules_window_push(&ts->window, &pt);
+        }
+        if (s && s->runtime.has_gc_count) {
+                double g = s->runtime.gc_count;
+
+                if (ts->has_last_gc)
+                        b->batch_gc += g >= ts->last_gc ? g - ts->last_gc : g;
+                ts->has_last_gc = true;
+                ts->last_gc = g;
+        }
+        rules_figures_compute(&ts->input, &ts->window, t_ms, &ts->figures);
+}
+
+static void input_add(struct rules_input *sum, const struct rules_input *in)
+{
+        sum->has_ws &= in->has_ws;
+        sum->ws_bytes += in->ws_bytes;
+        sum->has_limit &= in->has_limit;
+        sum->limit_bytes += in->limit_bytes;
+        sum->has_heap &= in->has_heap;
+        sum->heap_used_bytes += in->heap_used_bytes;
+        sum->heap_max_bytes += in->heap_max_bytes;
+        sum->has_oom_kills &= in->has_oom_kills;
+        sum->oom_kills += in->oom_kills;
+        sum->has_psi &= in->has_psi;
+        if (in->psi_some_avg10_pct > sum->psi_some_avg10_pct)
+                sum->psi_some_avg10_pct = in->psi_some_avg10_pct;
+        if (in->psi_full_avg10_pct > sum->psi_full_avg10_pct)
+                sum->psi_full_avg10_pct = in->psi_full_avg10_pct;
+}
+
+static void batch_update(struct breaker *b, int64_t t_ms, const struct sample *const *samples)
+{
+        struct rules_input sum = {
+                .has_ws = true,
+                .has_limit = true,
+                .has_heap = true,
+                .has_oom_kills = true,
+                .has_psi = true,
+        };
+        struct rules_point pt = { .t_ms = t_ms, .has_gc = true, .gc_count = b->batch_gc };
+
+        for (size_t i = 0; i < b->p->n_targets; i++) {
+                input_add(&sum, &b->targets[i].input);
+                pt.has_gc &= samples[i] && samples[i]->runtime.has_gc_count;
+        }
+        pt.has_ws = sum.has_ws;
+        pt.ws_bytes = sum.ws_bytes;
+        rules_window_push(&b->batch_window, &pt);
+        rules_figures_compute(&sum, &b->batch_window, t_ms, &b->batch_figures);
+}
+
+static struct pair_state *pair_at(const struct breaker *b, size_t inst, size_t rule)
+{
+        return &b->pairs[inst * b->p->n_rules + rule];
+}
+
+const char *breaker_instance_name(const struct breaker *b, size_t instance)
+{
+        if (instance >= b->n_inst)
+                return NULL;
+        if (b->p->scope == POLICY_SCOPE_BATCH)
+                return BREAKER_BATCH_INSTANCE;
+        return b->p->targets[instance].name;
+}
+
+static void trip_fill(const struct breaker *b, long pair, int64_t t_ms, bool dry_run,
+                      struct breaker_trip *ret)
+{
+        size_t inst = (size_t)pair / b->p->n_rules, rule = (size_t)pair % b->p->n_rules;
+        const struct pair_state *ps = &b->pairs[pair];
+        struct breaker_trip t = { .t_ms = t_ms, .dry_run = dry_run };
+
+        snprintf(t.instance, sizeof(t.instance), "%s", breaker_instance_name(b, inst));
+        snprintf(t.rule, sizeof(t.rule), "%s", b->p->rules[rule].name);
+        t.consecutive = ps->streak;
+        t.limit = rule_limit(b->p, &b->p->rules[rule]);
+        t.n_conditions = ps->last.n_conds;
+        for (size_t i = 0; i < ps->last.n_conds; i++)
+                t.conditions[i] = (struct breaker_condition){
+                        .metric = ps->last.conds[i].metric,
+                        .has_value = ps->last.conds[i].has_value,
+                        .value = ps->last.conds[i].value,
+                        .threshold = ps->last.conds[i].threshold,
+                };
+        *ret = t;
+}
+
+static struct breaker_transition *transition_add(struct breaker *b, int64_t t_ms,
+                                                 enum breaker_phase from, enum breaker_phase to,
+                                                 long pair)
+{
+        struct breaker_transition *tr = &b->tv[b->n_tv++];
+
+        *tr = (struct breaker_transition){ .t_ms = t_ms, .from = from, .to = to };
+        if (pair >= 0) {
+                size_t inst = (size_t)pair / b->p->n_rules, rule = (size_t)pair % b->p->n_rules;
+
+                snprintf(tr->instance, sizeof(tr->instance), "%s", breaker_instance_name(b, inst));
+                snprintf(tr->rule, sizeof(tr->rule), "%s", b->p->rules[rule].name);
+        }
+        return tr;
+}
+
+/* Remembers the first (instance, rule) of a tick that caused a kind of change. */
+static void note(long *slot, long idx)
+{
+        if (*slot < 0)
+                *slot = idx;
+}
+
+/* Applies one evaluation to a pair's streak; records dry-run trips as transitions. */
+static void pair_step(struct breaker *b, long idx, const struct rules_figures *f, int64_t t_ms,
+                      struct tick_causes *c)
+{
+        const struct policy_rule *r = &b->p->rules[(size_t)idx % b->p->n_rules];
+        struct pair_state *ps = &b->pairs[idx];
+        unsigned max_errors = b->p->max_errors;
+        bool was_stuck = max_errors > 0 && ps->no_data >= max_errors;
+
+        rules_evaluate(r, f, &ps->last);
+        ps->evaluated = true;
+        if (ps->last.outcome == RULES_NO_DATA) {
+                if (ps->no_data < UINT_MAX)
+                        ps->no_data++;
+        } else {
+                if (ps->last.outcome == RULES_BREACH) {
+                        ps->streak++;
+                } else {
+                        if (ps->streak > 0)
+                                note(&c->cleared, idx);
+                        ps->streak = 0;
+                        ps->would_tripped = false;
+                }
+                if (was_stuck)
+                        note(&c->cleared, idx);
+                ps->no_data = 0;
+        }
+        if (max_errors > 0 && ps->no_data >= max_errors)
+                note(&c->no_data_limit, idx);
+        if (ps->streak > 0)
+                note(&c->breaching, idx);
+        if (ps->last.outcome != RULES_BREACH || ps->streak < rule_limit(b->p, r))
+                return;
+        if (!b->p->dry_run && !r->dry_run) {
+                note(&c->trip, idx);
+        } else if (!ps->would_tripped) {
+                ps->would_tripped = true;
+                if (!b->has_would_trip) /* the first is where a real trip would have latched */
+                        trip_fill(b, idx, t_ms, true, &b->would_trip);
+                b->has_would_trip = true;
+                transition_add(b, t_ms, b->phase, BREAKER_TRIPPED, idx)->dry_run = true;
+        }
+}
+
+/* Settles the phase after a tick; the phase change goes before any dry-run trips. */
+static void phase_settle(struct breaker *b, int64_t t_ms, const struct tick_causes *c)
+{
+        enum breaker_phase to = BREAKER_ARMED;
+        long cause = c->cleared;
+        size_t n_dry = b->n_tv;
+
+        if (c->trip >= 0) {
+                to = BREAKER_TRIPPED;
+                cause = c->trip;
+                b->has_trip = true;
+                trip_fill(b, c->trip, t_ms, false, &b->trip);
+        } else if (c->no_data_limit >= 0) {
+                to = BREAKER_INCONCLUSIVE;
+                cause = c->no_data_limit;
+        } else if (c->breaching >= 0) {
+                to = BREAKER_BREACHING;
+                cause = c->breaching;
+        }
+        if (to == b->phase)
+                return;
+        for (size_t i = 0; i < n_dry; i++)
+                b->tv[i].from = to;
+        memmove(b->tv + 1, b->tv, n_dry * sizeof(*b->tv));
+        b->n_tv = 0;
+        transition_add(b, t_ms, b->phase, to, cause);
+        b->n_tv = n_dry + 1;
+        b->phase = to;
+}
+
+static bool phase_evaluates(enum breaker_phase p)
+{
+        return p == BREAKER_ARMED || p == BREAKER_BREACHING || p == BREAKER_INCONCLUSIVE;
+}
+
+int breaker_step(struct breaker *b, int64_t t_ms, const struct sample *const *samples, size_t n)
+{
+        struct tick_causes c = { -1, -1, -1, -1 };
+        const struct policy *p = b->p;
+
+        if (n != p->n_targets)
+                return -EINVAL;
+        b->n_tv = 0;
+        if (!phase_evaluates(b->phase))
+                return 0;
+        for (size_t i = 0; i < p->n_targets; i++)
+                target_update(b, &b->targets[i], t_ms, samples[i],
+                              p->targets[i].memory_limit_bytes);
+        if (p->scope == POLICY_SCOPE_BATCH)
+                batch_update(b, t_ms, samples);
+        for (size_t inst = 0; inst < b->n_inst; inst++) {
+                const struct rules_figures *f = p->scope == POLICY_SCOPE_BATCH
+                                                        ? &b->batch_figures
+                                                        : &b->targets[inst].figures;
+
+                for (size_t r = 0; r < p->n_rules; r++)
+                        pair_step(b, (long)(inst * p->n_rules + r), f, t_ms, &c);
+        }
+        phase_settle(b, t_ms, &c);
+        return (int)b->n_tv;
+}
+
+const struct breaker_transition *breaker_transitions(const struct breaker *b, size_t *ret_n)
+{
+        *ret_n = b->n_tv;
+        return b->tv;
+}
+
+enum breaker_phase breaker_phase(const struct breaker *b)
+{
+        return b->phase;
+}
+
+const struct breaker_trip *breaker_trip(const struct breaker *b)
+{
+        return b->has_trip ? &b->trip : NULL;
+}
+
+const struct breaker_trip *breaker_would_trip(const struct breaker *b)
+{
+        return b->has_would_trip ? &b->would_trip : NULL;
+}
+
+void breaker_reset(struct breaker *b)
+{
+        for (size_t i = 0; i < b->p->n_targets; i++) {
+                struct target_state *ts = &b->targets[i];
+
+                rules_window_clear(&ts->window);
+                ts->input = (struct rules_input){ 0 };
+                ts->figures = (struct rules_figures){ 0 };
+                ts->has_oom_baseline = ts->has_last_gc = false;
+        }
+        rules_window_clear(&b->batch_window);
+        b->batch_figures = (struct rules_figures){ 0 };
+        b->batch_gc = 0;
+        memset(b->pairs, 0, b->n_inst * b->p->n_rules * sizeof(*b->pairs));
+        b->phase = BREAKER_ARMED;
+        b->has_trip = b->has_would_trip = false;
+        b->n_tv = 0;
+}
+
+int breaker_promote(struct breaker *b)
+{
+        if (b->phase == BREAKER_TRIPPED || b->phase == BREAKER_ROLLED_BACK ||
+            b->phase == BREAKER_FAILED)
+                return -EBUSY;
+        b->phase = BREAKER_PROMOTED;
+        return 0;
+}
+
+int breaker_set_phase(struct breaker *b, enum breaker_phase to)
+{
+        bool ok = (b->phase == BREAKER_TRIPPED &&
+                   (to == BREAKER_ROLLED_BACK || to == BREAKER_FAILED)) ||
+                  (b->phase == BREAKER_FAILED && to == BREAKER_ROLLED_BACK);
+
+        if (!ok)
+                return -EINVAL;
+        b->phase = to;
+        return 0;
+}
+
+int breaker_restore(struct breaker *b, enum breaker_phase phase, const struct breaker_trip *trip)
+{
+        bool needs_trip =
+                phase == BREAKER_TRIPPED || phase == BREAKER_ROLLED_BACK || phase == BREAKER_FAILED;
+
+        if ((unsigned)phase >= _BREAKER_PHASE_MAX || (needs_trip && !trip))
+                return -EINVAL;
+        breaker_reset(b);
+        b->phase = phase;
+        if (needs_trip) {
+                b->trip = *trip;
+                b->trip.instance[sizeof(b->trip.instance) - 1] = '\0';
+                b->trip.rule[sizeof(b->trip.rule) - 1] = '\0';
+                if (b->trip.n_conditions > _COND_MAX)
+                        b->trip.n_conditions = _COND_MAX;
+                b->has_trip = true;
+        }
+        return 0;
+}
+
+bool breaker_oom_baseline(const struct breaker *b, size_t target, uint64_t *ret_count)
+{
+        if (target >= b->p->n_targets || !b->targets[target].has_oom_baseline)
+                return false;
+        *ret_count = b->targets[target].oom_baseline;
+        return true;
+}
+
+int breaker_set_oom_baseline(struct breaker *b, size_t target, uint64_t count)
+{
+        if (target >= b->p->n_targets)
+                return -EINVAL;
+        b->targets[target].has_oom_baseline = true;
+        b->targets[target].oom_baseline = count;
+        return 0;
+}
+
+size_t breaker_n_instances(const struct breaker *b)
+{
+        return b->n_inst;
+}
+
+unsigned breaker_streak(const struct breaker *b, size_t instance, size_t rule)
+{
+        if (instance >= b->n_inst || rule >= b->p->n_rules)
+                return 0;
+        return pair_at(b, instance, rule)->streak;
+}
+
+unsigned breaker_no_data(const struct breaker *b, size_t instance, size_t rule)
+{
+        if (instance >= b->n_inst || rule >= b->p->n_rules)
+                return 0;
+        return pair_at(b, instance, rule)->no_data;
+}
+
+const struct rules_result *breaker_last_result(const struct breaker *b, size_t instance,
+                                               size_t rule)
+{
+        const struct pair_state *ps;
+
+        if (instance >= b->n_inst || rule >= b->p->n_rules)
+                return NULL;
+        ps = pair_at(b, instance, rule);
+        return ps->evaluated ? &ps->last : NULL;
+}
+
+const struct rules_figures *breaker_target_figures(const struct breaker *b, size_t target)
+{
+        if (target >= b->p->n_targets)
+                return NULL;
+        return &b->targets[target].figures;
+}

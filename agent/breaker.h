@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The breaker of one canary batch: streaks per (instance, rule), the last minute of each
+ * instance's samples, OOM baselines taken at arming, and the phase (DESIGN.md "Breaker
+ * state machine"). Pure: no I/O, no clock; memory is allocated by breaker_new() only.
+ *
+ * Per tick the caller passes every target's sample (or NULL) to breaker_step() and gets
+ * the transitions back. A breach increments a streak, a pass resets it, no-data holds it
+ * and counts toward max_errors. The first streak to reach its rule's consecutive trips
+ * the batch, and the trip latches until breaker_reset().
+ *
+ * Dry run (the batch's dry_run, or the rule's): reaching the limit is reported as a
+ * transition to "tripped" flagged dry_run ("would trip"), once per streak; the phase is
+ * not latched, the streak keeps counting, and the caller must act on nothing. The first
+ * such reason since arming is kept for status (breaker_would_trip()).
+ *
+ * Phase precedence after a tick: tripped > inconclusive (some (instance, rule) has been
+ * no-data for max_errors ticks in a row; max_errors 0 disables) > breaching (some streak
+ * above 0) > armed. rolled_back, failed and promoted are set from outside and, like
+ * tripped, stop evaluation.
+ *
+ * Batch scope evaluates one instance, "*": the targets' working sets, limits (each
+ * target's own or its memory_limit), heap figures and OOM kills since arming are summed,
+ * GC counts are summed as a counter that advances by each target's own increments (so one
+ * target's restart is that target's counter reset, not a drop of the sum), and PSI is the
+ * highest target's. A figure is no-data when any target lacks it.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "rules.h"
+#include "sample.h"
+
+#define BREAKER_BATCH_INSTANCE "*"
+
+enum breaker_phase {
+        BREAKER_ARMED,
+        BREAKER_BREACHING,
+        BREAKER_TRIPPED,
+        BREAKER_ROLLED_BACK,
+        BREAKER_FAILED,
+        BREAKER_INCONCLUSIVE,
+        BREAKER_PROMOTED,
+        _BREAKER_PHASE_MAX,
+};
+
+/* One condition of a trip reason; metric names come from cond_metric_to_string(). */
+struct breaker_condition {
+        enum cond_metric metric;
+        bool has_value; /* false: no data for this condition at the trip */
+        double value;
+        double threshold;
+};
+
+/* Why the batch tripped (or would have, under dry run). Plain data, safe to copy and store. */
+struct breaker_trip {
+        int64_t t_ms;
+        char instance[POLICY_NAME_MAX + 1]; /* target name, or "*" in batch scope */
+        char rule[POLICY_NAME_MAX + 1];
+        unsigned consecutive; /* the streak at the trip */
+        unsigned limit;       /* the rule's effective consecutive */
+        bool dry_run;
+        size_t n_conditions;
+        struct breaker_condition conditions[_COND_MAX];
+};
+
+struct breaker_transition {
+        int64_t t_ms;
+        enum breaker_phase from;
+        enum breaker_phase to;
+        char instance[POLICY_NAME_MAX + 1]; /* what caused it; "" when nothing in particular */
+        char rule[POLICY_NAME_MAX + 1];
+        bool dry_run; /* a "would trip": to is BREAKER_TRIPPED but the phase did not change */
+};
+
+struct breaker;
+
+/* "armed", "breaching", ...; NULL if out of range. */
+const char *breaker_phase_to_string(enum breaker_phase p);
+/* The reverse; returns 0 or -EINVAL. */
+int breaker_phase_from_string(const char *s, enum breaker_phase *ret);
+
+/*
+ * A new, armed breaker for policy p, which is borrowed and must outlive it. window_cap is
+ * the number of samples kept per instance (0: enough for a minute at p's interval; capped
+ * at RULES_WINDOW_MAX). Returns 0 or -ENOMEM, -EINVAL (no targets or rules).
+ */
+int breaker_new(const struct policy *p, size_t window_cap, struct breaker **ret);
+
+/* Frees b; NULL is fine. Returns NULL. */
+struct breaker *breaker_free(struct breaker *b);
+
+/*
+ * One tick at t_ms: samples[i] is target i's sample (policy order), NULL when it has none
+ * this tick; n must be the policy's n_targets. Evaluates nothing when the phase is tripped,
+ * rolled_back, failed or promoted. Returns the number of transitions (see
+ * breaker_transitions()), or -EINVAL.
+ */
+int breaker_step(struct breaker *b, int64_t t_ms, const struct sample *const *samples, size_t n);
+
+/* The transitions of the last breaker_step(), valid until the next call. */
+const struct breaker_transition *breaker_transitions(const struct breaker *b, size_t *ret_n);
+
+enum breaker_phase breaker_phase(const struct breaker *b);
+/* The trip reason when tripped, rolled_back or failed; NULL otherwise. */
+const struct breaker_trip *breaker_trip(const struct breaker *b);
+/* The first dry-run "would trip" since arming (where a real trip would have latched); NULL if none.
+ */
+const struct breaker_trip *breaker_would_trip(const struct breaker *b);
+
+/* Re-arms: phase armed, streaks and windows cleared, OOM baselines retaken at the next sample. */
+void breaker_reset(struct breaker *b);
+
+/* The pipeline promoted the batch: no longer watched. -EBUSY when tripped, rolled_back or failed.
+ */
+int breaker_promote(struct breaker *b);
+
+/*
+ * The actions' outcome: tripped -> rolled_back or failed, failed -> rolled_back (a retry
+ * succeeded). Returns 0, or -EINVAL for any other change.
+ */
+int breaker_set_phase(struct breaker *b, enum breaker_phase to);
+
+/*
+ * Restores a persisted phase and trip reason (trip required for tripped, rolled_back and
+ * failed; ignored otherwise). Like breaker_reset() it clears streaks, windows and OOM
+ * baselines: restore baselines afterwards. Returns 0 or -EINVAL.
+ */
+int breaker_restore(struct breaker *b, enum breaker_phase phase, const struct breaker_trip *trip);
+
+/* Target i's OOM baseline: returns true and sets *ret_count when it has been taken. */
+bool breaker_oom_baseline(const struct breaker *b, size_t target, uint64_t *ret_count);
+/* Restores target i's OOM baseline (from a state file). Returns 0 or -EINVAL. */
+int breaker_set_oom_baseline(struct breaker *b, size_t target, uint64_t count);
+
+/* Evaluated instances: n_targets in instance scope, 1 ("*") in batch scope. */
+size_t breaker_n_instances(const struct breaker *b);
+const char *breaker_instance_name(const struct breaker *b, size_t instance);
+
+/* Streak and consecutive no-data ticks of (instance, rule); 0 when out of range. */
+unsigned breaker_streak(const struct breaker *b, size_t instance, size_t rule);
+unsigned breaker_no_data(const struct breaker *b, size_t instance, size_t rule);
+/* The last evaluation of (instance, rule); NULL when out of range or never evaluated. */
+const struct rules_result *breaker_last_result(const struct breaker *b, size_t instance,
+                                               size_t rule);
+/* Target i's own figures at the last tick, in either scope (for status and metrics). */
+const struct rules_figures *breaker_target_figures(const struct breaker *b, size_t target);

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* `oombreaker check FILE...`: validates policy files and prints one summary line per file. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "policy.h"
+#include "units.h"
+
+static const char usage[] =
+        "Usage: oombreaker check FILE...\n\n"
+        "Validates policy files (see docs/policy.md). Prints one summary line per valid file\n"
+        "to stdout and every problem as FILE:LINE: message to stderr. A token_file that does\n"
+        "not exist on this machine is only a warning here; `run` refuses it.\n\n"
+        "Exit codes: 0 every file is valid, 1 some file has errors.\n";
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+        return n == 1 ? one : many;
+}
+
+static void print_summary(const struct policy *p)
+{
+        char interval[32];
+
+        units_format_duration(p->interval_ms, interval, sizeof(interval));
+        printf("%s: batch %s, %zu %s, %zu %s, %zu %s, every %s, trips after %u in a row%s\n",
+               p->path, p->name, p->n_targets, plural(p->n_targets, "target", "targets"),
+               p->n_rules, plural(p->n_rules, "rule", "rules"), p->n_actions,
+               plural(p->n_actions, "action", "actions"), interval, p->consecutive,
+               p->dry_run ? " (dry run)" : "");
+}
+
+/* Checks one file; returns 0 when it is valid. */
+static int check_one(const char *path)
+{
+        struct policy_diags diags = { 0 };
+        struct policy *p = NULL;
+        int r;
+
+        r = policy_load(path, POLICY_LOAD_CHECK, &p, &diags);
+        policy_diags_print(&diags, path, stderr);
+        if (r == 0)
+                print_summary(p);
+        else if (diags.n == 0)
+                fprintf(stderr, "%s: cannot load: %s\n", path, strerror(-r));
+        policy_diags_clear(&diags);
+        policy_free(p);
+        return r;
+}
+
+int cmd_check(int argc, char **argv)
+{
+        bool files_only = false, failed = false;
+        int n_files = 0;
+
+        if (cli_help_or_version(argc, argv, usage))
+                return EXIT_OK;
+        for (int i = 1; i < argc; i++) {
+                if (!files_only && strcmp(argv[i], "--") == 0) {
+                        files_only = true;
+                } else if (!files_only && argv[i][0] == '-' && argv[i][1] != '\0') {
+                        fprintf(stderr, "oombreaker check: unknown option '%s' (see --help)\n",
+                                argv[i]);
+                        return EXIT_CONFIG;
+                }
+        }
+        files_only = false;
+        for (int i = 1; i < argc; i++) {
+                if (!files_only && strcmp(argv[i], "--") == 0) {
+                        files_only = true;
+                        continue;
+                }
+                n_files++;
+                if (check_one(argv[i]) < 0)
+                        failed = true;
+        }
+        if (n_files == 0) {
+                fputs(usage, stderr);
+                return EXIT_CONFIG;
+        }
+        return failed ? EXIT_CONFIG : EXIT_OK;
+}

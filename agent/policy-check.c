@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/* Checks that need the whole policy file: required keys, sections, cross-references, modes. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "policy-keys.h"
+#include "util.h"
+
+static bool key_bad(const struct parsed_section *s, const char *key)
+{
+        const struct key_def *t = policy_keys_table(s->kind);
+
+        for (size_t i = 0; t && t[i].name; i++)
+                if (strcmp(t[i].name, key) == 0)
+                        return s->bad_keys & (1u << i);
+        return false;
+}
+
+static void check_batch(struct policy_parser *ps, const struct parsed_section *s)
+{
+        if (!parser_key_line(s, "name"))
+                parser_diag(ps, s->line, false,
+                            "name: required key missing in [batch] (use name = v1.0.1-a)");
+}
+
+static void check_target(struct policy_parser *ps, const struct parsed_section *s)
+{
+        const struct policy_target *t = &ps->p->targets[s->index];
+        int cgroup = parser_key_line(s, "cgroup"), unit = parser_key_line(s, "unit");
+
+        if (!cgroup && !unit)
+                parser_diag(ps, s->line, false,
+                            "cgroup: required key missing in [target %s] (set cgroup or unit)",
+                            t->name);
+        else if (cgroup && unit)
+                parser_diag(ps, cgroup > unit ? cgroup : unit, false,
+                            "%s: [target %s] has both cgroup and unit (use one of them)",
+                            cgroup > unit ? "cgroup" : "unit", t->name);
+}
+
+static void check_rule(struct policy_parser *ps, const struct parsed_section *s)
+{
+        const struct key_def *t = policy_keys_table(SECTION_RULE);
+
+        for (size_t i = 0; t[i].name; i++)
+                if ((t[i].flags & KEY_COND) && s->key_line[i])
+                        return;
+        parser_diag(ps, s->line, false,
+                    "[rule %s] has no condition (use memory_ratio_above, memory_bytes_above, "
+                    "memory_growth_above, gc_per_minute_above, heap_ratio_above, "
+                    "oom_kills_at_least, psi_some_above or psi_full_above)",
+                    ps->p->rules[s->index].name);
+}
+
+/* token_file must be 0600 or 0400; a missing one is only a warning for `check`. */
+static void check_token_file(struct policy_parser *ps, const struct parsed_section *s,
+                             const char *path)
+{
+        int line = parser_key_line(s, "token_file");
+        struct stat st;
+
+        if (ps->flags & POLICY_LOAD_NO_MODE_CHECKS)
+                return;
+        if (stat(path, &st) < 0) {
+                bool warn = (ps->flags & POLICY_LOAD_CHECK) &&
+                            (errno == ENOENT || errno == ENOTDIR || errno == EACCES);
+
+                if (errno == ENOENT)
+                        parser_diag(ps, line, warn,
+                                    "token_file: %s does not exist (it must exist, with mode "
+                                    "0600 or 0400, where the policy runs)",
+                                    path);
+                else
+                        parser_diag(ps, line, warn, "token_file: cannot check %s: %s", path,
+                                    strerror(errno));
+                return;
+        }
+        if (!S_ISREG(st.st_mode) || ((st.st_mode & 0777) != 0600 && (st.st_mode & 0777) != 0400))
+                parser_diag(ps, line, false,
+                            "token_file: %s has mode %04o (must be a file with mode 0600 or 0400)",
+                            path, (unsigned)(st.st_mode & 07777));
+}
+
+/* Keys of the other action type are errors at their own line. */
+static void check_action_keys(struct policy_parser *ps, const struct parsed_section *s,
+                              enum action_type type)
+{
+        const struct key_def *t = policy_keys_table(SECTION_ACTION);
+        unsigned other = type == ACTION_HTTP ? KEY_HAPROXY : KEY_HTTP;
+        const char *name = ps->p->actions[s->index].name;
+
+        for (size_t i = 0; t[i].name; i++)
+                if ((t[i].flags & other) && s->key_line[i])
+                        parser_diag(ps, s->key_line[i], false,
+                                    "%s: not a key of [action %s], which has type = %s", t[i].name,
+                                    name, type == ACTION_HTTP ? "http" : "haproxy");
+}
+
+static void check_action(struct policy_parser *ps, const struct parsed_section *s)
+{
+        struct policy_action *a = &ps->p->actions[s->index];
+
+        if (!parser_key_line(s, "type")) {
+                parser_diag(ps, s->line, false,
+                            "type: required key missing in [action %s] (use http or haproxy)",
+                            a->name);
+                return;
+        }
+        if (key_bad(s, "type"))
+                return;
+        check_action_keys(ps, s, a->type);
+        if (a->type == ACTION_HTTP) {
+                if (!parser_key_line(s, "url"))
+                        parser_diag(ps, s->line, false,
+                                    "url: required key missing in [action %s] (type = http)",
+                                    a->name);
+                if (a->token_file)
+                        check_token_file(ps, s, a->token_file);
+                return;
+        }
+        if (!parser_key_line(s, "socket") && !parser_key_line(s, "address"))
+                parser_diag(ps, s->line, false,
+                            "socket: required key missing in [action %s] (set socket or address)",
+                            a->name);
+        else if (parser_key_line(s, "socket") && parser_key_line(s, "address"))
+                parser_diag(ps, parser_key_line(s, "address"), false,
+                            "address: [action %s] has both socket and address (use one of them)",
+                            a->name);
+        if (!parser_key_line(s, "server"))
+                parser_diag(ps, s->line, false,
+                            "server: required key missing in [action %s] (use backend/server)",
+                            a->name);
+        if (!parser_key_line(s, "state"))
+                parser_diag(ps, s->line, false,
+                            "state: required key missing in [action %s] (use maint, drain or "
+                            "weight0)",
+                            a->name);
+}
+
+/* The first rule that needs runtime metrics, and the condition that does. */
+static const struct policy_rule *runtime_rule(const struct policy *p, enum cond_metric *ret)
+{
+        for (size_t i = 0; i < p->n_rules; i++) {
+                if (p->rules[i].has[COND_GC_PER_MINUTE]) {
+                        *ret = COND_GC_PER_MINUTE;
+                        return &p->rules[i];
+                }
+                if (p->rules[i].has[COND_HEAP_RATIO]) {
+                        *ret = COND_HEAP_RATIO;
+                        return &p->rules[i];
+                }
+        }
+        return NULL;
+}
+
+static void check_runtime_sources(struct policy_parser *ps)
+{
+        const struct policy *p = ps->p;
+        enum cond_metric m = COND_GC_PER_MINUTE;
+        const struct policy_rule *r = runtime_rule(p, &m);
+
+        for (size_t i = 0; r && i < p->n_targets; i++) {
+                const struct policy_target *t = &p->targets[i];
+
+                if (!t->metrics_url)
+                        parser_diag(ps, t->line, false,
+                                    "metrics_url: missing in [target %s], and [rule %s] uses %s "
+                                    "(runtime conditions need the runtime's metrics)",
+                                    t->name, r->name, cond_metric_key(m));
+        }
+}
+
+void policy_check_all(struct policy_parser *ps)
+{
+        static void (*const checks[_SECTION_KIND_MAX])(struct policy_parser *,
+                                                       const struct parsed_section *) = {
+                [SECTION_BATCH] = check_batch,
+                [SECTION_TARGET] = check_target,
+                [SECTION_RULE] = check_rule,
+                [SECTION_ACTION] = check_action,
+        };
+        bool batch = false;
+
+        for (size_t i = 0; i < ps->n_sections; i++) {
+                const struct parsed_section *s = &ps->sections[i];
+
+                batch = batch || s->kind == SECTION_BATCH;
+                if (checks[s->kind])
+                        checks[s->kind](ps, s);
+        }
+        if (!batch)
+                parser_diag(ps, 0, false, "missing section [batch] (it names the batch)");
+        if (ps->p->n_targets == 0)
+                parser_diag(ps, 0, false, "no [target NAME] section (at least one is required)");
+        if (ps->p->n_rules == 0)
+                parser_diag(ps, 0, false, "no [rule NAME] section (at least one is required)");
+        check_runtime_sources(ps);
+}

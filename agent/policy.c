@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Policy files: inih does the KEY = VALUE splitting and comments; our reader in front of it
+ * numbers the lines, rejects overlong, indented and malformed lines, and handles the section
+ * headers itself (inih truncates them at 50 characters and does not report them).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "policy-internal.h"
+#include "util.h"
+
+#define POLICY_FILE_MAX (1024 * 1024)
+
+static const char *const section_names[_SECTION_KIND_MAX] = {
+        [SECTION_BATCH] = "batch",
+        [SECTION_TARGET] = "target",
+        [SECTION_RULE] = "rule",
+        [SECTION_ACTION] = "action",
+};
+
+void parser_diag(struct policy_parser *ps, int line, bool warning, const char *fmt, ...)
+{
+        struct policy_diags *d = ps->diags;
+        struct policy_diag *v;
+        va_list ap;
+
+        if (!warning)
+                d->n_errors++;
+        if (d->n >= POLICY_ERRORS_MAX) {
+                d->n_dropped++;
+                return;
+        }
+        v = realloc(d->v, (d->n + 1) * sizeof(*v));
+        if (!v) {
+                ps->oom = true;
+                d->n_dropped++;
+                return;
+        }
+        d->v = v;
+        v = &d->v[d->n++];
+        v->line = line;
+        v->warning = warning;
+        va_start(ap, fmt);
+        vsnprintf(v->message, sizeof(v->message), fmt, ap);
+        va_end(ap);
+}
+
+static bool is_blank(char c)
+{
+        return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static bool name_is_valid(const char *s, size_t n)
+{
+        if (n == 0 || n > POLICY_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+                            s[i]) ||
+                    s[i] == '\0')
+                        return false;
+        return true;
+}
+
+static struct parsed_section *find_section(struct policy_parser *ps, enum section_kind kind,
+                                           const char *name)
+{
+        for (size_t i = 0; i < ps->n_sections; i++) {
+                struct parsed_section *s = &ps->sections[i];
+
+                if (s->kind == kind && strcmp(policy_keys_object_name(ps->p, s), name) == 0)
+                        return s;
+        }
+        return NULL;
+}
+
+/* Splits "kind NAME" (already without brackets) and checks both; returns the kind or NONE. */
+static enum section_kind header_kind(struct policy_parser *ps, char *inner, char **ret_name)
+{
+        char *name = inner + strcspn(inner, " \t");
+        enum section_kind kind = SECTION_NONE;
+
+        if (*name)
+                *name++ = '\0';
+        name += strspn(name, " \t");
+        for (int k = SECTION_BATCH; k < _SECTION_KIND_MAX; k++)
+                if (strcmp(inner, section_names[k]) == 0)
+                        kind = k;
+        if (kind == SECTION_NONE) {
+                parser_diag(ps, ps->lineno, false,
+                            "unknown section [%.64s] (use [batch], [target NAME], [rule NAME] "
+                            "or [action NAME])",
+                            inner);
+        } else if (kind == SECTION_BATCH && *name) {
+                parser_diag(ps, ps->lineno, false, "[batch] takes no name (use [batch])");
+                kind = SECTION_NONE;
+        } else if (kind != SECTION_BATCH && !name_is_valid(name, strlen(name))) {
+                parser_diag(ps, ps->lineno, false,
+                            "[%s %.64s]: the name must be 1-%d characters of A-Z a-z 0-9 . _ - "
+                            "(use [%s NAME])",
+                            inner, name, POLICY_NAME_MAX, inner);
+                kind = SECTION_NONE;
+        }
+        *ret_name = name;
+        return kind;
+}
+
+static void section_begin(struct policy_parser *ps, char *line)
+{
+        char *close = strchr(line, ']'), *rest, *inner, *name;
+        struct parsed_section *s;
+        enum section_kind kind;
+
+        ps->cur = NULL;
+        ps->any_header = true;
+        if (!close) {
+                parser_diag(ps, ps->lineno, false, "section header without ']' (use [KIND NAME])");
+                return;
+        }
+        rest = close + 1 + strspn(close + 1, " \t");
+        if (*rest && *rest != ';' && *rest != '#') {
+                parser_diag(ps, ps->lineno, false, "unexpected text after the section header");
+                return;
+        }
+        *close = '\0';
+        inner = line + 1 + strspn(line + 1, " \t");
+        while (close > inner && is_blank(close[-1]))
+                *--close = '\0';
+        kind = header_kind(ps, inner, &name);
+        if (kind == SECTION_NONE)
+                return;
+        s = find_section(ps, kind, name);
+        if (s) {
+                parser_diag(ps, ps->lineno, false, "duplicate section [%s%s%s] (first at line %d)",
+                            section_names[kind], *name ? " " : "", name, s->line);
+                return;
+        }
+        s = policy_keys_new_object(ps, kind, name);
+        if (s)
+                ps->cur = s;
+}
+
+/* Finds a KEY=VALUE delimiter the way inih does: before any " ;" inline comment. */
+static bool has_delimiter(const char *p)
+{
+        for (const char *q = p; *q; q++) {
+                if (*q == '=' || *q == ':')
+                        return true;
+                if (*q == ';' && q > p && is_blank(q[-1]))
+                        return false;
+        }
+        return false;
+}
+
+/* Decides whether inih may see a line; the lines it may not are reported here. */
+static bool line_is_for_inih(struct policy_parser *ps, char *line)
+{
+        char *p = line + strspn(line, " \t\r\v\f");
+
+        if (*p == '\0' || *p == ';' || *p == '#')
+                return true;
+        if (p != line) {
+                parser_diag(ps, ps->lineno, false,
+                            "indented line (continuation lines are not supported: remove the "
+                            "leading whitespace)");
+                return false;
+        }
+        if (*p == '[') {
+                section_begin(ps, p);
+                return false;
+        }
+        if (!has_delimiter(p)) {
+                parser_diag(ps, ps->lineno, false,
+                            "expected KEY = VALUE, a [section] header or a ; comment");
+                return false;
+        }
+        return true;
+}
+
+/* inih's reader: hands over one whole line, or an empty one in place of a rejected line. */
+static char *reader(char *str, int num, void *stream)
+{
+        struct policy_parser *ps = stream;
+        size_t max = POLICY_LINE_MAX, n;
+        const char *line, *nl;
+
+        if (ps->pos >= ps->len || num < 2)
+                return NULL;
+        line = ps->text + ps->pos;
+        nl = memchr(line, '\n', ps->len - ps->pos);
+        n = nl ? (size_t)(nl - line) : ps->len - ps->pos;
+        ps->pos += n + (nl ? 1 : 0);
+        ps->lineno++;
+        if (ps->lineno == 1 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+                line += 3;
+                n -= 3;
+        }
+        if (n > 0 && line[n - 1] == '\r')
+                n--;
+        if ((size_t)num - 2 < max)
+                max = (size_t)num - 2;
+        str[0] = '\0';
+        if (n > max)
+                parser_diag(ps, ps->lineno, false, "line is longer than %zu characters", max);
+        else if (memchr(line, '\0', n))
+                parser_diag(ps, ps->lineno, false, "line contains a NUL byte");
+        else {
+                memcpy(str, line, n);
+                str[n] = '\0';
+                if (!line_is_for_inih(ps, str))
+                        str[0] = '\0';
+        }
+        return str;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+        struct policy_parser *ps = user;
+
+        (void)section; /* inih truncates it; the reader tracks the full header */
+        if (!ps->cur) {
+                if (!ps->any_header)
+                        parser_diag(ps, ps->lineno, false,
+                                    "%.64s: key outside of any section (start with [batch])", name);
+                return 1;
+        }
+        policy_keys_set(ps, ps->cur, name, value);
+        return 1;
+}
+
+static void configure_inih(void)
+{
+#ifdef HAVE_INI_RUNTIME_OPTIONS
+        ini_allow_multiline = false;
+        ini_max_line = POLICY_LINE_MAX + 2;
+        ini_stop_on_first_error = false;
+        ini_allow_no_value = false;
+#endif
+}
+
+static struct policy *policy_new(const char *path)
+{
+        struct policy *p = calloc(1, sizeof(*p));
+
+        if (!p)
+                return NULL;
+        p->path = strdup(path);
+        p->targets = calloc(POLICY_TARGETS_MAX, sizeof(*p->targets));
+        p->rules = calloc(POLICY_RULES_MAX, sizeof(*p->rules));
+        p->actions = calloc(POLICY_ACTIONS_MAX, sizeof(*p->actions));
+        if (!p->path || !p->targets || !p->rules || !p->actions)
+                return policy_free(p);
+        p->interval_ms = 5000;
+        p->consecutive = 3;
+        p->scope = POLICY_SCOPE_INSTANCE;
+        p->max_errors = 4;
+        return p;
+}
+
+/* Diagnostics of one load in line order (file-wide ones first); stable. */
+static void sort_diags(struct policy_diags *d, size_t from)
+{
+        for (size_t i = from + 1; i < d->n; i++) {
+                struct policy_diag tmp = d->v[i];
+                size_t j = i;
+
+                for (; j > from && d->v[j - 1].line > tmp.line; j--)
+                        d->v[j] = d->v[j - 1];
+                d->v[j] = tmp;
+        }
+}
+
+static int parse_text(const char *text, size_t len, const char *name, unsigned flags,
+                      size_t errors_before, size_t diags_before, struct policy **ret,
+                      struct policy_diags *diags)
+{
+        struct policy_parser ps = { .diags = diags, .flags = flags, .text = text, .len = len };
+        int r;
+
+        ps.p = policy_new(name);
+        ps.sections = calloc(SECTIONS_MAX, sizeof(*ps.sections));
+        if (!ps.p || !ps.sections) {
+                policy_free(ps.p);
+                free(ps.sections);
+                return -ENOMEM;
+        }
+        configure_inih();
+        r = ini_parse_stream(reader, &ps, handler, &ps);
+        if (r > 0 && diags->n_errors == errors_before)
+                parser_diag(&ps, r, false, "syntax error");
+        policy_check_all(&ps);
+        free(ps.sections);
+        sort_diags(diags, diags_before);
+        if (ps.oom || r < 0) {
+                policy_free(ps.p);
+                return -ENOMEM;
+        }
+        if (diags->n_errors != errors_before) {
+                policy_free(ps.p);
+                return -EINVAL;
+        }
+        *ret = ps.p;
+        return 0;
+}
+
+int policy_parse_string(const char *text, const char *name, unsigned flags, struct policy **ret,
+                        struct policy_diags *diags)
+{
+        return parse_text(text, strlen(text), name, flags, diags->n_errors, diags->n, ret, diags);
+}
+
+/* Reads the whole file (capped) and checks what the file itself must satisfy. */
+static int read_policy_file(struct policy_parser *ps, const char *path, char **ret_text,
+                            size_t *ret_len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        struct stat st;
+        ssize_t n;
+
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                int r = -errno;
+
+                parser_diag(ps, 0, false, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        if (!S_ISREG(st.st_mode) || st.st_size > POLICY_FILE_MAX) {
+                parser_diag(ps, 0, false, "not a regular file of at most %d bytes",
+                            POLICY_FILE_MAX);
+                return -EINVAL;
+        }
+        if (!(ps->flags & POLICY_LOAD_NO_MODE_CHECKS) && (st.st_mode & 022))
+                parser_diag(ps, 0, false,
+                            "refusing a policy file writable by group or others (mode %04o; "
+                            "run chmod go-w)",
+                            (unsigned)(st.st_mode & 07777));
+        text = malloc(POLICY_FILE_MAX + 1);
+        if (!text)
+                return -ENOMEM;
+        while ((n = read(fd, text + len, POLICY_FILE_MAX + 1 - len)) > 0)
+                len += (size_t)n;
+        if (n < 0 || len > POLICY_FILE_MAX) {
+                int r = n < 0 ? -errno : -EFBIG;
+
+                parser_diag(ps, 0, false, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        *ret_text = TAKE_PTR(text);
+        *ret_len = len;
+        return 0;
+}
+
+int policy_load(const char *path, unsigned flags, struct policy **ret, struct policy_diags *diags)
+{
+        struct policy_parser ps = { .diags = diags, .flags = flags };
+        size_t errors_before = diags->n_errors, diags_before = diags->n, len = 0;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_policy_file(&ps, path, &text, &len);
+        if (r < 0)
+                return r;
+        return parse_text(text, len, path, flags, errors_before, diags_before, ret, diags);
+}
+
+static void free_target(struct policy_target *t)
+{
+        free(t->cgroup);
+        free(t->unit);
+        free(t->cgroup_root);
+        free(t->metrics_url);
+        free(t->gc_count_metric);
+        free(t->heap_used_metric);
+        free(t->heap_max_metric);
+}
+
+static void free_action(struct policy_action *a)
+{
+        free(a->url);
+        free(a->method);
+        for (size_t i = 0; i < a->n_headers; i++)
+                free(a->headers[i]);
+        free(a->headers);
+        free(a->body);
+        free(a->token_file);
+        free(a->tls_ca);
+        free(a->socket);
+        free(a->address);
+        free(a->server);
+}
+
+struct policy *policy_free(struct policy *p)
+{
+        if (!p)
+                return NULL;
+        for (size_t i = 0; p->targets && i < p->n_targets; i++)
+                free_target(&p->targets[i]);
+        for (size_t i = 0; p->actions && i < p->n_actions; i++)
+                free_action(&p->actions[i]);
+        free(p->targets);
+        free(p->rules);
+        free(p->actions);
+        free(p->image);
+        free(p->stable_image);
+        free(p->path);
+        free(p);
+        return NULL;
+}
+
+void policy_diags_clear(struct policy_diags *diags)
+{
+        free(diags->v);
+        *diags = (struct policy_diags){ 0 };
+}
+
+void policy_diags_print(const struct policy_diags *diags, const char *path, void *f)
+{
+        for (size_t i = 0; i < diags->n; i++) {
+                const struct policy_diag *d = &diags->v[i];
+
+                if (d->line > 0)
+                        fprintf(f, "%s:%d: %s%s\n", path, d->line, d->warning ? "warning: " : "",
+                                d->message);
+                else
+                        fprintf(f, "%s: %s%s\n", path, d->warning ? "warning: " : "", d->message);
+        }
+        if (diags->n_dropped > 0)
+                fprintf(f, "%s: %zu more problems not shown\n", path, diags->n_dropped);
+}
+
+const char *cond_metric_to_string(enum cond_metric m)
+{
+        static const char *const names[_COND_MAX] = {
+                [COND_MEMORY_RATIO] = "memory_ratio",   [COND_MEMORY_BYTES] = "memory_bytes",
+                [COND_MEMORY_GROWTH] = "memory_growth", [COND_GC_PER_MINUTE] = "gc_per_minute",
+                [COND_HEAP_RATIO] = "heap_ratio",       [COND_OOM_KILLS] = "oom_kills",
+                [COND_PSI_SOME] = "psi_some",           [COND_PSI_FULL] = "psi_full",
+        };
+
+        return (unsigned)m < _COND_MAX ? names[m] : NULL;
+}
+
+const char *cond_metric_key(enum cond_metric m)
+{
+        static const char *const keys[_COND_MAX] = {
+                [COND_MEMORY_RATIO] = "memory_ratio_above",
+                [COND_MEMORY_BYTES] = "memory_bytes_above",
+                [COND_MEMORY_GROWTH] = "memory_growth_above",
+                [COND_GC_PER_MINUTE] = "gc_per_minute_above",
+                [COND_HEAP_RATIO] = "heap_ratio_above",
+                [COND_OOM_KILLS] = "oom_kills_at_least",
+                [COND_PSI_SOME] = "psi_some_above",
+                [COND_PSI_FULL] = "psi_full_above",
+        };
+
+        return (unsigned)m < _COND_MAX ? keys[m] : NULL;
+}
+
+const char *gc_preset_to_string(enum gc_preset p)
+{
+        static const char *const names[_GC_PRESET_MAX] = {
+                [GC_PRESET_NONE] = "none",     [GC_PRESET_GO] = "go",
+                [GC_PRESET_JVM] = "jvm",       [GC_PRESET_DOTNET] = "dotnet",
+                [GC_PRESET_NODEJS] = "nodejs", [GC_PRESET_PYTHON] = "python",
+        };
+
+        return (unsigned)p < _GC_PRESET_MAX ? names[p] : NULL;
+}
+
+const char *policy_scope_to_string(enum policy_scope s)
+{
+        static const char *const names[_POLICY_SCOPE_MAX] = {
+                [POLICY_SCOPE_INSTANCE] = "instance",
+                [POLICY_SCOPE_BATCH] = "batch",
+        };
+
+        return (unsigned)s < _POLICY_SCOPE_MAX ? names[s] : NULL;
+}
+
+unsigned policy_rule_consecutive(const struct policy *p, const struct policy_rule *r)
+{
+        return r->consecutive > 0 ? r->consecutive : p->consecutive;
+}

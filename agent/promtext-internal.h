@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Internals shared by promtext.c and promtext-lex.c: number parsing, UTF-8 checks and
+ * character classes. Not part of the agent's API.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "promtext.h"
+
+/* Longest number token accepted (a sample value, timestamp or `le`/`quantile` value). */
+#define PROMTEXT_NUMBER_MAX 1024
+
+/*
+ * Checks that [s, s+len) is a float in Go's strconv.ParseFloat syntax as Prometheus restricts
+ * it (decimal only, no hex, no `_`; NaN, Inf, Infinity in any case, a sign on Inf only).
+ * Overflow is an error, as in Go; underflow rounds to zero. Writes *ret_value only if ret_value
+ * is not NULL (converting costs more than checking). Returns 0 or -EINVAL.
+ */
+int promtext_number_float(const char *s, size_t len, double *ret_value);
+
+/* Parses a base-10 int64 with an optional sign (Go's strconv.ParseInt). 0 or -EINVAL. */
+int promtext_number_int64(const char *s, size_t len, int64_t *ret);
+
+/* True if [s, s+len) is valid UTF-8 (no overlongs, surrogates or code points > U+10FFFF). */
+bool promtext_utf8_valid(const char *s, size_t len);
+
+/* Number of code points in valid UTF-8 [s, s+len). */
+size_t promtext_utf8_runes(const char *s, size_t len);
+
+static inline bool promtext_is_blank(char c)
+{
+        return c == ' ' || c == '\t';
+}
+
+static inline bool promtext_is_label_start(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static inline bool promtext_is_label_char(char c)
+{
+        return promtext_is_label_start(c) || (c >= '0' && c <= '9');
+}
+
+static inline bool promtext_is_name_start(char c)
+{
+        return promtext_is_label_start(c) || c == ':';
+}
+
+static inline bool promtext_is_name_char(char c)
+{
+        return promtext_is_label_char(c) || c == ':';
+}
+
+#define PROMTEXT_LABELS_MAX     128  /* labels on one sample */
+#define PROMTEXT_FAMILY_SLOTS   8192 /* open-addressing table of text-format metric families */
+#define PROMTEXT_FAMILIES_MAX   6144 /* keeps the table at most 3/4 full */
+#define PROMTEXT_EXEMPLAR_RUNES 128  /* OpenMetrics: exemplar label names and values */
+
+struct promtext_span {
+        const char *p;
+        size_t len;
+};
+
+struct promtext_label {
+        struct promtext_span name;
+        struct promtext_span value; /* raw, still escaped */
+};
+
+enum promtext_labels_mode {
+        PROMTEXT_LABELS_TEXT,     /* 0.0.4: blanks allowed between tokens, strict escapes */
+        PROMTEXT_LABELS_OM,       /* OpenMetrics: no blanks, any escaped character */
+        PROMTEXT_LABELS_EXEMPLAR, /* OpenMetrics exemplar: as OM, not matched, length-capped */
+        _PROMTEXT_LABELS_MODE_MAX,
+};
+
+/* A text-format metric family, named by its offset into the body (no copies). */
+struct promtext_family {
+        uint32_t offset;
+        uint32_t hash;
+        uint16_t len;
+        uint8_t type; /* enum promtext_type */
+        uint8_t has_help;
+};
+
+enum promtext_type {
+        PROMTEXT_TYPE_NONE, /* no TYPE line and no sample yet */
+        PROMTEXT_TYPE_COUNTER,
+        PROMTEXT_TYPE_GAUGE,
+        PROMTEXT_TYPE_SUMMARY,
+        PROMTEXT_TYPE_UNTYPED,
+        PROMTEXT_TYPE_HISTOGRAM,
+        PROMTEXT_TYPE_GAUGE_HISTOGRAM,
+        _PROMTEXT_TYPE_MAX,
+};
+
+/* One pass over one body. Lives on the caller's stack (about 100 KiB): no allocation. */
+struct promtext_parser {
+        const char *body, *end;
+        size_t line;
+        const struct promtext_selector *selectors;
+        size_t n_selectors;
+        struct promtext_result *results;
+        struct promtext_error *error;
+
+        /* the sample being parsed */
+        struct promtext_label labels[PROMTEXT_LABELS_MAX];
+        size_t n_labels;
+        uint64_t candidates;                     /* selectors naming this sample */
+        uint8_t matched[PROMTEXT_SELECTORS_MAX]; /* per candidate: matchers satisfied, a bitmask */
+
+        /* text format only */
+        size_t n_families;
+        struct promtext_family *last_family;
+        struct promtext_span last_family_name;
+        struct promtext_family families[PROMTEXT_FAMILY_SLOTS];
+};
+
+/* Records the reason (and the current line) and returns -EBADMSG. */
+int promtext_fail(struct promtext_parser *ps, const char *reason);
+
+/* Starts a sample named [name, name+len): picks the selectors that name it. */
+void promtext_sample_begin(struct promtext_parser *ps, const char *name, size_t len);
+
+/*
+ * Parses a label set from *q (at the '{') up to the line's end le, leaving *q after the '}'.
+ * Checks names, escapes, UTF-8 and duplicates, and feeds the selectors (except for
+ * exemplars). Returns 0 or -EBADMSG.
+ */
+int promtext_parse_labels(struct promtext_parser *ps, const char **q, const char *le,
+                          enum promtext_labels_mode mode);
+
+/* Parses the sample's value and adds it to every selector it satisfies. 0 or -EBADMSG. */
+int promtext_sample_value(struct promtext_parser *ps, const char *s, size_t len);
+
+/* Parse one line [p, le) (le excludes the '\n'); has_newline says whether one follows. */
+int promtext_text_line(struct promtext_parser *ps, const char *p, const char *le, bool has_newline);
+int promtext_om_line(struct promtext_parser *ps, const char *p, const char *le, bool has_newline,
+                     bool *ret_eof);
+
+/* Unescapes a label value (\\, \", \n; others kept) into buf; false if it does not fit. */
+bool promtext_unescape(struct promtext_span raw, char *buf, size_t size, size_t *ret_len);

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Locale-independent number and unit parsing for policy values (see docs/policy.md):
+ * decimals without sign or exponent, sizes in powers of 1024, ratios and percentages.
+ * Pure: no I/O, no locale, no allocation.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parses "DIGITS[.DIGITS]" (at most 15 significant digits) at the start of s. Sets *ret_end
+ * to the first character after the number and *ret to its value. Returns 0 or -EINVAL.
+ */
+int units_parse_decimal(const char *s, const char **ret_end, double *ret);
+
+/* A whole string that is one decimal ("15", "2.5"). Returns 0 or -EINVAL. */
+int units_parse_number(const char *s, double *ret);
+
+/* A whole non-negative integer below 2^53 ("3"). Returns 0 or -EINVAL. */
+int units_parse_uint(const char *s, uint64_t *ret);
+
+/*
+ * Sizes: "512MiB", "2GiB", "1G", "1.5 GiB", bare = bytes. K/M/G/T with optional "iB" or "B",
+ * any case, are powers of 1024. Returns 0, -EINVAL (syntax) or -ERANGE (above 2^62 bytes).
+ */
+int units_parse_size(const char *s, uint64_t *ret_bytes);
+
+/* Ratios: "0.92" or "92%" (= 0.92). No range check. Returns 0 or -EINVAL. */
+int units_parse_ratio(const char *s, double *ret);
+
+/* Percentages: "5" or "5%" (= 5). No range check. Returns 0 or -EINVAL. */
+int units_parse_percent(const char *s, double *ret);
+
+/* Booleans: true/false, yes/no, on/off, 1/0 (lower case). Returns 0 or -EINVAL. */
+int units_parse_bool(const char *s, bool *ret);
+
+/* Formats ms as the shortest exact policy form: "1h", "2m", "5s", "500ms". */
+void units_format_duration(uint64_t ms, char *buf, size_t size);
+
+/* Formats bytes as the largest exact binary unit: "1GiB", "512MiB", "100B". */
+void units_format_size(uint64_t bytes, char *buf, size_t size);
