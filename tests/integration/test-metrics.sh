@@ -10,10 +10,10 @@
 # - `oombreaker status` (text and --json) reports the same phase, the trip and exit code 2.
 set -euo pipefail
 
-# shellcheck source=../lib/common.sh
-source "${OOMBREAKER_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-source "$SOURCE_DIR/tests/lib/agent.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/agent.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/agent.sh"
 need_cmd curl jq promtool
 tmpdir_setup
 
@@ -55,7 +55,6 @@ sed -i "/^cgroup = /a metrics_url = http://127.0.0.1:$gc_port/metrics\ngc_preset
 agent_start --policy "$policy"
 
 metric() { prom_value "$AGENT_URL/metrics" "$1"; }
-ticks() { [ "$(metric oombreaker_tick_duration_seconds_count)" -ge "$1" ]; }
 
 # check_metrics LABEL: promtool must exit 0 and print nothing (no lint remark either).
 check_metrics() {
@@ -76,9 +75,10 @@ check_metrics() {
 sample_of() { awk -v s="$2" '$1 == s { print $2; found = 1 } END { exit !found }' "$1"; }
 
 # --- healthy, after a few ticks -----------------------------------------------------------
-wait_until 10 ticks 4 || fail "fewer than 4 ticks within 10 s"
+wait_until 10 _agent_ticks_at_least 4 || fail "fewer than 4 ticks within 10 s"
 # Two GC scrapes are needed for a per-minute figure.
-wait_until 10 eval 'curl -sf "$AGENT_URL/metrics" | grep -q "^oombreaker_gc_per_minute{"' ||
+has_gc() { curl -sf "$AGENT_URL/metrics" | grep -q '^oombreaker_gc_per_minute{'; }
+wait_until 10 has_gc ||
 	fail "no oombreaker_gc_per_minute sample"
 check_metrics armed
 m=$TEST_TMP/metrics-armed.txt

@@ -11,10 +11,10 @@
 #   the batch trips three ticks later.
 set -euo pipefail
 
-# shellcheck source=../lib/common.sh
-source "${OOMBREAKER_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-source "$SOURCE_DIR/tests/lib/agent.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/agent.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/agent.sh"
 need_cmd curl jq
 tmpdir_setup
 

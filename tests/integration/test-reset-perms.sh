@@ -12,10 +12,10 @@
 # - a non-root member of the socket's group (supplementary gid 0) may reset too.
 set -euo pipefail
 
-# shellcheck source=../lib/common.sh
-source "${OOMBREAKER_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-source "$SOURCE_DIR/tests/lib/agent.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/agent.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/agent.sh"
 need_root "running reset as another user"
 need_cmd curl jq setpriv
 tmpdir_setup
@@ -68,7 +68,7 @@ expect_refused nobody-promote \
 agent_log_has 'control: reset of batch b1 refused for uid 65534' || fail "the refusal is not logged"
 rc=0
 "${nobody[@]}" "$BIN" status b1 --socket "$AGENT_SOCK" >"$TEST_TMP/nobody-status.out" 2>&1 || rc=$?
-[ "$rc" = 2 ] && grep -q '^b1: rolled_back$' "$TEST_TMP/nobody-status.out" ||
+{ [ "$rc" = 2 ] && grep -q '^b1: rolled_back$' "$TEST_TMP/nobody-status.out"; } ||
 	fail "status as nobody: exit $rc: $(cat "$TEST_TMP/nobody-status.out")"
 chmod 0660 "$AGENT_SOCK"
 
@@ -80,8 +80,7 @@ agent_status_json b1 | jq -e '.phase == "armed" and .trip == null and .trip_id =
 jq -e '.phase == "armed"' "$AGENT_STATE/b1.json" >/dev/null || fail "the state file is not armed"
 agent_log_has 'control: reset of batch b1 requested by uid 0' || fail "the reset is not logged"
 # Still armed after a few healthy ticks (the reset is not undone by a stale latch).
-t=$(prom_value "$AGENT_URL/metrics" oombreaker_tick_duration_seconds_count)
-wait_until 5 eval '[ "$(prom_value "$AGENT_URL/metrics" oombreaker_tick_duration_seconds_count)" -ge $((t + 3)) ]' ||
+agent_wait_ticks 3 5 ||
 	fail "the agent stopped ticking after the reset"
 agent_phase_is b1 armed || fail "b1 is $(agent_phase b1) three ticks after the reset"
 

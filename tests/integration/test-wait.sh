@@ -10,10 +10,10 @@
 # - with no daemon (no socket file, or a stale one) it exits 1 at once with a clear message.
 set -euo pipefail
 
-# shellcheck source=../lib/common.sh
-source "${OOMBREAKER_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-source "$SOURCE_DIR/tests/lib/agent.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/agent.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/agent.sh"
 need_cmd curl jq
 tmpdir_setup
 
@@ -77,16 +77,16 @@ grep -q '^  trip: instance canary-1, rule mem, 2/2 in a row: memory_ratio' "$TES
 	fail "no trip reason: $(cat "$TEST_TMP/waiter.log")"
 # A finished verdict: wait on the latched batch answers at once.
 timed latched "$BIN" wait b2 --socket "$AGENT_SOCK"
-[ "$RC" = 2 ] && [ "$MS" -lt 2000 ] || fail "wait on a latched batch: exit $RC after $MS ms"
+{ [ "$RC" = 2 ] && [ "$MS" -lt 2000 ]; } || fail "wait on a latched batch: exit $RC after $MS ms"
 
 # --- no daemon ----------------------------------------------------------------------------------
 timed nosock "$BIN" wait b1 --socket "$TEST_TMP/none.sock"
-[ "$RC" = 1 ] && [ "$MS" -lt 5000 ] || fail "wait without a daemon: exit $RC after $MS ms"
+{ [ "$RC" = 1 ] && [ "$MS" -lt 5000 ]; } || fail "wait without a daemon: exit $RC after $MS ms"
 grep -q "no daemon answers on $TEST_TMP/none.sock" "$TEST_TMP/nosock.err" ||
 	fail "no-daemon message: $(cat "$TEST_TMP/nosock.err")"
 # A socket file nobody listens on (a daemon that died): ECONNREFUSED, the same answer.
 "$PYTHON" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$TEST_TMP/stale.sock"
 timed stale "$BIN" wait b1 --socket "$TEST_TMP/stale.sock"
-[ "$RC" = 1 ] && [ "$MS" -lt 5000 ] || fail "wait on a stale socket: exit $RC after $MS ms"
+{ [ "$RC" = 1 ] && [ "$MS" -lt 5000 ]; } || fail "wait on a stale socket: exit $RC after $MS ms"
 grep -q "no daemon answers on $TEST_TMP/stale.sock" "$TEST_TMP/stale.err" ||
 	fail "stale-socket message: $(cat "$TEST_TMP/stale.err")"

@@ -108,3 +108,14 @@ agent_phase_is() { [ "$(agent_phase "$1")" = "$2" ]; }
 
 # agent_log_has REGEX: true once the agent's log has a line matching the extended REGEX.
 agent_log_has() { grep -Eq -- "$1" "$AGENT_LOG"; }
+
+# agent_ticks: ticks the agent has completed (all batches), from its /metrics.
+agent_ticks() { prom_value "$AGENT_URL/metrics" oombreaker_tick_duration_seconds_count; }
+_agent_ticks_at_least() { [ "$(agent_ticks)" -ge "$1" ]; }
+
+# agent_wait_ticks N SECS: waits (SECS at most) until N more ticks have completed.
+agent_wait_ticks() {
+	local from
+	from=$(agent_ticks) || return 1
+	wait_until "$2" _agent_ticks_at_least $((from + $1))
+}
