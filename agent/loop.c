@@ -44,7 +44,9 @@ struct loop {
         bool quit;
         bool reload;
         bool publish;
-        bool ticked; /* a tick completed since the last watchdog ping */
+        bool ticked;          /* a tick completed since the last watchdog ping */
+        int64_t watchdog_ms;  /* systemd's watchdog timeout; 0: off */
+        int64_t last_ping_ms; /* the last WATCHDOG=1 */
         int64_t idle_next_ms;
         int64_t last_tick_end_ms;
         uint64_t tick_buckets[N_BUCKETS];
@@ -397,10 +399,27 @@ static void publish(struct loop *l)
                                         batch_name(l->batches[i]),
                                         breaker_phase_to_string(batch_phase(l->batches[i])));
         notify_status(line);
-        /* The watchdog hears from completed ticks only, so a wedged sampler gets restarted. */
-        if (l->ticked)
-                notify_watchdog();
+        /* The watchdog hears from completed ticks, so a wedged sampler gets restarted. */
+        if (l->ticked && notify_watchdog() > 0)
+                l->last_ping_ms = mono_ms();
         l->ticked = false;
+}
+
+/*
+ * A batch may tick less often than systemd's watchdog wants a ping (interval up to 1h,
+ * WatchdogSec=30s). Between ticks, the loop pings at half the timeout while every batch's next
+ * tick is still on schedule, so a long interval does not get the agent killed, while a loop
+ * that stops turning or falls behind its ticks still does.
+ */
+static void watchdog_keepalive(struct loop *l, int64_t now)
+{
+        if (l->watchdog_ms == 0 || now - l->last_ping_ms < l->watchdog_ms / 2)
+                return;
+        for (size_t i = 0; i < l->n; i++)
+                if (now - batch_next_tick_ms(l->batches[i]) > LOOP_WAIT_MAX_MS)
+                        return;
+        if (notify_watchdog() > 0)
+                l->last_ping_ms = now;
 }
 
 static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -676,6 +695,7 @@ static void teardown(struct loop *l)
 int loop_run(const struct loop_config *cfg)
 {
         struct loop l = { .cfg = cfg, .tfd = -1, .sfd = -1 };
+        uint64_t watchdog_usec;
         int r;
 
         r = setup(&l);
@@ -687,11 +707,15 @@ int loop_run(const struct loop_config *cfg)
                    cfg->state_dir, cfg->socket, cfg->listen ? ", metrics on " : "",
                    cfg->listen ? cfg->listen : "");
         notify_ready();
+        if (notify_watchdog_usec(&watchdog_usec) > 0)
+                l.watchdog_ms = (int64_t)(watchdog_usec / 1000);
+        l.last_ping_ms = mono_ms();
         l.publish = true;
         while (!l.quit) {
                 run_due(&l, mono_ms());
                 if (l.publish)
                         publish(&l);
+                watchdog_keepalive(&l, mono_ms());
                 r = wait_once(&l);
                 if (r < 0) {
                         log_error("the event loop failed: %s", strerror(-r));
