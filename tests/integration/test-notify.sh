@@ -10,7 +10,9 @@
 #   then READY=1;
 # - after a forced trip STATUS= says rolled_back;
 # - SIGTERM: STOPPING=1, and the agent exits 0;
-# - without WATCHDOG_USEC no WATCHDOG=1 is sent (READY=1 still is).
+# - without WATCHDOG_USEC no WATCHDOG=1 is sent (READY=1 still is);
+# - a batch ticking every minute still keeps a 2 s watchdog fed (pings at half the timeout while
+#   its ticks are on schedule), so systemd does not kill an agent with long intervals.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -94,3 +96,12 @@ agent_wait_ticks 3 5 ||
 [ "$(count '^WATCHDOG=1$')" = 0 ] || fail "WATCHDOG=1 sent without WATCHDOG_USEC: $(msgs)"
 has '^STATUS=1 batch\(es\): b1 armed$' || fail "no STATUS after the reset: $(msgs)"
 log "without WATCHDOG_USEC: READY=1 and STATUS=, no WATCHDOG=1 over 3 ticks"
+
+# --- a tick interval longer than the watchdog timeout ------------------------------------------
+spawn_kill "$AGENT_PID" || fail "the second agent did not stop cleanly"
+agent_policy "$TEST_TMP/slow.ini" slow 1m 0.9
+notify_start notify-slow
+NOTIFY_SOCKET=$TEST_TMP/notify-slow.sock WATCHDOG_USEC=2000000 agent_start --policy "$TEST_TMP/slow.ini"
+t0=$(_now_us)
+wait_until 6 has '^WATCHDOG=1$' 4 || fail "a 1-minute interval starves a 2 s watchdog: $(msgs)"
+log "interval 1m, WatchdogSec 2s: 4 WATCHDOG=1 within $((($(_now_us) - t0) / 1000)) ms"
