@@ -7,7 +7,8 @@
 #   runtime endpoint feeds oombreaker_gc_per_minute, the rollback feeds action_attempts);
 # - the figures in /metrics agree with the fixture (working set, ratio, one trip, one ok attempt);
 # - GET /healthz is 200 "ok" while ticking, GET /status is JSON with the phase, unknown paths 404;
-# - `oombreaker status` (text and --json) reports the same phase, the trip and exit code 2.
+# - `oombreaker status` (text and --json) reports the same phase, the trip and exit code 2, and
+#   with the daemon stopped reads the state file instead (same phase, exit 2).
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -139,3 +140,13 @@ rc=0
 jq -e '.batch == "b1" and .phase == "rolled_back" and .trip.rule == "mem"' \
 	"$TEST_TMP/status.json" >/dev/null || fail "status --json: $(cat "$TEST_TMP/status.json")"
 log "metrics, /healthz, /status and status agree"
+
+# --- no daemon: status falls back to the state files ------------------------------------------
+spawn_kill "$AGENT_PID" || fail "the agent did not stop cleanly on SIGTERM"
+rc=0
+out=$("$BIN" status --socket "$AGENT_SOCK" --state-dir "$AGENT_STATE" 2>"$TEST_TMP/fallback.err") || rc=$?
+[ "$rc" = 2 ] || fail "status from the state files exited $rc, not 2"
+grep -q "no daemon answers on $AGENT_SOCK; reading $AGENT_STATE" "$TEST_TMP/fallback.err" ||
+	fail "status does not say it reads the state files: $(cat "$TEST_TMP/fallback.err")"
+grep -q '^b1: rolled_back$' <<<"$out" || fail "status from the state files: $out"
+log "without a daemon, status reads the state file: b1 rolled_back (exit 2)"

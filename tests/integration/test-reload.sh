@@ -8,7 +8,9 @@
 # - a new b2.ini is armed; removing it drops the batch and keeps its state file;
 # - a fixed b1.ini with a lower memory_ratio_above (0.5 < the canary's 0.55) and consecutive 3:
 #   the very first tick after the reload breaches (breach 1/3), /status shows the new limit, and
-#   the batch trips three ticks later.
+#   the batch trips three ticks later;
+# - reloading a changed policy of that tripped batch keeps it latched; `reset` arms it with the
+#   new policy.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -83,3 +85,19 @@ wait_until 5 eval 'agent_phase_is b1 tripped || agent_phase_is b1 rolled_back' |
 	fail "b1 did not trip on its new threshold"
 after "$reloaded" | grep -q 'batch b1 TRIPPED: instance canary-1, rule mem, 3/3 in a row: memory_ratio 0.55.* > 0.5' ||
 	fail "the trip reason does not show the new threshold"
+
+# --- a tripped batch stays latched through a reload; the new policy applies at reset ----------
+phase=$(agent_phase b1)
+agent_policy "$dir/b1.ini" b1 500ms 0.9
+mark=$(log_lines)
+hup "$mark" 'batch b1: policy changed; the batch is latched'
+agent_phase_is b1 "$phase" || fail "the reload un-latched b1: $(agent_phase b1)"
+out=$(timeout 10 "$BIN" reset b1 --socket "$AGENT_SOCK") || fail "reset exited $?"
+[ "$out" = "b1: armed" ] || fail "reset printed '$out'"
+mark=$(log_lines)
+wait_until 5 ticks_after "$mark" b1 3 || fail "b1 does not tick after the reset"
+after "$mark" | grep '^<7>batch b1: tick at ' | grep -v 'armed: canary-1/mem pass 0/2$' &&
+	fail "b1 does not run the reloaded policy (0.9, 2 in a row) after the reset"
+agent_status_json b1 | jq -e '.phase == "armed" and .instances[0].streaks[0].limit == 2' >/dev/null ||
+	fail "after the reset: $(agent_status_json b1)"
+log "b1 stayed $phase through the reload and runs the new policy after reset"
