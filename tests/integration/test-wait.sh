@@ -5,6 +5,7 @@
 # - a healthy batch (interval 500 ms) with --bake 3s exits 0 after 2.5–5 s, saying so;
 # - --timeout 1s on a batch without a verdict exits 124 after about a second;
 # - an unknown batch exits 1 at once, naming it;
+# - a promotion ends a wait without --bake with 0;
 # - a batch that trips (interval 1 s) exits 2 within one interval of the trip (the moment the
 #   rollback reached the receiver), after a progress line per change and the trip reason;
 # - with no daemon (no socket file, or a stale one) it exits 1 at once with a clear message.
@@ -54,6 +55,15 @@ grep -q 'b1: no verdict within the timeout' "$TEST_TMP/timeout.err" ||
 timed unknown "$BIN" wait nope --socket "$AGENT_SOCK"
 [ "$RC" = 1 ] || fail "wait on an unknown batch exited $RC, not 1"
 grep -q 'no batch named nope' "$TEST_TMP/unknown.err" || fail "unknown: $(cat "$TEST_TMP/unknown.err")"
+
+# --- promotion ends the wait with 0 ------------------------------------------------------------
+# shellcheck disable=SC2016 # expanded by the inner bash
+spawn promoted bash -c '"$0" wait b1 --timeout 20s --socket "$1"; echo "rc=$?"' "$BIN" "$AGENT_SOCK"
+wait_until 5 grep -qx 'b1: armed' "$TEST_TMP/promoted.log" || fail "the waiter on b1 printed no phase"
+"$BIN" promote b1 --socket "$AGENT_SOCK" >/dev/null || fail "promote b1 failed"
+wait_until 5 grep -q '^rc=' "$TEST_TMP/promoted.log" || fail "wait did not end within 5 s of the promotion"
+grep -qx 'rc=0' "$TEST_TMP/promoted.log" || fail "wait on a promoted batch: $(cat "$TEST_TMP/promoted.log")"
+grep -qx 'b1: promoted' "$TEST_TMP/promoted.log" || fail "no promoted line: $(cat "$TEST_TMP/promoted.log")"
 
 # --- trip ---------------------------------------------------------------------------------------
 # The waiter writes its exit status and wall-clock end time, to compare with the receiver's.
