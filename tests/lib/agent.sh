@@ -76,20 +76,29 @@ EOF
 
 # agent_start [run options...]: spawns `oombreaker run` on the fixture copy with its state, socket
 # and listener in $TEST_TMP (extra options are appended, so they may add --policy, --debug...);
-# waits until /healthz answers 200. Sets AGENT_PID, AGENT_PORT, AGENT_URL, AGENT_SOCK,
+# waits until /healthz answers 200. A listener port taken between free_port and the bind is
+# retried with another port (3 tries). Sets AGENT_PID, AGENT_PORT, AGENT_URL, AGENT_SOCK,
 # AGENT_STATE, AGENT_LOG.
 agent_start() {
-	AGENT_PORT=$(free_port)
-	AGENT_URL=http://127.0.0.1:$AGENT_PORT
+	local try
 	AGENT_SOCK=${AGENT_SOCK:-$TEST_TMP/ctl.sock}
 	AGENT_STATE=$TEST_TMP/state
 	AGENT_LOG=$TEST_TMP/agent.log
-	spawn agent "$BIN" run --state-dir "$AGENT_STATE" --socket "$AGENT_SOCK" \
-		--listen "127.0.0.1:$AGENT_PORT" --cgroup-root "$TEST_TMP/cg" "$@"
-	AGENT_PID=$SPAWN_PID
-	wait_until 10 eval "_agent_healthy || ! _group_alive $AGENT_PID"
-	_group_alive "$AGENT_PID" || fail "oombreaker run exited at start (see agent.log)"
-	_agent_healthy || fail "oombreaker run did not become healthy within 10 s"
+	for try in 1 2 3; do
+		AGENT_PORT=$(free_port)
+		AGENT_URL=http://127.0.0.1:$AGENT_PORT
+		spawn agent "$BIN" run --state-dir "$AGENT_STATE" --socket "$AGENT_SOCK" \
+			--listen "127.0.0.1:$AGENT_PORT" --cgroup-root "$TEST_TMP/cg" "$@"
+		AGENT_PID=$SPAWN_PID
+		wait_until 10 eval "_agent_healthy || ! _group_alive $AGENT_PID" || true
+		_agent_healthy && return 0
+		_group_alive "$AGENT_PID" && fail "oombreaker run did not become healthy within 10 s"
+		spawn_kill "$AGENT_PID" || true
+		tail -n 1 "$AGENT_LOG" | grep -q -- "--listen 127.0.0.1:$AGENT_PORT: Address already in use" ||
+			fail "oombreaker run exited at start (see agent.log)"
+		log "port $AGENT_PORT was taken (try $try): another one"
+	done
+	fail "oombreaker run found no free port in 3 tries"
 }
 
 _agent_healthy() { curl -sf --max-time 2 -o /dev/null "$AGENT_URL/healthz"; }
