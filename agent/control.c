@@ -97,23 +97,41 @@ static void client_drop(struct client *cl)
         cl->fd = -1;
 }
 
+#define CONTROL_PEER_GROUPS_MAX 65536 /* NGROUPS_MAX */
+
+/* Whether the peer has group among its supplementary groups (SO_PEERGROUPS, any number). */
+static bool peer_in_group(int fd, gid_t group)
+{
+        gid_t small[64], *groups = small;
+        socklen_t len = sizeof(small);
+        bool found = false;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+                /* ERANGE: len now says how much the list needs. */
+                if (errno != ERANGE || len > CONTROL_PEER_GROUPS_MAX * sizeof(gid_t) ||
+                    !(groups = malloc(len)))
+                        return false;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+                        len = 0;
+        }
+        for (size_t i = 0; i < len / sizeof(gid_t) && !found; i++)
+                found = groups[i] == group;
+        if (groups != small)
+                free(groups);
+        return found;
+}
+
 /* Reads SO_PEERCRED and decides whether the peer may change state. */
 static void peer_identify(struct control *c, int fd, struct control_peer *p)
 {
         struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
         socklen_t len = sizeof(cred);
-        gid_t groups[64];
-        socklen_t glen = sizeof(groups);
 
         getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
         p->pid = cred.pid;
         p->uid = cred.uid;
         p->gid = cred.gid;
-        p->privileged = cred.uid == 0 || cred.gid == c->group;
-        if (!p->privileged && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
-                for (size_t i = 0; i < glen / sizeof(gid_t); i++)
-                        if (groups[i] == c->group)
-                                p->privileged = true;
+        p->privileged = cred.uid == 0 || cred.gid == c->group || peer_in_group(fd, c->group);
 }
 
 static void accept_clients(struct control *c, int64_t now_ms)
