@@ -9,7 +9,9 @@
 #   SO_PEERCRED and answers "permission denied: reset needs root or membership in the control
 #   socket's group" (reset and promote refused, logged with the uid; status still allowed);
 # - root's `reset` re-arms the batch: phase armed, no trip, and it stays armed while healthy;
-# - a non-root member of the socket's group (supplementary gid 0) may reset too.
+# - a non-root member of the socket's group (supplementary gid 0) may reset too, also when it
+#   is listed after 80 other supplementary groups (more than a fixed 64-entry buffer holds);
+#   80 groups without 0 are still refused by the daemon.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -26,6 +28,9 @@ setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN" --version >/dev/null 2
 
 nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 group_member=(setpriv --reuid=65534 --regid=65534 --groups=0)
+many_groups=$(seq -s, 1000 1079)
+many_groups_member=(setpriv --reuid=65534 --regid=65534 "--groups=$many_groups,0")
+many_groups_stranger=(setpriv --reuid=65534 --regid=65534 "--groups=$many_groups")
 
 receiver_start pipeline
 agent_fixture
@@ -62,6 +67,9 @@ chmod 0666 "$AGENT_SOCK"
 expect_refused nobody-reset \
 	"oombreaker reset: permission denied: reset needs root or membership in the control socket's group" \
 	"${nobody[@]}" "$BIN" reset b1 --socket "$AGENT_SOCK"
+expect_refused stranger-reset \
+	"oombreaker reset: permission denied: reset needs root or membership in the control socket's group" \
+	"${many_groups_stranger[@]}" "$BIN" reset b1 --socket "$AGENT_SOCK"
 expect_refused nobody-promote \
 	"oombreaker promote: permission denied: promote needs root or membership" \
 	"${nobody[@]}" "$BIN" promote b1 --socket "$AGENT_SOCK"
@@ -90,6 +98,13 @@ out=$(timeout 10 "${group_member[@]}" "$BIN" reset b1 --socket "$AGENT_SOCK") ||
 	fail "reset by a member of the socket's group exited $?"
 [ "$out" = "b1: armed" ] || fail "reset by a group member printed '$out'"
 agent_phase_is b1 armed || fail "b1 is $(agent_phase b1) after the group member's reset"
+
+# --- ... also with 80 other supplementary groups listed before it ---------------------------
+trip
+out=$(timeout 10 "${many_groups_member[@]}" "$BIN" reset b1 --socket "$AGENT_SOCK") ||
+	fail "reset by a group member with 81 supplementary groups exited $?"
+[ "$out" = "b1: armed" ] || fail "reset by a group member with 81 groups printed '$out'"
+agent_phase_is b1 armed || fail "b1 is $(agent_phase b1) after the reset by a member with 81 groups"
 [ "$(jq -s '[.[] | select(.path == "/rollback") | .headers["Idempotency-Key"]] | unique | length' \
-	"$RECEIVER_LOG")" = 2 ] || fail "expected two rollbacks with distinct idempotency keys"
+	"$RECEIVER_LOG")" = 3 ] || fail "expected three rollbacks with distinct idempotency keys"
 log "root and a group member re-armed b1; nobody was refused twice (connect, then the daemon)"
