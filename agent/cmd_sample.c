@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "policy.h"
+#include "scrape.h"
 #include "trace.h"
 #include "util.h"
 
@@ -22,7 +23,9 @@ static const char usage[] =
         "usage, working set (usage - inactive file cache), limit (the cgroup's, or the\n"
         "policy's memory_limit when the cgroup has none), anon, OOM kills, v1 failcnt and\n"
         "PSI avg10. A glob target sums its matches. A target whose cgroup does not exist is\n"
-        "shown as no data, with the reason.\n\n"
+        "shown as no data, with the reason. Targets with a metrics_url are scraped too, all\n"
+        "at once and each within its metrics_timeout, for the runtime's GC count and heap\n"
+        "(gc_preset or the *_metric selectors); a failed scrape is no data, with the reason.\n\n"
         "  --json             one trace line (JSON) per target instead of the table\n"
         "  --cgroup-root DIR  the memory hierarchy's root, instead of discovering it with\n"
         "                     libcgroup; overrides every target's cgroup_root\n\n"
@@ -136,15 +139,18 @@ static int prepare(struct run *run, const struct options *o)
 }
 
 /*
- * The runtime half of a sample (GC count, heap) comes from the target's metrics_url. The
- * scraper is not wired in yet, so runtime figures stay no-data rather than invented.
+ * The runtime half of every sample (GC count, heap) comes from the targets' metrics_url,
+ * all scraped at once; a failed scrape is no-data with its reason, never a zero.
  */
-static void sample_runtime(const struct policy_target *target, struct sample *s)
+static int sample_runtime(struct run *run)
 {
-        s->runtime = (struct runtime_sample){ 0 };
-        if (target->metrics_url)
-                snprintf(s->runtime_error, sizeof(s->runtime_error),
-                         "runtime metrics are not scraped by this version");
+        _cleanup_free_ struct sample **samples = calloc(run->p->n_targets + 1, sizeof(*samples));
+
+        if (!samples)
+                return -ENOMEM;
+        for (size_t i = 0; i < run->p->n_targets; i++)
+                samples[i] = &run->e[i].s;
+        return scrape_once_all(run->p, samples);
 }
 
 static void sample_one(struct entry *e)
@@ -155,7 +161,6 @@ static void sample_one(struct entry *e)
         cgroup_target_sample(e->t, reason, &e->s.memory);
         snprintf(e->s.memory_error, sizeof(e->s.memory_error), "%.*s",
                  (int)sizeof(e->s.memory_error) - 1, reason);
-        sample_runtime(e->target, &e->s);
 }
 
 /* "1.2GiB", "512.0MiB", "100B": table cells, one decimal. */
@@ -250,6 +255,28 @@ static void print_row(const struct entry *e)
         printf("\n");
 }
 
+/* "canary-1: runtime: gc_count 4812, heap used 1.5GiB, heap max -" plus why figures miss. */
+static void print_runtime(const struct entry *e)
+{
+        const struct runtime_sample *rt = &e->s.runtime;
+        char a[32], b[32];
+
+        printf("%s: runtime: gc_count ", e->target->name);
+        if (rt->has_gc_count)
+                printf("%.0f", rt->gc_count);
+        else
+                printf("-");
+        /* Scraped figures are finite and >= 0; the bound keeps the conversion defined. */
+        printf(", heap used %s, heap max %s",
+               fmt_size(a, sizeof(a), rt->has_heap_used && rt->heap_used_bytes < 1e19,
+                        (uint64_t)rt->heap_used_bytes),
+               fmt_size(b, sizeof(b), rt->has_heap_max && rt->heap_max_bytes < 1e19,
+                        (uint64_t)rt->heap_max_bytes));
+        if (e->s.runtime_error[0])
+                printf(" (%s)", e->s.runtime_error);
+        printf("\n");
+}
+
 static void print_table(const struct run *run)
 {
         printf("batch %s: %zu %s\n", run->p->name, run->p->n_targets,
@@ -266,8 +293,8 @@ static void print_table(const struct run *run)
                         printf("%s: %s: %s\n", e->target->name,
                                cgroup_target_gone(e->t) ? "no data" : "partly no data",
                                e->s.memory_error);
-                if (e->s.runtime_error[0])
-                        printf("%s: runtime: %s\n", e->target->name, e->s.runtime_error);
+                if (e->target->metrics_url)
+                        print_runtime(e);
         }
 }
 
@@ -287,6 +314,9 @@ static int print_json(const struct run *run)
                         fprintf(stderr, "oombreaker sample: target %s: %s: %s\n", e->target->name,
                                 cgroup_target_gone(e->t) ? "no data" : "partly no data",
                                 e->s.memory_error);
+                if (e->s.runtime_error[0])
+                        fprintf(stderr, "oombreaker sample: target %s: runtime: %s\n",
+                                e->target->name, e->s.runtime_error);
         }
         return 0;
 }
@@ -319,6 +349,9 @@ int cmd_sample(int argc, char **argv)
         if (r >= 0) {
                 for (size_t i = 0; i < run.p->n_targets; i++)
                         sample_one(&run.e[i]);
+                r = sample_runtime(&run);
+        }
+        if (r >= 0) {
                 if (o.json)
                         r = print_json(&run);
                 else

@@ -14,6 +14,7 @@ enum exit_code {
         EXIT_TIMEOUT = 124,    /* wait --timeout ran out */
 };
 
+int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_wait(int argc, char **argv);

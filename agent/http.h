@@ -28,7 +28,7 @@
 #define HTTP_HEADER_MAX                 8192           /* bytes per "Name: value" */
 #define HTTP_BODY_MAX                   (1024u * 1024) /* request body */
 #define HTTP_REQUESTS_MAX               1024           /* in flight per engine */
-#define HTTP_WAITFDS_MAX                16             /* extra fds per http_poll() */
+#define HTTP_WAITFDS_MAX                256            /* extra fds per http_poll() */
 #define HTTP_REASON_MAX                 256
 #define HTTP_CONTENT_TYPE_MAX           128
 

@@ -77,6 +77,18 @@ static void on_response(uint64_t id, struct http_response *resp, void *userdata)
                 sc->done(sc, &rs, reason, sc->userdata);
 }
 
+void scrape_cancel(struct scrape *sc)
+{
+        const struct runtime_sample none = { 0 };
+
+        if (!sc->id)
+                return;
+        (void)http_cancel(sc->http, sc->id);
+        sc->id = 0;
+        if (sc->done)
+                sc->done(sc, &none, SCRAPE_CANCELLED_REASON, sc->userdata);
+}
+
 int scrape_start(struct scrape *sc)
 {
         uint64_t connect_ms = sc->timeout_ms < SCRAPE_CONNECT_TIMEOUT_MS
@@ -90,14 +102,7 @@ int scrape_start(struct scrape *sc)
         uint64_t id;
         int r;
 
-        if (sc->id) {
-                const struct runtime_sample none = { 0 };
-
-                (void)http_cancel(sc->http, sc->id);
-                sc->id = 0;
-                if (sc->done)
-                        sc->done(sc, &none, SCRAPE_CANCELLED_REASON, sc->userdata);
-        }
+        scrape_cancel(sc);
         r = http_submit(sc->http, &o, on_response, sc, &id);
         if (r < 0)
                 return r;
@@ -139,7 +144,7 @@ static size_t count_unfinished(const struct once_slot *slots, size_t n)
 }
 
 /* Starts every target's scrape; a target that cannot start is reported at once. */
-static uint64_t once_start(const struct policy *p, struct http *h, struct sample *samples,
+static uint64_t once_start(const struct policy *p, struct http *h, struct sample *const *samples,
                            struct once_slot *slots, struct scrape **scrapes)
 {
         uint64_t longest_ms = 0;
@@ -148,15 +153,15 @@ static uint64_t once_start(const struct policy *p, struct http *h, struct sample
                 const struct policy_target *t = &p->targets[i];
                 int r;
 
-                if (!t->metrics_url)
+                if (!t->metrics_url || !samples[i])
                         continue;
-                slots[i].sample = &samples[i];
+                slots[i].sample = samples[i];
                 r = scrape_new(h, t, once_done, &slots[i], &scrapes[i]);
                 if (r >= 0)
                         r = scrape_start(scrapes[i]);
                 if (r < 0) {
-                        samples[i].runtime = (struct runtime_sample){ 0 };
-                        snprintf(samples[i].runtime_error, sizeof(samples[i].runtime_error),
+                        samples[i]->runtime = (struct runtime_sample){ 0 };
+                        snprintf(samples[i]->runtime_error, sizeof(samples[i]->runtime_error),
                                  "cannot start the scrape: %s", strerror(-r));
                         slots[i].finished = true;
                 }
@@ -166,7 +171,7 @@ static uint64_t once_start(const struct policy *p, struct http *h, struct sample
         return longest_ms;
 }
 
-int scrape_once_all(const struct policy *p, struct sample *samples)
+int scrape_once_all(const struct policy *p, struct sample *const *samples)
 {
         _cleanup_free_ struct once_slot *slots = calloc(p->n_targets + 1, sizeof(*slots));
         _cleanup_free_ struct scrape **scrapes = calloc(p->n_targets + 1, sizeof(*scrapes));
@@ -182,8 +187,9 @@ int scrape_once_all(const struct policy *p, struct sample *samples)
                 r = http_poll(h, NULL, 0, 200);
         for (size_t i = 0; i < p->n_targets; i++) {
                 if (slots[i].sample && !slots[i].finished) {
-                        samples[i].runtime = (struct runtime_sample){ 0 };
-                        snprintf(samples[i].runtime_error, sizeof(samples[i].runtime_error),
+                        slots[i].sample->runtime = (struct runtime_sample){ 0 };
+                        snprintf(slots[i].sample->runtime_error,
+                                 sizeof(slots[i].sample->runtime_error),
                                  "scrape did not finish within %" PRIu64 " ms",
                                  p->targets[i].metrics_timeout_ms);
                 }

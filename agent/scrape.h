@@ -118,14 +118,21 @@ struct scrape *scrape_free(struct scrape *sc);
  */
 int scrape_start(struct scrape *sc);
 
+/*
+ * Cancels a running scrape and reports it through the callback (synchronously) as no-data
+ * with SCRAPE_CANCELLED_REASON. Nothing happens when none is running.
+ */
+void scrape_cancel(struct scrape *sc);
+
 /* True while a started scrape has not called back. */
 bool scrape_running(const struct scrape *sc);
 
 /*
  * Blocking, for the one-shot `sample` command: scrapes every target of p that has a
  * metrics_url concurrently on a private engine and waits until all finished (each within
- * its metrics_timeout). samples[i] belongs to p->targets[i]: its runtime and runtime_error
- * are set; targets without metrics_url are left untouched. Returns 0, or -ENOMEM/-EIO
- * when the engine itself failed (samples may then be partly filled).
+ * its metrics_timeout). samples[i] (p->n_targets pointers) belongs to p->targets[i]: its
+ * runtime and runtime_error are set; targets without metrics_url, or with a NULL pointer,
+ * are left untouched. Returns 0, or -ENOMEM/-EIO when the engine itself failed (samples
+ * may then be partly filled).
  */
-int scrape_once_all(const struct policy *p, struct sample *samples);
+int scrape_once_all(const struct policy *p, struct sample *const *samples);

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""Three misbehaving /metrics endpoints on 127.0.0.1, each on its own free port.
+"""Three misbehaving /metrics endpoints on 127.0.0.1, each on its own free port, and a
+healthy one to compare with.
 
   hang  accepts the connection, reads nothing, answers nothing, forever
   err   answers every request with HTTP 500
   big   answers 200 with a 50 MiB body and no Content-Length (close-delimited), so the
         client can only stop it by counting bytes
+  ok    a well-behaved Go-style body whose go_gc_duration_seconds_count rises per request
 
-Prints one line "hang=PORT err=PORT big=PORT" once all three listen, then serves until
+Prints one line "hang=PORT err=PORT big=PORT ok=PORT" once all listen, then serves until
 killed. Standard library only.
 """
 import http.server
@@ -34,6 +36,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        if self.server.mode == "ok":
+            self.server.count += 1
+            body = ("go_gc_duration_seconds_count %d\ngo_memstats_heap_inuse_bytes 4096\n"
+                    % self.server.count).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if self.server.mode == "err":
             body = b"internal error: database is on fire\n"
             self.send_response(500)
@@ -58,6 +70,7 @@ def http_server(mode):
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     srv.mode = mode
+    srv.count = 0
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv.server_address[1]
 
@@ -67,8 +80,8 @@ def main():
     hang.bind(("127.0.0.1", 0))
     hang.listen(64)
     threading.Thread(target=serve_hang, args=(hang,), daemon=True).start()
-    ports = (hang.getsockname()[1], http_server("err"), http_server("big"))
-    print("hang=%d err=%d big=%d" % ports, flush=True)
+    ports = (hang.getsockname()[1], http_server("err"), http_server("big"), http_server("ok"))
+    print("hang=%d err=%d big=%d ok=%d" % ports, flush=True)
     threading.Event().wait()
 
 

@@ -93,6 +93,10 @@ static void test_presets(void **state)
         (void)state;
         for (size_t i = 0; i < ELEMENTSOF(spec_cases); i++)
                 check_spec_case(&spec_cases[i]);
+        /* OpenMetrics first, then text 0.0.4, then anything (as Prometheus asks). */
+        assert_string_equal(SCRAPE_ACCEPT, "application/openmetrics-text;version=1.0.0,"
+                                           "text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+        assert_int_equal(SCRAPE_RESPONSE_MAX, 8 * 1024 * 1024);
 }
 
 struct override_case {

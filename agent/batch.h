@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * One batch at run time: its policy, the cgroup and scrape handles of its targets, the
+ * breaker, the persisted state and the action runner. The loop owns the batches and
+ * drives them: batch_tick() at each interval, batch_run_actions() when due.
+ */
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "breaker.h"
+#include "cgroup.h"
+#include "http.h"
+#include "policy.h"
+#include "state.h"
+
+/* What every batch shares, owned by the loop. */
+struct batch_env {
+        struct http *http;
+        struct cgroup_hierarchy *hierarchy; /* discovered or --cgroup-root; may be NULL */
+        const char *state_dir;
+        const char *host;
+        FILE *trace;                       /* run --trace, or NULL */
+        int64_t start_ms;                  /* monotonic ms at which t_ms = 0 */
+        void (*evaluated)(void *userdata); /* called after each evaluated tick */
+        void *userdata;
+};
+
+struct batch;
+
+/*
+ * Builds the runtime of policy p (taking ownership of it), restoring the batch's state
+ * file: a trip stays latched and its pending actions resume. Returns 0 and *ret, or
+ * -errno after logging why.
+ */
+int batch_new(struct policy *p, const struct stat *st, struct batch_env *env, int64_t now_ms,
+              struct batch **ret);
+
+/* Cancels what is in flight (pending actions stay pending in the state file) and frees. */
+struct batch *batch_free(struct batch *b);
+
+const char *batch_name(const struct batch *b);
+const struct policy *batch_policy(const struct batch *b);
+/* The identity of the file the policy came from, to skip unchanged files on reload. */
+bool batch_same_file(const struct batch *b, const struct stat *st);
+
+/* Next tick deadline (monotonic ms). */
+int64_t batch_next_tick_ms(const struct batch *b);
+
+/*
+ * Starts a tick: finishes the previous one if scrapes were still running (they are
+ * cancelled and count as no-data), samples the cgroups and starts this tick's scrapes.
+ * The tick is evaluated once every scrape reported back, possibly right away.
+ */
+void batch_tick(struct batch *b, int64_t now_ms);
+
+/* Starts the next action attempt when one is due. */
+void batch_run_actions(struct batch *b, int64_t now_ms);
+/* When batch_run_actions() next has work; INT64_MAX when none is scheduled. */
+int64_t batch_actions_due_ms(const struct batch *b);
+size_t batch_pollfds(struct batch *b, struct pollfd *fds, size_t max);
+void batch_dispatch(struct batch *b, const struct pollfd *fds, size_t n, int64_t now_ms);
+
+/*
+ * The pipeline's verdicts. reset: re-arm (clears the trip; the policy loaded last applies).
+ * promote: stop watching. Return 0, or -EBUSY (promote of a tripped batch), -errno when the
+ * state could not be saved.
+ */
+int batch_reset(struct batch *b, int64_t now_ms);
+int batch_promote(struct batch *b);
+
+/* Replaces the policy of a batch that is not latched; a latched one keeps it until reset. */
+int batch_update_policy(struct batch *b, struct policy *p, const struct stat *st, int64_t now_ms);
+
+enum breaker_phase batch_phase(const struct batch *b);
+
+/* The batch's status object (see docs): a new reference, or NULL. */
+json_t *batch_status_json(const struct batch *b);
+
+/* Appends the batch's samples of metric family `family` (without HELP/TYPE) to f. */
+void batch_metrics(const struct batch *b, const char *family, FILE *f);

@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "cgroup.h"
+#include "control.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+#include "notify.h"
+#include "server.h"
+#include "util.h"
+
+#define LOOP_IDLE_TICK_MS 5000 /* the heartbeat when no batch is loaded */
+#define LOOP_WAIT_MAX_MS  1000
+#define LOOP_FDS_MAX      (2 + CONTROL_CLIENTS_MAX + 1 + LOOP_BATCHES_MAX)
+
+static const double tick_buckets[] = { 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1 };
+#define N_BUCKETS ELEMENTSOF(tick_buckets)
+
+struct loop {
+        const struct loop_config *cfg;
+        struct http *http;
+        int tfd;
+        int sfd;
+        struct control *control;
+        struct server *server;
+        struct batch *batches[LOOP_BATCHES_MAX];
+        size_t n;
+        struct batch_env env;
+        struct cgroup_hierarchy *hierarchy;
+        char host[256];
+        bool quit;
+        bool reload;
+        bool publish;
+        bool ticked; /* a tick completed since the last watchdog ping */
+        int64_t idle_next_ms;
+        int64_t last_tick_end_ms;
+        uint64_t tick_buckets[N_BUCKETS];
+        uint64_t tick_count;
+        double tick_sum_s;
+};
+
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_evaluated(void *userdata)
+{
+        struct loop *l = userdata;
+
+        l->publish = true;
+        l->ticked = true;
+        l->last_tick_end_ms = mono_ms();
+}
+
+/* The shortest interval of any batch: what /healthz measures staleness in. */
+static uint64_t min_interval_ms(const struct loop *l)
+{
+        uint64_t m = LOOP_IDLE_TICK_MS;
+
+        for (size_t i = 0; i < l->n; i++)
+                if (batch_policy(l->batches[i])->interval_ms < m)
+                        m = batch_policy(l->batches[i])->interval_ms;
+        return m;
+}
+
+static struct batch *find_batch(struct loop *l, const char *name)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (!strcmp(batch_name(l->batches[i]), name))
+                        return l->batches[i];
+        return NULL;
+}
+
+static struct batch *find_batch_by_path(struct loop *l, const char *path)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (!strcmp(batch_policy(l->batches[i])->path, path))
+                        return l->batches[i];
+        return NULL;
+}
+
+struct file_list {
+        char **v;
+        size_t n;
+};
+
+static void file_list_free(struct file_list *fl)
+{
+        for (size_t i = 0; i < fl->n; i++)
+                free(fl->v[i]);
+        free(fl->v);
+        fl->v = NULL;
+        fl->n = 0;
+}
+
+static int file_list_add(struct file_list *fl, const char *dir, const char *name)
+{
+        char **v = realloc(fl->v, (fl->n + 1) * sizeof(*v));
+
+        if (!v)
+                return -ENOMEM;
+        fl->v = v;
+        if (dir ? asprintf(&v[fl->n], "%s/%s", dir, name) < 0 : !(v[fl->n] = strdup(name)))
+                return -ENOMEM;
+        fl->n++;
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* --policy files, then the *.ini files of --policy-dir in name order. */
+static int list_policy_files(const struct loop_config *cfg, struct file_list *fl)
+{
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        for (size_t i = 0; i < cfg->n_policy_files && r >= 0; i++)
+                r = file_list_add(fl, NULL, cfg->policy_files[i]);
+        if (r < 0 || !cfg->policy_dir)
+                return r;
+        d = opendir(cfg->policy_dir);
+        if (!d) {
+                log_error("cannot read the policy directory %s: %s", cfg->policy_dir,
+                          strerror(errno));
+                return -errno;
+        }
+        while (r >= 0 && (de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+
+                if (de->d_name[0] != '.' && n > 4 && !strcmp(de->d_name + n - 4, ".ini"))
+                        r = file_list_add(fl, cfg->policy_dir, de->d_name);
+        }
+        closedir(d);
+        if (fl->n > 1)
+                qsort(fl->v + cfg->n_policy_files, fl->n - cfg->n_policy_files, sizeof(char *),
+                      cmp_str);
+        return r;
+}
+
+/* Loads one file, logging every problem as FILE:LINE: message. */
+static int load_policy(struct loop *l, const char *path, struct policy **ret, struct stat *ret_st)
+{
+        struct policy_diags diags = { 0 };
+        struct policy *p = NULL;
+        int r;
+
+        r = policy_load(path, 0, &p, &diags);
+        for (size_t i = 0; i < diags.n; i++) {
+                const struct policy_diag *d = &diags.v[i];
+
+                if (d->line > 0)
+                        log_msg(d->warning ? LOG_LEVEL_WARNING : LOG_LEVEL_ERR, "%s:%d: %s%s", path,
+                                d->line, d->warning ? "warning: " : "", d->message);
+                else
+                        log_msg(d->warning ? LOG_LEVEL_WARNING : LOG_LEVEL_ERR, "%s: %s%s", path,
+                                d->warning ? "warning: " : "", d->message);
+        }
+        if (diags.n_dropped)
+                log_error("%s: %zu more problems not shown", path, diags.n_dropped);
+        policy_diags_clear(&diags);
+        if (r < 0)
+                return r;
+        if (stat(path, ret_st) < 0) {
+                policy_free(p);
+                return -errno;
+        }
+        if (l->cfg->dry_run)
+                p->dry_run = true;
+        *ret = p;
+        return 0;
+}
+
+static int add_batch(struct loop *l, struct policy *p, const struct stat *st)
+{
+        struct batch *b = NULL;
+        const char *path = p->path;
+        int r;
+
+        if (find_batch(l, p->name)) {
+                log_error("%s: batch %s is already defined by %s; ignoring this file", path,
+                          p->name, batch_policy(find_batch(l, p->name))->path);
+                policy_free(p);
+                return -EEXIST;
+        }
+        if (l->n == LOOP_BATCHES_MAX) {
+                log_error("%s: more than %d batches; ignoring this file", path, LOOP_BATCHES_MAX);
+                policy_free(p);
+                return -E2BIG;
+        }
+        r = batch_new(p, st, &l->env, mono_ms(), &b);
+        if (r < 0)
+                return r;
+        l->batches[l->n++] = b;
+        log_notice("batch %s: armed from %s (%zu targets, %zu rules, %zu actions, every %llu ms%s)",
+                   batch_name(b), batch_policy(b)->path, batch_policy(b)->n_targets,
+                   batch_policy(b)->n_rules, batch_policy(b)->n_actions,
+                   (unsigned long long)batch_policy(b)->interval_ms,
+                   batch_policy(b)->dry_run ? ", dry run" : "");
+        return 0;
+}
+
+/* At start: --policy files must load; a bad file in --policy-dir is logged and skipped. */
+static int load_all(struct loop *l)
+{
+        struct file_list fl = { 0 };
+        int r = list_policy_files(l->cfg, &fl);
+
+        for (size_t i = 0; r >= 0 && i < fl.n; i++) {
+                bool explicit = i < l->cfg->n_policy_files;
+                struct policy *p;
+                struct stat st;
+                int k = load_policy(l, fl.v[i], &p, &st);
+
+                if (k >= 0)
+                        k = add_batch(l, p, &st);
+                if (k < 0 && explicit)
+                        r = k;
+                else if (k < 0)
+                        log_error("%s: not loaded; fix it and reload (systemctl reload "
+                                  "oombreaker)",
+                                  fl.v[i]);
+        }
+        file_list_free(&fl);
+        return r;
+}
+
+static void drop_batch(struct loop *l, size_t i)
+{
+        log_notice("batch %s: its policy file is gone; no longer watched (state file kept)",
+                   batch_name(l->batches[i]));
+        batch_free(l->batches[i]);
+        memmove(&l->batches[i], &l->batches[i + 1], (l->n - i - 1) * sizeof(l->batches[0]));
+        l->n--;
+}
+
+static bool listed(const struct file_list *fl, const char *path)
+{
+        for (size_t i = 0; i < fl->n; i++)
+                if (!strcmp(fl->v[i], path))
+                        return true;
+        return false;
+}
+
+/* SIGHUP: new batches are armed, removed ones dropped, changed ones updated in place. */
+static void reload(struct loop *l)
+{
+        struct file_list fl = { 0 };
+
+        notify_reloading();
+        log_notice("reloading policies");
+        if (list_policy_files(l->cfg, &fl) < 0) {
+                log_error("reload failed: keeping every batch as it is");
+                file_list_free(&fl);
+                notify_ready();
+                return;
+        }
+        for (size_t i = l->n; i-- > 0;)
+                if (!listed(&fl, batch_policy(l->batches[i])->path))
+                        drop_batch(l, i);
+        for (size_t i = 0; i < fl.n; i++) {
+                struct batch *old = find_batch_by_path(l, fl.v[i]);
+                struct policy *p;
+                struct stat st;
+
+                if (old && stat(fl.v[i], &st) == 0 && batch_same_file(old, &st))
+                        continue;
+                if (load_policy(l, fl.v[i], &p, &st) < 0) {
+                        if (old)
+                                log_error("%s: invalid; batch %s keeps its previous policy",
+                                          fl.v[i], batch_name(old));
+                        continue;
+                }
+                if (old && !strcmp(batch_name(old), p->name))
+                        batch_update_policy(old, p, &st, mono_ms());
+                else if (old) {
+                        log_error("%s: the batch name changed from %s to %s; keeping %s", fl.v[i],
+                                  batch_name(old), p->name, batch_name(old));
+                        policy_free(p);
+                } else
+                        add_batch(l, p, &st);
+        }
+        file_list_free(&fl);
+        l->publish = true;
+        notify_ready();
+}
+
+static const struct {
+        const char *name;
+        const char *type;
+        const char *help;
+} families[] = {
+        { "oombreaker_batch_state", "gauge",
+          "Current phase of each batch (1 for the current one)." },
+        { "oombreaker_breach_streak", "gauge", "Consecutive breaches of each rule per instance." },
+        { "oombreaker_trips_total", "counter", "Trips since the agent started." },
+        { "oombreaker_action_attempts_total", "counter", "Action attempts by outcome." },
+        { "oombreaker_memory_working_set_bytes", "gauge",
+          "Working set (usage minus inactive file cache) at the last tick." },
+        { "oombreaker_memory_ratio", "gauge", "Working set divided by the memory limit." },
+        { "oombreaker_gc_per_minute", "gauge",
+          "Runtime GC cycles per minute over the last minute." },
+        { "oombreaker_sample_errors_total", "counter", "Ticks on which an input was missing." },
+};
+
+static void tick_histogram(const struct loop *l, FILE *f)
+{
+        const char *n = "oombreaker_tick_duration_seconds";
+
+        fprintf(f, "# HELP %s Time spent sampling one batch's tick.\n# TYPE %s histogram\n", n, n);
+        for (size_t i = 0; i < N_BUCKETS; i++)
+                fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", n, tick_buckets[i],
+                        (unsigned long long)l->tick_buckets[i]);
+        fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9f\n%s_count %llu\n", n,
+                (unsigned long long)l->tick_count, n, l->tick_sum_s, n,
+                (unsigned long long)l->tick_count);
+}
+
+/* The Prometheus text for every batch; malloc'd, or NULL. */
+static char *metrics_text(const struct loop *l)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(families); i++) {
+                fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", families[i].name, families[i].help,
+                        families[i].name, families[i].type);
+                for (size_t b = 0; b < l->n; b++)
+                        batch_metrics(l->batches[b], families[i].name, f);
+        }
+        tick_histogram(l, f);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+/* {"batches":[...]} with every batch, or only the one named. */
+static json_t *status_json(const struct loop *l, const char *only)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < l->n; i++)
+                if (!only || !strcmp(batch_name(l->batches[i]), only))
+                        json_array_append_new(a, batch_status_json(l->batches[i]));
+        return json_pack("{s:o}", "batches", a);
+}
+
+static void publish(struct loop *l)
+{
+        _cleanup_free_ char *metrics = metrics_text(l), *status = NULL;
+        json_t *st = status_json(l, NULL);
+        char line[NOTIFY_STATUS_MAX];
+        size_t len = 0;
+
+        l->publish = false;
+        status = st ? json_dumps(st, JSON_COMPACT) : NULL;
+        json_decref(st);
+        if (l->server && metrics && status)
+                server_publish(l->server, metrics, status, (uint64_t)l->last_tick_end_ms * 1000,
+                               min_interval_ms(l) * 1000);
+        len = (size_t)snprintf(line, sizeof(line), "%zu batch(es)", l->n);
+        for (size_t i = 0; i < l->n && len < sizeof(line); i++)
+                len += (size_t)snprintf(line + len, sizeof(line) - len, "%s %s %s", i ? "," : ":",
+                                        batch_name(l->batches[i]),
+                                        breaker_phase_to_string(batch_phase(l->batches[i])));
+        notify_status(line);
+        /* The watchdog hears from completed ticks only, so a wedged sampler gets restarted. */
+        if (l->ticked)
+                notify_watchdog();
+        l->ticked = false;
+}
+
+static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static json_t *fail(const char *fmt, ...)
+{
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static json_t *change(struct loop *l, const struct control_peer *peer, const char *cmd,
+                      struct batch *b)
+{
+        int r;
+
+        if (!peer->privileged) {
+                log_warning("control: %s of batch %s refused for uid %u (not root, not in the "
+                            "socket's group)",
+                            cmd, batch_name(b), (unsigned)peer->uid);
+                return fail("permission denied: %s needs root or membership in the control "
+                            "socket's group",
+                            cmd);
+        }
+        log_notice("control: %s of batch %s requested by uid %u (pid %d)", cmd, batch_name(b),
+                   (unsigned)peer->uid, (int)peer->pid);
+        r = !strcmp(cmd, "reset") ? batch_reset(b, mono_ms()) : batch_promote(b);
+        if (r == -EBUSY)
+                return fail("batch %s tripped: reset it (and roll back) instead of promoting",
+                            batch_name(b));
+        if (r < 0)
+                return fail("the new phase could not be saved to the state file (%s)",
+                            strerror(-r));
+        l->publish = true;
+        return json_pack("{s:b, s:s, s:s}", "ok", 1, "batch", batch_name(b), "phase",
+                         breaker_phase_to_string(batch_phase(b)));
+}
+
+static void on_control(void *userdata, const struct control_peer *peer, json_t *req, json_t **ret)
+{
+        struct loop *l = userdata;
+        const char *cmd = json_string_value(json_object_get(req, "cmd"));
+        const char *name = json_string_value(json_object_get(req, "batch"));
+        struct batch *b = name ? find_batch(l, name) : NULL;
+        json_t *st;
+
+        if (!cmd) {
+                *ret = fail("missing \"cmd\" (status, reset or promote)");
+                return;
+        }
+        if (name && !b) {
+                *ret = fail("no batch named %s is loaded", name);
+                return;
+        }
+        if (!strcmp(cmd, "status")) {
+                st = status_json(l, name);
+                json_object_set_new(st, "ok", json_true());
+                *ret = st;
+        } else if (!strcmp(cmd, "reset") || !strcmp(cmd, "promote")) {
+                *ret = b ? change(l, peer, cmd, b) : fail("%s needs a batch", cmd);
+        } else {
+                *ret = fail("unknown command \"%s\" (status, reset or promote)", cmd);
+        }
+}
+
+static void record_tick(struct loop *l, double seconds)
+{
+        for (size_t i = 0; i < N_BUCKETS; i++)
+                if (seconds <= tick_buckets[i])
+                        l->tick_buckets[i]++;
+        l->tick_count++;
+        l->tick_sum_s += seconds;
+}
+
+/* Runs what is due at now: ticks first, then action attempts. */
+static void run_due(struct loop *l, int64_t now)
+{
+        for (size_t i = 0; i < l->n; i++) {
+                if (now < batch_next_tick_ms(l->batches[i]))
+                        continue;
+                double t0 = mono_s();
+
+                batch_tick(l->batches[i], now);
+                record_tick(l, mono_s() - t0);
+        }
+        if (l->n == 0 && now >= l->idle_next_ms) {
+                l->idle_next_ms = now + LOOP_IDLE_TICK_MS;
+                on_evaluated(l);
+        }
+        for (size_t i = 0; i < l->n; i++)
+                batch_run_actions(l->batches[i], now);
+}
+
+static int64_t next_deadline(const struct loop *l)
+{
+        int64_t d = l->n ? INT64_MAX : l->idle_next_ms;
+
+        for (size_t i = 0; i < l->n; i++) {
+                int64_t t = batch_next_tick_ms(l->batches[i]);
+                int64_t a = batch_actions_due_ms(l->batches[i]);
+
+                d = t < d ? t : d;
+                d = a < d ? a : d;
+        }
+        return d;
+}
+
+static void arm_timer(struct loop *l, int64_t deadline)
+{
+        struct itimerspec its = { 0 };
+
+        if (deadline <= 0)
+                deadline = 1;
+        its.it_value.tv_sec = deadline / 1000;
+        its.it_value.tv_nsec = (deadline % 1000) * 1000000;
+        timerfd_settime(l->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void handle_signals(struct loop *l)
+{
+        struct signalfd_siginfo si;
+
+        while (read(l->sfd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo == SIGHUP) {
+                        l->reload = true;
+                } else {
+                        log_notice("%s received: stopping (pending actions stay pending)",
+                                   si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+                        l->quit = true;
+                }
+        }
+}
+
+/* One wait: gathers every fd, polls through curl, and hands readiness back. */
+static int wait_once(struct loop *l)
+{
+        struct pollfd fds[LOOP_FDS_MAX];
+        struct http_waitfd w[LOOP_FDS_MAX];
+        size_t n = 2, nc, nb[LOOP_BATCHES_MAX];
+        int64_t now = mono_ms(), deadline = next_deadline(l);
+        int timeout, r;
+        uint64_t exp;
+
+        arm_timer(l, deadline);
+        fds[0] = (struct pollfd){ .fd = l->tfd, .events = POLLIN };
+        fds[1] = (struct pollfd){ .fd = l->sfd, .events = POLLIN };
+        nc = l->control ? control_pollfds(l->control, fds + n, CONTROL_CLIENTS_MAX + 1) : 0;
+        n += nc;
+        for (size_t i = 0; i < l->n; i++) {
+                nb[i] = batch_pollfds(l->batches[i], fds + n, LOOP_FDS_MAX - n);
+                n += nb[i];
+        }
+        for (size_t i = 0; i < n; i++)
+                w[i] = (struct http_waitfd){ .fd = fds[i].fd, .events = fds[i].events };
+        timeout = deadline - now > LOOP_WAIT_MAX_MS ? LOOP_WAIT_MAX_MS
+                  : deadline > now                  ? (int)(deadline - now)
+                                                    : 0;
+        r = http_poll(l->http, w, n, timeout);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                fds[i].revents = w[i].revents;
+        now = mono_ms();
+        if (fds[0].revents)
+                while (read(l->tfd, &exp, sizeof(exp)) > 0)
+                        ;
+        if (fds[1].revents)
+                handle_signals(l);
+        if (l->control)
+                control_dispatch(l->control, fds + 2, nc, now);
+        n = 2 + nc;
+        for (size_t i = 0; i < l->n; i++) {
+                batch_dispatch(l->batches[i], fds + n, nb[i], now);
+                n += nb[i];
+        }
+        return 0;
+}
+
+static int open_fds(struct loop *l)
+{
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        signal(SIGPIPE, SIG_IGN);
+        l->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        l->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (l->sfd < 0 || l->tfd < 0)
+                return -errno;
+        return 0;
+}
+
+static int setup(struct loop *l)
+{
+        char err[CGROUP_ERROR_MAX] = "";
+        int r;
+
+        r = open_fds(l);
+        if (r < 0) {
+                log_error("cannot set up signals and timers: %s", strerror(-r));
+                return r;
+        }
+        r = l->cfg->cgroup_root ? cgroup_hierarchy_open(l->cfg->cgroup_root, err, &l->hierarchy)
+                                : cgroup_hierarchy_discover(err, &l->hierarchy);
+        if (r < 0) {
+                log_error("no memory cgroup hierarchy: %s", err);
+                return r;
+        }
+        r = http_new(&l->http);
+        if (r < 0)
+                return r;
+        if (gethostname(l->host, sizeof(l->host) - 1) < 0)
+                snprintf(l->host, sizeof(l->host), "localhost");
+        l->env = (struct batch_env){ .http = l->http,
+                                     .hierarchy = l->hierarchy,
+                                     .state_dir = l->cfg->state_dir,
+                                     .host = l->host,
+                                     .start_ms = mono_ms(),
+                                     .evaluated = on_evaluated,
+                                     .userdata = l };
+        if (l->cfg->trace) {
+                l->env.trace = fopen(l->cfg->trace, "ae");
+                if (!l->env.trace) {
+                        log_error("--trace %s: %s", l->cfg->trace, strerror(errno));
+                        return -errno;
+                }
+        }
+        if (mkdir(l->cfg->state_dir, 0750) < 0 && errno != EEXIST) {
+                log_error("state directory %s: %s", l->cfg->state_dir, strerror(errno));
+                return -errno;
+        }
+        r = control_open(l->cfg->socket, on_control, l, &l->control);
+        if (r < 0) {
+                log_error("control socket %s: %s", l->cfg->socket, strerror(-r));
+                return r;
+        }
+        if (l->cfg->listen) {
+                r = server_start(l->cfg->listen, &l->server);
+                if (r < 0) {
+                        log_error("--listen %s: %s", l->cfg->listen,
+                                  r == -EINVAL ? "not ADDR:PORT" : strerror(-r));
+                        return r;
+                }
+        }
+        return load_all(l);
+}
+
+static void teardown(struct loop *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                batch_free(l->batches[i]);
+        l->n = 0;
+        server_stop(l->server);
+        control_close(l->control);
+        http_free(l->http);
+        cgroup_hierarchy_free(l->hierarchy);
+        if (l->env.trace)
+                fclose(l->env.trace);
+        if (l->tfd >= 0)
+                close(l->tfd);
+        if (l->sfd >= 0)
+                close(l->sfd);
+}
+
+int loop_run(const struct loop_config *cfg)
+{
+        struct loop l = { .cfg = cfg, .tfd = -1, .sfd = -1 };
+        int r;
+
+        r = setup(&l);
+        if (r < 0) {
+                teardown(&l);
+                return 1;
+        }
+        log_notice("oombreaker running: %zu batch(es), state in %s, control socket %s%s%s", l.n,
+                   cfg->state_dir, cfg->socket, cfg->listen ? ", metrics on " : "",
+                   cfg->listen ? cfg->listen : "");
+        notify_ready();
+        l.publish = true;
+        while (!l.quit) {
+                run_due(&l, mono_ms());
+                if (l.publish)
+                        publish(&l);
+                r = wait_once(&l);
+                if (r < 0) {
+                        log_error("the event loop failed: %s", strerror(-r));
+                        break;
+                }
+                if (l.reload) {
+                        l.reload = false;
+                        reload(&l);
+                }
+        }
+        notify_stopping();
+        teardown(&l);
+        log_notice("stopped");
+        return r < 0 ? 1 : 0;
+}
