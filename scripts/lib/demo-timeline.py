@@ -56,6 +56,7 @@ class Timeline:
         self.trace = Follower(args.trace)
         self.agent_log = Follower(args.agent_log)
         self.receiver_log = Follower(args.receiver_log)
+        self.received = []  # (time read, line): shown a moment later, after the agent's own lines
         self.ticks = 0
         self.leak_on = False
         self.status = {}
@@ -92,7 +93,7 @@ class Timeline:
         for s in inst.get("streaks", []):
             parts.append(f"{s.get('rule')} {s.get('streak')}/{s.get('limit')}")
         parts.append(f"[{st.get('phase', '?')}]")
-        if inst.get("error"):
+        if inst.get("error") and not (isinstance(ratio, (int, float)) and isinstance(gc, (int, float))):
             parts.append(f"no data: {inst['error']}")
         return "  ".join(parts)
 
@@ -137,13 +138,17 @@ class Timeline:
         self.emit("pipeline", f"{rec.get('method')} {rec.get('path')} (attempt {rec.get('attempt')}, "
                   f"answered {rec.get('answer')}): {payload}", "\x1b[1m")
 
-    def drain(self):
+    def drain(self, final=False):
+        """Shows what is new. The agent logs an attempt once it is over, so a request reaches the
+        receiver's log before the agent's line about it: the receiver's lines wait 0.3 s."""
+        now = time.monotonic()
+        self.received += [(now, line) for line in self.receiver_log.lines()]
         for line in self.agent_log.lines():
             self.on_agent(line)
         for line in self.trace.lines():
             self.on_trace(line)
-        for line in self.receiver_log.lines():
-            self.on_receiver(line)
+        while self.received and (final or now - self.received[0][0] >= 0.3):
+            self.on_receiver(self.received.pop(0)[1])
 
     def run(self):
         deadline = self.t0 + self.args.timeout
@@ -151,17 +156,17 @@ class Timeline:
         while time.monotonic() < deadline:
             self.drain()
             if self.args.agent_pid and not pid_alive(self.args.agent_pid):
-                self.drain()
+                self.drain(final=True)
                 self.emit("timeline", "the agent exited: see its log", "\x1b[1;31m")
                 return 3
             if time.monotonic() >= next_status:
                 next_status = time.monotonic() + 0.5
                 if self.poll_status() in FINAL_PHASES:
-                    time.sleep(0.3)  # the pipeline's log line may trail the agent's state by a moment
-                    self.drain()
+                    time.sleep(0.3)  # the last log lines may trail the agent's state by a moment
+                    self.drain(final=True)
                     return 0 if self.status["phase"] == "rolled_back" else 1
             time.sleep(0.1)
-        self.drain()
+        self.drain(final=True)
         self.emit("timeline", f"no verdict after {self.args.timeout:g}s "
                   f"(phase {self.status.get('phase', 'unknown')})", "\x1b[1;31m")
         return 2

@@ -24,7 +24,7 @@ DEMO_LEAK_MAX_MB=${DEMO_LEAK_MAX_MB:-205}
 # Everything the agent did must be over by then (the leak takes ~13 s to reach the threshold).
 DEMO_WATCH_TIMEOUT=${DEMO_WATCH_TIMEOUT:-40}
 
-DEMO_BOLD= DEMO_RED= DEMO_GREEN= DEMO_OFF=
+DEMO_BOLD='' DEMO_RED='' DEMO_GREEN='' DEMO_OFF=''
 
 # demo_colors: bold/red/green escapes when stdout is a terminal and DEMO_NONINTERACTIVE is unset.
 demo_colors() {
@@ -201,9 +201,10 @@ demo_agent_start() {
 		--socket "$DEMO_SOCKET" --listen none --trace "$DEMO_TRACE"
 	DEMO_AGENT_PID=$SPAWN_PID
 	demo_record_pid "$SPAWN_PID"
-	wait_until 10 eval "! _group_alive $SPAWN_PID || { demo_status_json | grep -q '\"phase\":\"armed\"' &&
-		test -s '$DEMO_TRACE'; }" && _group_alive "$SPAWN_PID" ||
+	if ! wait_until 10 eval "! _group_alive $SPAWN_PID || { demo_status_json |
+		grep -q '\"phase\":\"armed\"' && test -s '$DEMO_TRACE'; }" || ! _group_alive "$SPAWN_PID"; then
 		fail "oombreaker run did not come up armed (see agent.log)"
+	fi
 	demo_say "oombreaker run (pid $DEMO_AGENT_PID) is armed, sampling every second" \
 		"(production: every 5s)"
 }
