@@ -93,7 +93,7 @@ class Timeline:
         for s in inst.get("streaks", []):
             parts.append(f"{s.get('rule')} {s.get('streak')}/{s.get('limit')}")
         parts.append(f"[{st.get('phase', '?')}]")
-        if inst.get("error") and not (isinstance(ratio, (int, float)) and isinstance(gc, (int, float))):
+        if inst.get("error") and not isinstance(ratio, (int, float)):
             parts.append(f"no data: {inst['error']}")
         return "  ".join(parts)
 

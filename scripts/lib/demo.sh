@@ -277,7 +277,7 @@ demo_rollbacks() {
 demo_verify() {
 	local problems=() n
 	jq -e '.phase == "rolled_back" and .trip != null' "$TEST_TMP/status.json" >/dev/null 2>&1 ||
-		problems+=("the agent's verdict is $(jq -c '{phase, trip}' "$TEST_TMP/status.json" 2>/dev/null || echo unknown), want rolled_back with a trip")
+		problems+=("the agent's verdict is $(jq -c '{phase, tripped: (.trip != null)}' "$TEST_TMP/status.json" 2>/dev/null || echo unknown), want rolled_back with a trip")
 	grep -q '^app/canary status=MAINT ' "$TEST_TMP/haproxy-state.txt" ||
 		problems+=("HAProxy does not have app/canary in MAINT: $(grep canary "$TEST_TMP/haproxy-state.txt")")
 	n=$(grep -cx stable "$TEST_TMP/after-drain.txt" || true)
