@@ -15,6 +15,8 @@
 #
 # haproxy-cmd is looked up as $HAPROXY_CMD, else $OOMBREAKER_BINARY_DIR/haproxy-cmd; without
 # it, haproxy_server_state falls back to socat. Ports are random free ports on 127.0.0.1.
+# Safe under `set -euo pipefail`. haproxy is not started through common.sh's `spawn`: call
+# haproxy_stop from your EXIT trap.
 
 HAPROXY_PID=
 HAPROXY_CMD=${HAPROXY_CMD:-${OOMBREAKER_BINARY_DIR:+$OOMBREAKER_BINARY_DIR/haproxy-cmd}}
@@ -111,13 +113,13 @@ haproxy_start() {
 haproxy_stop() {
 	local i
 	[ -n "$HAPROXY_PID" ] || return 0
-	kill "$HAPROXY_PID" 2>/dev/null
+	kill "$HAPROXY_PID" 2>/dev/null || true
 	for ((i = 0; i < 50; i++)); do
 		kill -0 "$HAPROXY_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -9 "$HAPROXY_PID" 2>/dev/null
-	wait "$HAPROXY_PID" 2>/dev/null
+	kill -9 "$HAPROXY_PID" 2>/dev/null || true
+	wait "$HAPROXY_PID" 2>/dev/null || true
 	HAPROXY_PID=
 	return 0
 }
