@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck source-path=SCRIPTDIR
 # shellcheck disable=SC2034 # DEMO_* are this library's outputs
 # The demo scenario, shared by scripts/demo and tests/integration/test-demo.sh: a leaking Go
 # canary in a 256 MiB memory cgroup next to a stable instance, HAProxy on loopback sending ~5 % of
@@ -46,75 +47,45 @@ demo_record_pid() { printf '%s\n' "$1" >>"$TEST_TMP/pids"; }
 
 # --- HAProxy ---------------------------------------------------------------------------------
 
-# haproxy_cmd COMMAND: one runtime API command over the TCP admin socket; prints the reply.
-haproxy_cmd() {
+# shellcheck source=../../tests/lib/haproxy.sh
+source "$DEMO_LIB_DIR/../../tests/lib/haproxy.sh"
+
+# demo_haproxy_raw COMMAND: one runtime API command over the TCP admin address oombreaker uses;
+# prints HAProxy's reply.
+demo_haproxy_raw() {
 	printf '%s\n' "$1" | socat -t 2 - "TCP:127.0.0.1:$DEMO_HAPROXY_API_PORT"
 }
 
-# haproxy_server_status BACKEND/SERVER: the server's status column of `show stat` (UP, MAINT,
-# DRAIN, "no check", ...), as HAProxy itself reports it.
-haproxy_server_status() {
+# demo_server_status BACKEND/SERVER: the server's status column of `show stat` (MAINT, DRAIN,
+# "no check", ...), in HAProxy's own words.
+demo_server_status() {
 	local be=${1%/*} srv=${1#*/}
-	haproxy_cmd "show stat" | awk -F, -v be="$be" -v srv="$srv" \
+	demo_haproxy_raw "show stat" | awk -F, -v be="$be" -v srv="$srv" \
 		'$1 == be && $2 == srv { print $18; found = 1 } END { exit !found }'
 }
 
-# haproxy_admin_state BACKEND/SERVER: srv_admin_state from `show servers state BACKEND`, a bit
-# field (0x01: forced into maintenance by the runtime API, 0x08: forced drain).
-haproxy_admin_state() {
+# demo_admin_state BACKEND/SERVER: srv_admin_state from `show servers state BACKEND`, a bit field
+# (0x01: forced into maintenance over the runtime API, 0x08: forced drain).
+demo_admin_state() {
 	local be=${1%/*} srv=${1#*/}
-	haproxy_cmd "show servers state $be" | awk -v srv="$srv" \
+	demo_haproxy_raw "show servers state $be" | awk -v srv="$srv" \
 		'$1 !~ /^#/ && $4 == srv { print $7; found = 1 } END { exit !found }'
 }
 
-_demo_haproxy_config() {
-	cat <<EOF
-# scripts/demo: the canary gets 5 % of the requests (weights 95/5), the runtime API listens on
-# loopback TCP with admin level, so oombreaker can put app/canary into maintenance.
-global
-    stats socket ipv4@127.0.0.1:$DEMO_HAPROXY_API_PORT level admin
-    stats timeout 10s
-
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-
-frontend demo
-    bind 127.0.0.1:$DEMO_HAPROXY_PORT
-    default_backend app
-
-backend app
-    balance roundrobin
-    server stable 127.0.0.1:$DEMO_STABLE_PORT weight 95
-    server canary 127.0.0.1:$DEMO_CANARY_PORT weight 5
-EOF
-}
-
-# demo_haproxy_start: HAProxy in the foreground on two free loopback ports (tried up to three
-# times, for the race between picking a port and binding it). Sets DEMO_HAPROXY_PORT (the
-# frontend), DEMO_HAPROXY_API_PORT (the runtime API) and DEMO_HAPROXY_PID.
+# demo_haproxy_start: HAProxy (tests/lib/haproxy.sh) in front of the two instances, weights 95/5,
+# stopped by common.sh's cleanup. Sets DEMO_HAPROXY_PORT (the frontend), DEMO_HAPROXY_API_PORT
+# (the runtime API over TCP) and DEMO_HAPROXY_PID.
 demo_haproxy_start() {
-	local try
-	for try in 1 2 3; do
-		DEMO_HAPROXY_PORT=$(free_port)
-		DEMO_HAPROXY_API_PORT=$(free_port)
-		_demo_haproxy_config >"$TEST_TMP/haproxy.cfg"
-		haproxy -c -q -f "$TEST_TMP/haproxy.cfg" || fail "haproxy rejects $TEST_TMP/haproxy.cfg"
-		spawn haproxy haproxy -db -f "$TEST_TMP/haproxy.cfg"
-		DEMO_HAPROXY_PID=$SPAWN_PID
-		demo_record_pid "$SPAWN_PID"
-		if wait_until 10 eval "! _group_alive $SPAWN_PID || haproxy_cmd 'show info' | grep -q '^Pid:'" &&
-			_group_alive "$SPAWN_PID" &&
-			curl -sf --max-time 2 "http://127.0.0.1:$DEMO_HAPROXY_PORT/" >/dev/null; then
-			return 0
-		fi
-		echo "haproxy did not start (try $try):" >&2
-		tail -n 5 "$TEST_TMP/haproxy.log" >&2
-		spawn_kill "$SPAWN_PID" || true
-	done
-	fail "haproxy did not start on loopback"
+	HAPROXY_STABLE_PORT=$DEMO_STABLE_PORT HAPROXY_CANARY_PORT=$DEMO_CANARY_PORT
+	HAPROXY_STABLE_WEIGHT=95 HAPROXY_CANARY_WEIGHT=5
+	haproxy_start "$TEST_TMP" || fail "haproxy did not start on loopback"
+	spawn_adopt "$HAPROXY_PID" haproxy
+	DEMO_HAPROXY_PID=$HAPROXY_PID
+	DEMO_HAPROXY_PORT=$HAPROXY_FRONTEND_PORT
+	DEMO_HAPROXY_API_PORT=$HAPROXY_ADMIN_PORT
+	demo_record_pid "$HAPROXY_PID"
+	wait_until 10 curl -sf --max-time 2 "http://127.0.0.1:$DEMO_HAPROXY_PORT/" ||
+		fail "haproxy does not forward requests (see haproxy.log)"
 }
 
 # demo_requests N: sends N requests through HAProxy (one curl, kept-alive connection; HAProxy
@@ -246,8 +217,8 @@ demo_report() {
 	local srv
 	demo_step "HAProxy, read back over its runtime API"
 	for srv in app/stable app/canary; do
-		printf '%s status=%s admin_state=%s\n' "$srv" "$(haproxy_server_status "$srv")" \
-			"$(haproxy_admin_state "$srv")"
+		printf '%s status=%s admin_state=%s\n' "$srv" "$(demo_server_status "$srv")" \
+			"$(demo_admin_state "$srv")"
 	done | tee "$TEST_TMP/haproxy-state.txt" | sed 's/^/   /'
 	demo_say "(show stat: MAINT = in maintenance, no traffic; show servers state: admin_state 1 =" \
 		"forced into maintenance over the runtime API)"
