@@ -205,8 +205,6 @@ static int sample_family(struct promtext_parser *ps, const char *name, size_t le
                 return r;
         if ((*ret)->type == PROMTEXT_TYPE_NONE)
                 (*ret)->type = PROMTEXT_TYPE_UNTYPED;
-        if ((*ret)->type == PROMTEXT_TYPE_GAUGE_HISTOGRAM)
-                return promtext_fail(ps, "samples of a gauge_histogram in the text format");
         ps->last_family = *ret;
         ps->last_family_name = (struct promtext_span){ name, len };
         return 0;

@@ -167,8 +167,8 @@ static const struct case_ cases[] = {
           "quantile" },
         { "bad le", TEXT, "# TYPE h histogram\nh_bucket{le=\"1,5\"} 1\n", "h", false, BAD, 0, 0, 2,
           "le" },
-        { "gauge_histogram samples", TEXT, "# TYPE g gauge_histogram\ng 1\n", "g", false, BAD, 0, 0,
-          2, "gauge_histogram" },
+        { "gauge_histogram samples are accepted, as by expfmt", TEXT,
+          "# TYPE g gauge_histogram\ng{a=\"b\"} 1\n", "g", false, 0, 1, 1 },
         { "error on a later line", TEXT, "a 1\nb 2\n\nc{\n", "a", false, BAD, 0, 0, 4, "label" },
 
         /* OpenMetrics 1.0: what must parse */
