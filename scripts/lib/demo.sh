@@ -7,11 +7,12 @@
 # `oombreaker run` watching the canary with policies/demo.ini (ports and cgroup filled in).
 #
 # Source tests/lib/common.sh first and call tmpdir_setup: every process here is started with
-# `spawn` and the cgroup with `cg_create`, so the EXIT/INT/TERM traps of common.sh stop and remove
-# them all. Needs root, a memory cgroup controller, haproxy, socat, curl, go.
+# `spawn` (HAProxy, started by tests/lib/haproxy.sh, is adopted with `spawn_adopt`) and the cgroup
+# with `cg_create`, so the EXIT/INT/TERM traps of common.sh stop and remove them all. Needs root,
+# a memory cgroup controller, haproxy, socat, curl, jq, go.
 #
-#   demo_start_peers; demo_agent_start; demo_traffic_start; demo_leak_on
-#   demo_watch && demo_report && demo_verify
+#   demo_play && demo_report && demo_verify    # scripts/demo
+#   demo_play; <assertions on the live peers>  # tests/integration/test-demo.sh
 
 DEMO_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DEMO_POLICY_SOURCE=${DEMO_POLICY_SOURCE:-$DEMO_LIB_DIR/../../policies/demo.ini}
