@@ -187,8 +187,9 @@ static void sample_memory(struct batch *b, struct batch_target *t)
         int r;
 
         r = cgroup_target_sample(t->cg, reason, &t->cur.memory);
-        if (r < 0 || reason[0]) {
+        if (r < 0)
                 t->errors[0]++;
+        if (r < 0 || reason[0]) {
                 snprintf(t->cur.memory_error, sizeof(t->cur.memory_error), "%s",
                          reason[0] ? reason : strerror(-r));
         }
@@ -358,25 +359,26 @@ static bool sync_baselines(struct batch *b)
         return changed;
 }
 
-/* --debug: one line per tick with every (instance, rule) outcome and streak. */
+/* A healthy tick is only worth a line at debug level: each instance's figures and streaks. */
 static void log_tick(const struct batch *b)
 {
-        char line[1024];
-        size_t len = 0;
+        for (size_t k = 0; k < breaker_n_instances(b->br); k++) {
+                char line[1024];
+                size_t len = 0;
 
-        for (size_t k = 0; k < breaker_n_instances(b->br); k++)
                 for (size_t r = 0; r < b->p->n_rules && len < sizeof(line); r++) {
                         const struct rules_result *res = breaker_last_result(b->br, k, r);
 
-                        len += (size_t)snprintf(
-                                line + len, sizeof(line) - len, " %s/%s %s %u/%u",
-                                breaker_instance_name(b->br, k), b->p->rules[r].name,
-                                res ? rules_outcome_to_string(res->outcome) : "none",
-                                breaker_streak(b->br, k, r),
-                                policy_rule_consecutive(b->p, &b->p->rules[r]));
+                        len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s %s %u/%u",
+                                                r ? ", " : "", b->p->rules[r].name,
+                                                res ? rules_outcome_to_string(res->outcome)
+                                                    : "none",
+                                                breaker_streak(b->br, k, r),
+                                                policy_rule_consecutive(b->p, &b->p->rules[r]));
                 }
-        log_debug("batch %s: tick at %lld ms, %s:%s", b->p->name, (long long)b->tick_t_ms,
-                  breaker_phase_to_string(breaker_phase(b->br)), line);
+                log_debug("batch %s tick t_ms=%lld instance %s: %s", b->p->name,
+                          (long long)b->tick_t_ms, breaker_instance_name(b->br, k), line);
+        }
 }
 
 static void evaluate(struct batch *b)
@@ -394,7 +396,8 @@ static void evaluate(struct batch *b)
                 b->t[i].last = b->t[i].cur;
         }
         breaker_step(b->br, b->tick_t_ms, samples, b->n_t);
-        log_tick(b);
+        if (log_enabled(LOG_LEVEL_DEBUG))
+                log_tick(b);
         tr = breaker_transitions(b->br, &n);
         for (size_t i = 0; i < n; i++)
                 log_transition(b, &tr[i]);
@@ -735,10 +738,12 @@ static void add_figures(const struct batch *b, size_t i, json_t *o)
                 json_object_set_new(o, "memory_error", json_string(s->memory_error));
         if (s->runtime_error[0])
                 json_object_set_new(o, "runtime_error", json_string(s->runtime_error));
-        if (s->memory_error[0] || s->runtime_error[0])
-                json_object_set_new(
-                        o, "error",
-                        json_string(s->memory_error[0] ? s->memory_error : s->runtime_error));
+        /* "error" is for a missing input; a series the preset simply lacks is only detail. */
+        if (s->memory_error[0] && !s->memory.has_current)
+                json_object_set_new(o, "error", json_string(s->memory_error));
+        else if (s->runtime_error[0] && !s->runtime.has_gc_count && !s->runtime.has_heap_used &&
+                 !s->runtime.has_heap_max)
+                json_object_set_new(o, "error", json_string(s->runtime_error));
 }
 
 static json_t *streaks_json(const struct batch *b, size_t inst)

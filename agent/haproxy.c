@@ -50,7 +50,8 @@ static uint64_t now_ms(void)
         return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static enum haproxy_req_status finish(struct haproxy_req *r, int error, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static enum haproxy_req_status
+finish(struct haproxy_req *r, int error, const char *fmt, ...)
 {
         va_list ap;
 

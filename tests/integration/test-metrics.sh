@@ -78,7 +78,7 @@ sample_of() { awk -v s="$2" '$1 == s { print $2; found = 1 } END { exit !found }
 # --- healthy, after a few ticks -----------------------------------------------------------
 wait_until 10 _agent_ticks_at_least 4 || fail "fewer than 4 ticks within 10 s"
 # Two GC scrapes are needed for a per-minute figure.
-has_gc() { curl -sf "$AGENT_URL/metrics" | grep -q '^oombreaker_gc_per_minute{'; }
+has_gc() { grep -q '^oombreaker_gc_per_minute{' <<<"$(curl -sf "$AGENT_URL/metrics")"; }
 wait_until 10 has_gc ||
 	fail "no oombreaker_gc_per_minute sample"
 check_metrics armed

@@ -30,10 +30,16 @@ agent_start --policy-dir "$dir" --debug
 after() { tail -n "+$(($1 + 1))" "$AGENT_LOG"; }
 log_lines() { wc -l <"$AGENT_LOG"; }
 # ticks_after LINE_NO BATCH N: true once BATCH logged N ticks after LINE_NO.
-ticks_after() { [ "$(after "$1" | grep -c "^<7>batch $2: tick at ")" -ge "$3" ]; }
+ticks_after() { [ "$(grep -c "^<7>batch $2 tick t_ms=" <<<"$(after "$1")")" -ge "$3" ]; }
+# after_has LINE_NO REGEX: a line after LINE_NO matches REGEX. after_first LINE_NO REGEX: the first.
+# (Here-strings, not pipes: a grep that stops early must not SIGPIPE the writer under pipefail.)
+after_has() { grep -q -- "$2" <<<"$(after "$1")"; }
+after_first() { awk -v re="$2" '$0 ~ re { print; exit }' <<<"$(after "$1")"; }
+# old_ticks LINE_NO: b1's ticks after LINE_NO that are not a pass of the 0.9 rule (none expected).
+old_ticks() { grep '^<7>batch b1 tick t_ms=' <<<"$(after "$1")" | grep -v 'instance canary-1: mem pass 0/2$'; }
 hup() {
 	kill -HUP "$AGENT_PID"
-	wait_until 10 eval "after $1 | grep -q '$2'" || fail "no '$2' in the log after SIGHUP"
+	wait_until 10 after_has "$1" "$2" || fail "no '$2' in the log after SIGHUP"
 }
 
 wait_until 5 ticks_after 0 b1 2 || fail "b1 does not tick"
@@ -43,14 +49,14 @@ sed -i 's/^memory_ratio_above = 0.9$/memory_ratio_above = lots/' "$dir/b1.ini"
 bad_line=$(grep -n '^memory_ratio_above = lots$' "$dir/b1.ini" | cut -d: -f1)
 mark=$(log_lines)
 hup "$mark" 'keeps its previous policy'
-after "$mark" | grep -q "^<3>$dir/b1.ini:$bad_line: " ||
+after_has "$mark" "^<3>$dir/b1.ini:$bad_line: " ||
 	fail "the error does not name $dir/b1.ini:$bad_line: $(after "$mark")"
-log "broken policy: $(after "$mark" | grep -m1 "b1.ini:$bad_line:")"
-after "$mark" | grep -q "^<3>$dir/b1.ini: invalid; batch b1 keeps its previous policy" ||
+log "broken policy: $(after_first "$mark" "b1.ini:$bad_line:")"
+after_has "$mark" "^<3>$dir/b1.ini: invalid; batch b1 keeps its previous policy" ||
 	fail "no 'keeps its previous policy' line"
 mark=$(log_lines)
 wait_until 5 ticks_after "$mark" b1 3 || fail "b1 stopped ticking after the failed reload"
-after "$mark" | grep '^<7>batch b1: tick at ' | grep -v 'armed: canary-1/mem pass 0/2$' &&
+old_ticks "$mark" &&
 	fail "b1 does not tick with its old policy after the failed reload"
 agent_status_json b1 | jq -e '.phase == "armed" and .interval_ms == 500 and
 	.instances[0].streaks[0].limit == 2' >/dev/null || fail "b1 changed: $(agent_status_json b1)"
@@ -73,17 +79,17 @@ agent_policy "$dir/b1.ini" b1 500ms 0.5
 sed -i 's/^consecutive = 2$/consecutive = 3/' "$dir/b1.ini"
 mark=$(log_lines)
 hup "$mark" 'batch b1: policy reloaded'
-reloaded=$(($(after "$mark" | grep -n -m1 'batch b1: policy reloaded' | cut -d: -f1) + mark))
+reloaded=$(($(awk '/batch b1: policy reloaded/ { print NR; exit }' <<<"$(after "$mark")") + mark))
 wait_until 5 ticks_after "$reloaded" b1 1 || fail "b1 does not tick after the reload"
-first=$(after "$reloaded" | grep -m1 '^<7>batch b1: tick at ')
+first=$(after_first "$reloaded" '^<7>batch b1 tick t_ms=')
 log "first tick after the reload: $first"
-[[ $first == *", breaching: canary-1/mem breach 1/3" ]] ||
+[[ $first == *" instance canary-1: mem breach 1/3" ]] ||
 	fail "the new threshold does not apply from the next tick: $first"
 agent_status_json b1 | jq -e '.instances[0].streaks[0].limit == 3' >/dev/null ||
 	fail "/status does not show the new limit: $(agent_status_json b1)"
 wait_until 5 eval 'agent_phase_is b1 tripped || agent_phase_is b1 rolled_back' ||
 	fail "b1 did not trip on its new threshold"
-after "$reloaded" | grep -q 'batch b1 TRIPPED: instance canary-1, rule mem, 3/3 in a row: memory_ratio 0.55.* > 0.5' ||
+after_has "$reloaded" 'batch b1 TRIPPED: instance canary-1, rule mem, 3/3 in a row: memory_ratio 0.55.* > 0.5' ||
 	fail "the trip reason does not show the new threshold"
 
 # --- a tripped batch stays latched through a reload; the new policy applies at reset ----------
@@ -96,7 +102,7 @@ out=$(timeout 10 "$BIN" reset b1 --socket "$AGENT_SOCK") || fail "reset exited $
 [ "$out" = "b1: armed" ] || fail "reset printed '$out'"
 mark=$(log_lines)
 wait_until 5 ticks_after "$mark" b1 3 || fail "b1 does not tick after the reset"
-after "$mark" | grep '^<7>batch b1: tick at ' | grep -v 'armed: canary-1/mem pass 0/2$' &&
+old_ticks "$mark" &&
 	fail "b1 does not run the reloaded policy (0.9, 2 in a row) after the reset"
 agent_status_json b1 | jq -e '.phase == "armed" and .instances[0].streaks[0].limit == 2' >/dev/null ||
 	fail "after the reset: $(agent_status_json b1)"

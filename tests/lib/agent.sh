@@ -94,7 +94,7 @@ agent_start() {
 		_agent_healthy && return 0
 		_group_alive "$AGENT_PID" && fail "oombreaker run did not become healthy within 10 s"
 		spawn_kill "$AGENT_PID" || true
-		tail -n 1 "$AGENT_LOG" | grep -q -- "--listen 127.0.0.1:$AGENT_PORT: Address already in use" ||
+		grep -q -- "--listen 127.0.0.1:$AGENT_PORT: Address already in use" "$AGENT_LOG" ||
 			fail "oombreaker run exited at start (see agent.log)"
 		log "port $AGENT_PORT was taken (try $try): another one"
 	done

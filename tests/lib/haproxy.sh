@@ -7,7 +7,8 @@
 #                         HAPROXY_ADMIN_PORT (the runtime API on 127.0.0.1 over TCP),
 #                         HAPROXY_FRONTEND_PORT, HAPROXY_STABLE_PORT, HAPROXY_CANARY_PORT.
 #                         Set HAPROXY_STABLE_PORT / HAPROXY_CANARY_PORT before the call to
-#                         point the servers at your own listeners.
+#                         point the servers at your own listeners, and HAPROXY_STABLE_WEIGHT /
+#                         HAPROXY_CANARY_WEIGHT (1..256) for a weighted split (the demo: 95/5).
 #   haproxy_stop          stops it (safe to call twice, or when it never started).
 #   haproxy_server_state BACKEND SERVER   prints MAINT, DRAIN or READY.
 #   haproxy_cmd ARGS...   runs the haproxy-cmd test tool (see tests/tools/haproxy-cmd.c)
@@ -15,6 +16,8 @@
 #
 # haproxy-cmd is looked up as $HAPROXY_CMD, else $OOMBREAKER_BINARY_DIR/haproxy-cmd; without
 # it, haproxy_server_state falls back to socat. Ports are random free ports on 127.0.0.1.
+# Safe under `set -euo pipefail`. haproxy is not started through common.sh's `spawn`: call
+# haproxy_stop from your EXIT trap.
 
 HAPROXY_PID=
 HAPROXY_CMD=${HAPROXY_CMD:-${OOMBREAKER_BINARY_DIR:+$OOMBREAKER_BINARY_DIR/haproxy-cmd}}
@@ -46,8 +49,8 @@ frontend fe
     default_backend app
 
 backend app
-    server stable 127.0.0.1:$HAPROXY_STABLE_PORT
-    server canary 127.0.0.1:$HAPROXY_CANARY_PORT
+    server stable 127.0.0.1:$HAPROXY_STABLE_PORT${HAPROXY_STABLE_WEIGHT:+ weight $HAPROXY_STABLE_WEIGHT}
+    server canary 127.0.0.1:$HAPROXY_CANARY_PORT${HAPROXY_CANARY_WEIGHT:+ weight $HAPROXY_CANARY_WEIGHT}
 EOF
 }
 
@@ -111,13 +114,13 @@ haproxy_start() {
 haproxy_stop() {
 	local i
 	[ -n "$HAPROXY_PID" ] || return 0
-	kill "$HAPROXY_PID" 2>/dev/null
+	kill "$HAPROXY_PID" 2>/dev/null || true
 	for ((i = 0; i < 50; i++)); do
 		kill -0 "$HAPROXY_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -9 "$HAPROXY_PID" 2>/dev/null
-	wait "$HAPROXY_PID" 2>/dev/null
+	kill -9 "$HAPROXY_PID" 2>/dev/null || true
+	wait "$HAPROXY_PID" 2>/dev/null || true
 	HAPROXY_PID=
 	return 0
 }
