@@ -79,10 +79,11 @@ static void on_evaluated(void *userdata)
         l->last_tick_end_ms = mono_ms();
 }
 
-/* The shortest interval of any batch: what /healthz measures staleness in. */
+/* The shortest interval of any batch (the idle heartbeat without one): what /healthz measures
+ * staleness in. */
 static uint64_t min_interval_ms(const struct loop *l)
 {
-        uint64_t m = LOOP_IDLE_TICK_MS;
+        uint64_t m = l->n ? UINT64_MAX : LOOP_IDLE_TICK_MS;
 
         for (size_t i = 0; i < l->n; i++)
                 if (batch_policy(l->batches[i])->interval_ms < m)
