@@ -391,6 +391,28 @@ static bool start_first_attempt(struct batch *b)
         return b->st->actions[0].attempts > 0;
 }
 
+/* A healthy tick is only worth a line at debug level: each instance's figures and streaks. */
+static void log_tick(const struct batch *b)
+{
+        for (size_t k = 0; k < breaker_n_instances(b->br); k++) {
+                char line[1024];
+                size_t len = 0;
+
+                for (size_t r = 0; r < b->p->n_rules && len < sizeof(line); r++) {
+                        const struct rules_result *res = breaker_last_result(b->br, k, r);
+
+                        len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s %s %u/%u",
+                                                r ? ", " : "", b->p->rules[r].name,
+                                                res ? rules_outcome_to_string(res->outcome)
+                                                    : "none",
+                                                breaker_streak(b->br, k, r),
+                                                policy_rule_consecutive(b->p, &b->p->rules[r]));
+                }
+                log_debug("batch %s tick t_ms=%lld instance %s: %s", b->p->name,
+                          (long long)b->tick_t_ms, breaker_instance_name(b->br, k), line);
+        }
+}
+
 static void evaluate(struct batch *b)
 {
         const struct sample *samples[POLICY_TARGETS_MAX];
@@ -406,6 +428,8 @@ static void evaluate(struct batch *b)
                 b->t[i].last = b->t[i].cur;
         }
         breaker_step(b->br, b->tick_t_ms, samples, b->n_t);
+        if (log_enabled(LOG_LEVEL_DEBUG))
+                log_tick(b);
         tr = breaker_transitions(b->br, &n);
         for (size_t i = 0; i < n; i++)
                 log_transition(b, &tr[i]);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Parsers for cgroupfs memory files: pure functions from a buffer to values. The kernel's
+ * Parsers for cgroupfs memory files, and the sum of several cgroups' figures: pure functions
+ * from buffers and values to values. The kernel's
  * formats are in Documentation/admin-guide/cgroup-v2.rst and cgroup-v1/memory.rst; anything
  * else (empty, garbage, signs, overflow) is rejected rather than guessed at.
  */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "cgroup.h"
@@ -252,4 +254,35 @@ int cgroup_parse_psi(const char *buf, size_t len, struct mem_sample *m)
         m->psi_some_total_us = some.total_us;
         m->psi_full_total_us = full.total_us;
         return 0;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+void cgroup_sample_add(struct mem_sample *acc, const struct mem_sample *m)
+{
+#define SUM(has, field)                                                    \
+        do {                                                               \
+                acc->has = acc->has && m->has;                             \
+                acc->field = acc->has ? add_sat(acc->field, m->field) : 0; \
+        } while (0)
+        SUM(has_current, current_bytes);
+        SUM(has_inactive_file, inactive_file_bytes);
+        SUM(has_anon, anon_bytes);
+        SUM(has_oom_kill, oom_kill);
+        SUM(has_failcnt, failcnt);
+        SUM(has_psi, psi_some_total_us);
+        acc->psi_full_total_us =
+                acc->has_psi ? add_sat(acc->psi_full_total_us, m->psi_full_total_us) : 0;
+#undef SUM
+        acc->psi_some_avg10_pct =
+                acc->has_psi ? fmax(acc->psi_some_avg10_pct, m->psi_some_avg10_pct) : 0;
+        acc->psi_full_avg10_pct =
+                acc->has_psi ? fmax(acc->psi_full_avg10_pct, m->psi_full_avg10_pct) : 0;
+        acc->has_max = acc->has_max && m->has_max;
+        acc->max_unlimited = acc->has_max && (acc->max_unlimited || m->max_unlimited);
+        acc->max_bytes =
+                acc->has_max && !acc->max_unlimited ? add_sat(acc->max_bytes, m->max_bytes) : 0;
 }

@@ -46,9 +46,9 @@ struct member {
 
 struct cgroup_target {
         struct cgroup_hierarchy *h;
-        char pattern[CGROUP_PATH_MAX]; /* relative, as member paths */
-        char comps[CGROUP_PATH_MAX];   /* pattern split at '/' into NUL-separated components */
-        const char *comp[CGROUP_PATH_MAX / 2];
+        char *pattern;     /* relative, as member paths */
+        char *comps;       /* pattern split at '/' into NUL-separated components */
+        const char **comp; /* n_comps pointers into comps */
         size_t n_comps;
         bool is_glob;
         struct member *members;
@@ -56,6 +56,7 @@ struct cgroup_target {
         unsigned generation;
         size_t cursor; /* where the next match is expected: steady-state lookups are O(1) */
         bool sampled, gone, gone_changed;
+        bool capped; /* the last expansion found more than CGROUP_MATCHES_MAX matches */
 };
 
 static bool has_glob(const char *s)
@@ -79,14 +80,17 @@ int cgroup_target_path(const char *cgroup, const char *unit, char ret[CGROUP_PAT
 /* Splits "/a/b*" into components; rejects relative paths, "." and ".." components. */
 static int split_pattern(struct cgroup_target *t, const char *pattern)
 {
-        size_t globs = 0;
+        size_t globs = 0, len = strlen(pattern);
         char *save = NULL;
 
         if (pattern[0] != '/')
                 return -EINVAL;
-        if (strlen(pattern) >= CGROUP_PATH_MAX)
+        if (len >= CGROUP_PATH_MAX)
                 return -ENAMETOOLONG;
-        strcpy(t->comps, pattern);
+        t->comps = strdup(pattern);
+        t->comp = calloc(len, sizeof(*t->comp)); /* at most one component per '/' */
+        if (!t->comps || !t->comp)
+                return -ENOMEM;
         for (char *c = strtok_r(t->comps, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
                 if (strcmp(c, ".") == 0 || strcmp(c, "..") == 0)
                         return -EINVAL;
@@ -99,23 +103,36 @@ static int split_pattern(struct cgroup_target *t, const char *pattern)
         return 0;
 }
 
+/* The pattern relative to the root, as member paths are: "a/b", or "." for "/". */
+static int join_pattern(struct cgroup_target *t, size_t len)
+{
+        size_t n = 0;
+
+        t->pattern = malloc(len + 2);
+        if (!t->pattern)
+                return -ENOMEM;
+        strcpy(t->pattern, ".");
+        for (size_t i = 0; i < t->n_comps; i++)
+                n += (size_t)sprintf(t->pattern + n, "%s%s", i ? "/" : "", t->comp[i]);
+        return 0;
+}
+
 int cgroup_target_new(struct cgroup_hierarchy *h, const char *pattern, struct cgroup_target **ret)
 {
-        _cleanup_free_ struct cgroup_target *t = calloc(1, sizeof(*t));
-        size_t n = 0;
+        struct cgroup_target *t = calloc(1, sizeof(*t));
         int r;
 
         if (!t)
                 return -ENOMEM;
         t->h = h;
-        if ((r = split_pattern(t, pattern)) < 0)
+        r = split_pattern(t, pattern);
+        if (r >= 0)
+                r = join_pattern(t, strlen(pattern));
+        if (r < 0) {
+                cgroup_target_free(t);
                 return r;
-        for (size_t i = 0; i < t->n_comps; i++)
-                n += (size_t)snprintf(t->pattern + n, sizeof(t->pattern) - n, "%s%s", i ? "/" : "",
-                                      t->comp[i]);
-        if (t->n_comps == 0)
-                strcpy(t->pattern, ".");
-        *ret = TAKE_PTR(t);
+        }
+        *ret = t;
         return 0;
 }
 
@@ -134,6 +151,9 @@ struct cgroup_target *cgroup_target_free(struct cgroup_target *t)
         for (size_t i = 0; i < t->n_members; i++)
                 member_close(&t->members[i]);
         free(t->members);
+        free(t->pattern);
+        free(t->comps);
+        free(t->comp);
         free(t);
         return NULL;
 }
@@ -235,8 +255,10 @@ static int match_found(struct cgroup_target *t, const char *path)
                 t->cursor = i + 1;
                 return 0;
         }
-        if (t->n_members >= CGROUP_MATCHES_MAX)
+        if (t->n_members >= CGROUP_MATCHES_MAX) {
+                t->capped = true;
                 return 0;
+        }
         r = member_add(t, path);
         return r == -ENOENT || r == -EACCES ? 0 : r;
 }
@@ -311,6 +333,7 @@ static int expand(struct cgroup_target *t)
         }
         t->generation++;
         t->cursor = 0;
+        t->capped = false;
         if ((r = walk(t, path, 0, 0)) < 0)
                 return r;
         for (size_t i = t->n_members; i-- > 0;)
@@ -375,16 +398,30 @@ static int parse_file(enum cgroup_version v, enum cg_file f, const char *buf, si
         }
 }
 
-/* Appends "FILE: why" to reason, "; "-separated; never allocates. */
-static void note(char *reason, const char *path, enum cgroup_version v, enum cg_file f, int r)
+/* Appends to reason, "; "-separated after earlier text; never allocates. */
+__attribute__((format(printf, 2, 3))) static void add_reason(char *reason, const char *fmt, ...)
 {
         size_t len = strlen(reason);
+        va_list ap;
 
         if (len + 3 >= CGROUP_ERROR_MAX)
                 return;
-        snprintf(reason + len, CGROUP_ERROR_MAX - len, "%s/%s/%s: %s", len ? "; " : "", path,
-                 file_names[v][f],
-                 r == -EINVAL || r == -ERANGE || r == -ENODATA ? "malformed" : strerror(-r));
+        if (len > 0) {
+                strcpy(reason + len, "; ");
+                len += 2;
+        }
+        va_start(ap, fmt);
+        vsnprintf(reason + len, CGROUP_ERROR_MAX - len, fmt, ap);
+        va_end(ap);
+}
+
+/* Appends "FILE: why" to reason. */
+static void note(char *reason, const char *path, enum cgroup_version v, enum cg_file f, int r)
+{
+        bool root = strcmp(path, ".") == 0;
+
+        add_reason(reason, "/%s%s%s: %s", root ? "" : path, root ? "" : "/", file_names[v][f],
+                   r == -EINVAL || r == -ERANGE || r == -ENODATA ? "malformed" : strerror(-r));
 }
 
 /* Reads and parses every file of one member into *s. -ENOENT when the cgroup is gone. */
@@ -414,55 +451,6 @@ static int member_sample(struct cgroup_target *t, struct member *m, char *reason
         return 0;
 }
 
-static uint64_t add_sat(uint64_t a, uint64_t b)
-{
-        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
-/*
- * Sums member m into acc. A figure is kept only when every member has it; a single unlimited
- * member makes the sum unlimited; PSI averages take the worst member (stall percentages do
- * not add up), PSI totals add.
- */
-static void sum_into(struct mem_sample *acc, const struct mem_sample *m)
-{
-#define SUM(has, field)                                                    \
-        do {                                                               \
-                acc->has = acc->has && m->has;                             \
-                acc->field = acc->has ? add_sat(acc->field, m->field) : 0; \
-        } while (0)
-        SUM(has_current, current_bytes);
-        SUM(has_inactive_file, inactive_file_bytes);
-        SUM(has_anon, anon_bytes);
-        SUM(has_oom_kill, oom_kill);
-        SUM(has_failcnt, failcnt);
-        SUM(has_psi, psi_some_total_us);
-        acc->psi_full_total_us =
-                acc->has_psi ? add_sat(acc->psi_full_total_us, m->psi_full_total_us) : 0;
-#undef SUM
-        if (acc->has_psi) {
-                acc->psi_some_avg10_pct = acc->psi_some_avg10_pct > m->psi_some_avg10_pct
-                                                  ? acc->psi_some_avg10_pct
-                                                  : m->psi_some_avg10_pct;
-                acc->psi_full_avg10_pct = acc->psi_full_avg10_pct > m->psi_full_avg10_pct
-                                                  ? acc->psi_full_avg10_pct
-                                                  : m->psi_full_avg10_pct;
-        }
-        acc->has_max = acc->has_max && m->has_max;
-        acc->max_unlimited = acc->has_max && (acc->max_unlimited || m->max_unlimited);
-        acc->max_bytes =
-                acc->has_max && !acc->max_unlimited ? add_sat(acc->max_bytes, m->max_bytes) : 0;
-}
-
-static void set_reason(char *reason, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(reason, CGROUP_ERROR_MAX, fmt, ap);
-        va_end(ap);
-}
-
 static void set_gone(struct cgroup_target *t, bool gone)
 {
         t->gone_changed = t->sampled ? gone != t->gone : gone;
@@ -478,10 +466,13 @@ int cgroup_target_sample(struct cgroup_target *t, char *reason, struct mem_sampl
 
         reason[0] = '\0';
         if ((r = expand(t)) < 0) {
-                set_reason(reason, "cannot expand %s under %s: %s", t->pattern, t->h->root,
+                add_reason(reason, "cannot expand %s under %s: %s", t->pattern, t->h->root,
                            strerror(-r));
                 return r;
         }
+        if (t->capped)
+                add_reason(reason, "/%s matches more than %d cgroups; only %d are summed",
+                           t->pattern, CGROUP_MATCHES_MAX, CGROUP_MATCHES_MAX);
         for (size_t i = 0; i < t->n_members;) {
                 struct mem_sample m = { 0 };
 
@@ -492,12 +483,13 @@ int cgroup_target_sample(struct cgroup_target *t, char *reason, struct mem_sampl
                 if (used++ == 0)
                         acc = m;
                 else
-                        sum_into(&acc, &m);
+                        cgroup_sample_add(&acc, &m);
                 i++;
         }
         set_gone(t, used == 0);
         if (used == 0) {
-                set_reason(reason, "cgroup /%s %s under %s",
+                reason[0] = '\0'; /* what vanished mid-read does not matter any more */
+                add_reason(reason, "cgroup /%s %s under %s",
                            strcmp(t->pattern, ".") == 0 ? "" : t->pattern,
                            t->is_glob ? "matches nothing" : "does not exist", t->h->root);
                 return -ENOENT;

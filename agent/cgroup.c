@@ -20,7 +20,7 @@
 #include "cgroup-internal.h"
 #include "util.h"
 
-static int fail(char *err, int r, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, int r, const char *fmt, ...)
 {
         va_list ap;
 

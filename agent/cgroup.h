@@ -136,3 +136,10 @@ int cgroup_parse_oom_kill(const char *buf, size_t len, uint64_t *ret);
  * Returns 0, -ENODATA (a line missing), -EINVAL, -ERANGE; *m untouched on error.
  */
 int cgroup_parse_psi(const char *buf, size_t len, struct mem_sample *m);
+
+/*
+ * Adds the figures of m (another cgroup of the same glob) to acc, saturating. A figure stays
+ * only when both have it; an unlimited max makes the sum unlimited; PSI averages take the
+ * worse of the two (stall percentages do not add up) while PSI totals add.
+ */
+void cgroup_sample_add(struct mem_sample *acc, const struct mem_sample *m);

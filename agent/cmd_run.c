@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -110,6 +111,18 @@ static int parse(int argc, char **argv, struct loop_config *cfg, const char **fi
         return 0;
 }
 
+/* Each sampled cgroup keeps 6 files open: lift the soft fd limit to the hard one. */
+static void raise_fd_limit(void)
+{
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        log_warning("cannot raise the open-file limit: %m");
+        }
+}
+
 int cmd_run(int argc, char **argv)
 {
         struct loop_config cfg = { .state_dir = STATE_DIR_DEFAULT,
@@ -124,6 +137,7 @@ int cmd_run(int argc, char **argv)
         if (!files)
                 return EXIT_CONFIG;
         cfg.policy_files = files;
+        raise_fd_limit();
         r = parse(argc, argv, &cfg, files) < 0 ? EXIT_CONFIG : loop_run(&cfg);
         free(files);
         return r;

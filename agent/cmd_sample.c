@@ -28,7 +28,8 @@ static const char usage[] =
         "(gc_preset or the *_metric selectors); a failed scrape is no data, with the reason.\n\n"
         "  --json             one trace line (JSON) per target instead of the table\n"
         "  --cgroup-root DIR  the memory hierarchy's root, instead of discovering it with\n"
-        "                     libcgroup; overrides every target's cgroup_root\n\n"
+        "                     libcgroup, for targets without a cgroup_root of their own\n"
+        "                     (as `run --cgroup-root` does)\n\n"
         "Exit codes: 0 sampled (also when some targets have no data), 1 usage error, invalid\n"
         "policy, or no cgroup memory hierarchy.\n";
 
@@ -93,10 +94,13 @@ static void run_done(struct run *run)
         policy_free(run->p);
 }
 
-/* The hierarchy for a target: --cgroup-root, else its cgroup_root, else discovery (once). */
+/*
+ * The hierarchy for a target, as `run` picks it: its own cgroup_root, else --cgroup-root,
+ * else discovery (once).
+ */
 static int resolve_hierarchy(struct run *run, struct entry *e, const char *cli_root, char *err)
 {
-        const char *root = cli_root ? cli_root : e->target->cgroup_root;
+        const char *root = e->target->cgroup_root ? e->target->cgroup_root : cli_root;
         int r;
 
         if (root) {

@@ -19,6 +19,11 @@ void log_set_prefix(bool p)
         prefix = p;
 }
 
+bool log_enabled(enum log_level level)
+{
+        return level <= max_level;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
         char line[2048];

@@ -23,6 +23,9 @@ void log_set_max_level(enum log_level level);
 /* Whether stderr gets the "<N>" prefixes (default: when JOURNAL_STREAM is set or not a tty). */
 void log_set_prefix(bool prefix);
 
+/* Whether a line at level would be written (to skip formatting work when not). */
+bool log_enabled(enum log_level level);
+
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...)   log_msg(LOG_LEVEL_ERR, __VA_ARGS__)

@@ -37,30 +37,40 @@ static inline bool promtext_is_blank(char c)
         return c == ' ' || c == '\t';
 }
 
+/* Character classes of names, one table lookup per byte (the parser's hottest loops). */
+enum {
+        PROMTEXT_CLASS_LABEL_START = 1 << 0, /* [a-zA-Z_] */
+        PROMTEXT_CLASS_LABEL_CHAR = 1 << 1,  /* [a-zA-Z0-9_] */
+        PROMTEXT_CLASS_NAME_START = 1 << 2,  /* [a-zA-Z_:] */
+        PROMTEXT_CLASS_NAME_CHAR = 1 << 3,   /* [a-zA-Z0-9_:] */
+};
+extern const uint8_t promtext_class[256];
+
 static inline bool promtext_is_label_start(char c)
 {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        return promtext_class[(unsigned char)c] & PROMTEXT_CLASS_LABEL_START;
 }
 
 static inline bool promtext_is_label_char(char c)
 {
-        return promtext_is_label_start(c) || (c >= '0' && c <= '9');
+        return promtext_class[(unsigned char)c] & PROMTEXT_CLASS_LABEL_CHAR;
 }
 
 static inline bool promtext_is_name_start(char c)
 {
-        return promtext_is_label_start(c) || c == ':';
+        return promtext_class[(unsigned char)c] & PROMTEXT_CLASS_NAME_START;
 }
 
 static inline bool promtext_is_name_char(char c)
 {
-        return promtext_is_label_char(c) || c == ':';
+        return promtext_class[(unsigned char)c] & PROMTEXT_CLASS_NAME_CHAR;
 }
 
-#define PROMTEXT_LABELS_MAX     128  /* labels on one sample */
-#define PROMTEXT_FAMILY_SLOTS   8192 /* open-addressing table of text-format metric families */
-#define PROMTEXT_FAMILIES_MAX   6144 /* keeps the table at most 3/4 full */
-#define PROMTEXT_EXEMPLAR_RUNES 128  /* OpenMetrics: exemplar label names and values */
+#define PROMTEXT_LABELS_MAX      128  /* labels on one sample */
+#define PROMTEXT_FAMILY_SLOTS    8192 /* open-addressing table of text-format metric families */
+#define PROMTEXT_FAMILIES_MAX    6144 /* keeps the table at most 3/4 full */
+#define PROMTEXT_EXEMPLAR_RUNES  128  /* OpenMetrics: exemplar label names and values */
+#define PROMTEXT_RECENT_FAMILIES 4    /* a histogram's _bucket, _sum and _count, and one more */
 
 struct promtext_span {
         const char *p;
@@ -105,6 +115,7 @@ struct promtext_parser {
         size_t line;
         const struct promtext_selector *selectors;
         size_t n_selectors;
+        size_t selector_len[PROMTEXT_SELECTORS_MAX]; /* strlen of each selector's name */
         struct promtext_result *results;
         struct promtext_error *error;
 
@@ -116,8 +127,11 @@ struct promtext_parser {
 
         /* text format only */
         size_t n_families;
-        struct promtext_family *last_family;
-        struct promtext_span last_family_name;
+        struct promtext_family_cache {
+                struct promtext_span name;
+                struct promtext_family *family;
+        } recent[PROMTEXT_RECENT_FAMILIES]; /* name -> family never changes once resolved */
+        size_t recent_next;
         struct promtext_family families[PROMTEXT_FAMILY_SLOTS];
 };
 

@@ -21,16 +21,24 @@
 
 #include "promtext-internal.h"
 
+#define LETTER                                                                                \
+        (PROMTEXT_CLASS_LABEL_START | PROMTEXT_CLASS_LABEL_CHAR | PROMTEXT_CLASS_NAME_START | \
+         PROMTEXT_CLASS_NAME_CHAR)
+#define DIGIT (PROMTEXT_CLASS_LABEL_CHAR | PROMTEXT_CLASS_NAME_CHAR)
+#define COLON (PROMTEXT_CLASS_NAME_START | PROMTEXT_CLASS_NAME_CHAR)
+
+const uint8_t promtext_class[256] = {
+        ['0' ... '9'] = DIGIT, ['a' ... 'z'] = LETTER, ['A' ... 'Z'] = LETTER,
+        ['_'] = LETTER,        [':'] = COLON,
+};
+
 #define EXP_SATURATE 100000 /* beyond this every value is 0 or an overflow */
 
 struct decimal {
         bool negative;
-        uint64_t mantissa;  /* the first 19 significant digits */
-        size_t n_digits;    /* significant digits, leading zeros excluded */
-        bool inexact;       /* a non-zero digit beyond the 19th */
-        int64_t exponent;   /* value = digits * 10^exponent (digits as an integer) */
-        const char *digits; /* first significant digit, or NULL if the value is 0 */
-        const char *end;    /* end of the mantissa part (before e/E) */
+        const char *int_p, *frac_p; /* the digits before and after the point */
+        size_t int_len, frac_len;
+        int64_t exponent; /* the explicit e/E exponent */
 };
 
 static bool is_digit(char c)
@@ -41,9 +49,16 @@ static bool is_digit(char c)
 /* NaN, Inf and Infinity as Go accepts them: any case, sign only on the infinities. */
 static bool parse_special(const char *s, size_t len, double *ret)
 {
+        bool signed_ = len > 1 && (s[0] == '+' || s[0] == '-');
         double sign = 1.0;
+        char c;
 
-        if (len > 0 && (s[0] == '+' || s[0] == '-')) {
+        if (len < 3)
+                return false;
+        c = s[signed_ ? 1 : 0];
+        if (c != 'i' && c != 'I' && c != 'n' && c != 'N')
+                return false; /* the common case: a digit */
+        if (signed_) {
                 sign = s[0] == '-' ? -1.0 : 1.0;
                 s++, len--;
         } else if (len == 3 && strncasecmp(s, "nan", 3) == 0) {
@@ -58,40 +73,24 @@ static bool parse_special(const char *s, size_t len, double *ret)
         return false;
 }
 
-static void add_digit(struct decimal *d, const char *p, bool fraction)
-{
-        if (fraction)
-                d->exponent--;
-        if (!d->digits && *p == '0')
-                return;
-        if (!d->digits)
-                d->digits = p;
-        d->n_digits++;
-        if (d->n_digits <= 19) {
-                d->mantissa = d->mantissa * 10 + (uint64_t)(*p - '0');
-                return;
-        }
-        d->exponent++; /* the digit is dropped from the mantissa */
-        if (*p != '0')
-                d->inexact = true;
-}
-
-/* [+-] digits [. digits] [e [+-] digits], at least one mantissa digit. */
+/* [+-] digits [. digits] [e [+-] digits], at least one mantissa digit. Only finds the parts:
+ * most values are merely checked, never converted. */
 static int scan_decimal(const char *s, const char *end, struct decimal *d)
 {
         const char *p = s;
-        size_t n_mantissa = 0;
         int64_t e = 0, e_sign = 1;
 
         if (p < end && (*p == '+' || *p == '-'))
                 d->negative = *p++ == '-';
-        for (; p < end && is_digit(*p); p++, n_mantissa++)
-                add_digit(d, p, false);
+        for (d->int_p = p; p < end && is_digit(*p);)
+                p++;
+        d->int_len = (size_t)(p - d->int_p);
+        d->frac_p = p;
         if (p < end && *p == '.')
-                for (p++; p < end && is_digit(*p); p++, n_mantissa++)
-                        add_digit(d, p, true);
-        d->end = p;
-        if (n_mantissa == 0)
+                for (d->frac_p = ++p; p < end && is_digit(*p);)
+                        p++;
+        d->frac_len = (size_t)(p - d->frac_p);
+        if (d->int_len + d->frac_len == 0)
                 return -EINVAL;
         if (p < end && (*p == 'e' || *p == 'E')) {
                 p++;
@@ -105,25 +104,30 @@ static int scan_decimal(const char *s, const char *end, struct decimal *d)
         }
         if (p != end)
                 return -EINVAL;
-        d->exponent += e_sign * e;
+        d->exponent = e_sign * e;
         return 0;
+}
+
+/* The i-th digit of the mantissa, counting the integer part then the fraction. */
+static char digit_at(const struct decimal *d, size_t i)
+{
+        return i < d->int_len ? d->int_p[i] : d->frac_p[i - d->int_len];
 }
 
 /* The slow path: all significant digits, no radix character, through strtod. */
 static int convert_slow(const struct decimal *d, double *ret)
 {
         char buf[PROMTEXT_NUMBER_MAX + 32];
-        int64_t e = d->exponent - (int64_t)(d->n_digits > 19 ? d->n_digits - 19 : 0);
         size_t n = 0;
         char *endp;
         double v;
 
         if (d->negative)
                 buf[n++] = '-';
-        for (const char *p = d->digits; p < d->end; p++)
-                if (is_digit(*p))
-                        buf[n++] = *p;
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "e%lld", (long long)e);
+        for (size_t i = 0; i < d->int_len + d->frac_len; i++)
+                buf[n++] = digit_at(d, i);
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "e%lld",
+                              (long long)(d->exponent - (int64_t)d->frac_len));
         errno = 0;
         v = strtod(buf, &endp);
         if (endp != buf + n)
@@ -139,18 +143,27 @@ static int convert(const struct decimal *d, double *ret)
         static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                         1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                         1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+        uint64_t mantissa = 0;
+        size_t n_digits = 0;
+        int64_t e = d->exponent - (int64_t)d->frac_len;
+        bool inexact = false;
         double v;
 
-        if (!d->digits) {
-                *ret = d->negative ? -0.0 : 0.0;
-                return 0;
+        for (size_t i = 0; i < d->int_len + d->frac_len; i++) {
+                char c = digit_at(d, i);
+
+                if (n_digits == 0 && c == '0')
+                        continue;
+                if (++n_digits <= 19)
+                        mantissa = mantissa * 10 + (uint64_t)(c - '0');
+                else
+                        e++, inexact |= c != '0'; /* the digit is dropped from the mantissa */
         }
-        if (d->inexact || d->mantissa > (UINT64_C(1) << 53) || d->exponent > 22 ||
-            d->exponent < -22)
-                return convert_slow(d, ret);
+        if (inexact || mantissa > (UINT64_C(1) << 53) || e > 22 || e < -22)
+                return n_digits == 0 ? (*ret = d->negative ? -0.0 : 0.0, 0) : convert_slow(d, ret);
         /* Both operands are exact doubles, so the one rounding is the correct one. */
-        v = (double)d->mantissa;
-        v = d->exponent >= 0 ? v * pow10[d->exponent] : v / pow10[-d->exponent];
+        v = (double)mantissa;
+        v = e >= 0 ? v * pow10[e] : v / pow10[-e];
         *ret = d->negative ? -v : v;
         return 0;
 }
@@ -171,8 +184,8 @@ int promtext_number_float(const char *s, size_t len, double *ret_value)
         r = scan_decimal(s, s + len, &d);
         if (r < 0)
                 return r;
-        /* Only a value with more than 300 integer digits can overflow: convert to find out. */
-        if (!ret_value && (!d.digits || d.exponent + (int64_t)d.n_digits < 300))
+        /* Below 10^300 nothing overflows: a value that is only checked need not be converted. */
+        if (!ret_value && (int64_t)d.int_len + d.exponent <= 300)
                 return 0;
         r = convert(&d, &v);
         if (r < 0)
@@ -209,10 +222,21 @@ bool promtext_utf8_valid(const char *s, size_t len)
         const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
         while (p < end) {
-                unsigned c = *p++;
+                unsigned c;
                 size_t n;
                 uint32_t cp, min;
 
+                while (end - p >= 8) { /* ASCII, eight bytes at a time */
+                        uint64_t w;
+
+                        memcpy(&w, p, 8);
+                        if (w & UINT64_C(0x8080808080808080))
+                                break;
+                        p += 8;
+                }
+                if (p == end)
+                        break;
+                c = *p++;
                 if (c < 0x80)
                         continue;
                 if (c >= 0xc2 && c <= 0xdf)

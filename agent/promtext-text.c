@@ -26,36 +26,28 @@ static const char *scan_name(const char *p, const char *le)
         return p;
 }
 
-static uint32_t hash_name(const char *s, size_t len)
-{
-        uint32_t h = 2166136261u; /* FNV-1a */
+#define FNV_OFFSET 2166136261u
 
+/* FNV-1a, resumable: the hash of a name continues the hash of its prefix. */
+static uint32_t hash_more(uint32_t h, const char *s, size_t len)
+{
         for (size_t i = 0; i < len; i++)
                 h = (h ^ (unsigned char)s[i]) * 16777619u;
         return h;
 }
 
-/* The family slot named [s, s+len): the existing one, or the empty slot where it belongs. */
-static struct promtext_family *family_slot(struct promtext_parser *ps, const char *s, size_t len)
+/* The family slot named [s, s+len) with hash h: the existing one, or the empty slot where it
+ * belongs (the table is never full: at most 3/4 of its slots are used). */
+static struct promtext_family *family_slot(struct promtext_parser *ps, const char *s, size_t len,
+                                           uint32_t h)
 {
-        uint32_t h = hash_name(s, len);
-
         for (size_t i = h % PROMTEXT_FAMILY_SLOTS;; i = (i + 1) % PROMTEXT_FAMILY_SLOTS) {
                 struct promtext_family *f = &ps->families[i];
 
                 if (f->len == 0 ||
-                    (f->hash == h && f->len == len && memcmp(ps->body + f->offset, s, len) == 0)) {
-                        f->hash = h;
+                    (f->hash == h && f->len == len && memcmp(ps->body + f->offset, s, len) == 0))
                         return f;
-                }
         }
-}
-
-static struct promtext_family *family_find(struct promtext_parser *ps, const char *s, size_t len)
-{
-        struct promtext_family *f = family_slot(ps, s, len);
-
-        return f->len ? f : NULL;
 }
 
 static bool has_suffix(const char *s, size_t len, const char *suffix)
@@ -65,38 +57,50 @@ static bool has_suffix(const char *s, size_t len, const char *suffix)
         return len > n && memcmp(s + len - n, suffix, n) == 0;
 }
 
+static size_t base_len(const char *s, size_t len)
+{
+        if (has_suffix(s, len, "_count"))
+                return len - 6;
+        if (has_suffix(s, len, "_sum"))
+                return len - 4;
+        if (has_suffix(s, len, "_bucket"))
+                return len - 7;
+        return len;
+}
+
 /* The family a name belongs to, as expfmt decides it: x_count/x_sum go to a summary or
  * histogram x, x_bucket to a histogram x; anything else starts a family of its own. */
 static int family_resolve(struct promtext_parser *ps, const char *s, size_t len,
                           struct promtext_family **ret)
 {
-        struct promtext_family *f;
-        size_t base = len;
+        size_t base = base_len(s, len);
+        uint32_t h_base, h;
+        struct promtext_family *slot, *f;
 
         if (len > UINT16_MAX)
                 return promtext_fail(ps, "metric name longer than 65535 bytes");
-        if (has_suffix(s, len, "_count"))
-                base = len - 6;
-        else if (has_suffix(s, len, "_sum"))
-                base = len - 4;
-        else if (has_suffix(s, len, "_bucket"))
-                base = len - 7;
-        f = family_find(ps, s, len);
-        if (!f && base < len) {
-                f = family_find(ps, s, base);
-                if (f && !(f->type == PROMTEXT_TYPE_HISTOGRAM ||
-                           (f->type == PROMTEXT_TYPE_SUMMARY && len - base != 7)))
-                        f = NULL;
+        h_base = hash_more(FNV_OFFSET, s, base);
+        h = hash_more(h_base, s + base, len - base);
+        slot = family_slot(ps, s, len, h);
+        if (slot->len) {
+                *ret = slot;
+                return 0;
         }
-        if (!f) {
-                if (ps->n_families == PROMTEXT_FAMILIES_MAX)
-                        return promtext_fail(ps, "more than 6144 metric families");
-                f = family_slot(ps, s, len);
-                f->offset = (uint32_t)(s - ps->body);
-                f->len = (uint16_t)len;
-                ps->n_families++;
+        if (base < len) {
+                f = family_slot(ps, s, base, h_base);
+                if (f->type == PROMTEXT_TYPE_HISTOGRAM ||
+                    (f->type == PROMTEXT_TYPE_SUMMARY && len - base != 7)) {
+                        *ret = f;
+                        return 0;
+                }
         }
-        *ret = f;
+        if (ps->n_families == PROMTEXT_FAMILIES_MAX)
+                return promtext_fail(ps, "more than 6144 metric families");
+        *slot = (struct promtext_family){ .offset = (uint32_t)(s - ps->body),
+                                          .hash = h,
+                                          .len = (uint16_t)len };
+        ps->n_families++;
+        *ret = slot;
         return 0;
 }
 
@@ -172,14 +176,15 @@ static int check_special_labels(struct promtext_parser *ps, const struct promtex
                            : f->type == PROMTEXT_TYPE_HISTOGRAM ? "le"
                                                                 : NULL;
         char buf[PROMTEXT_NUMBER_MAX + 1];
-        size_t len;
+        size_t len, want_len;
 
         if (!want)
                 return 0;
+        want_len = strlen(want);
         for (size_t i = 0; i < ps->n_labels; i++) {
                 const struct promtext_label *l = &ps->labels[i];
 
-                if (l->name.len != strlen(want) || memcmp(l->name.p, want, l->name.len) != 0)
+                if (l->name.len != want_len || memcmp(l->name.p, want, want_len) != 0)
                         continue;
                 if (!promtext_unescape(l->value, buf, sizeof(buf), &len) ||
                     promtext_number_float(buf, len, NULL) < 0)
@@ -193,22 +198,24 @@ static int check_special_labels(struct promtext_parser *ps, const struct promtex
 static int sample_family(struct promtext_parser *ps, const char *name, size_t len,
                          struct promtext_family **ret)
 {
-        struct promtext_span last = ps->last_family_name;
+        struct promtext_family_cache *c;
         int r;
 
-        if (ps->last_family && last.len == len && memcmp(last.p, name, len) == 0) {
-                *ret = ps->last_family;
-                return 0;
+        for (size_t i = 0; i < PROMTEXT_RECENT_FAMILIES; i++) {
+                c = &ps->recent[i];
+                if (c->family && c->name.len == len && c->name.p[len - 1] == name[len - 1] &&
+                    memcmp(c->name.p, name, len) == 0) {
+                        *ret = c->family;
+                        return 0;
+                }
         }
         r = family_resolve(ps, name, len, ret);
         if (r < 0)
                 return r;
         if ((*ret)->type == PROMTEXT_TYPE_NONE)
                 (*ret)->type = PROMTEXT_TYPE_UNTYPED;
-        if ((*ret)->type == PROMTEXT_TYPE_GAUGE_HISTOGRAM)
-                return promtext_fail(ps, "samples of a gauge_histogram in the text format");
-        ps->last_family = *ret;
-        ps->last_family_name = (struct promtext_span){ name, len };
+        c = &ps->recent[ps->recent_next++ % PROMTEXT_RECENT_FAMILIES];
+        *c = (struct promtext_family_cache){ { name, len }, *ret };
         return 0;
 }
 

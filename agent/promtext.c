@@ -18,7 +18,7 @@ int promtext_fail(struct promtext_parser *ps, const char *reason)
         return -EBADMSG;
 }
 
-static bool span_is(struct promtext_span s, const char *lit)
+static inline bool span_is(struct promtext_span s, const char *lit)
 {
         return s.len == strlen(lit) && memcmp(s.p, lit, s.len) == 0;
 }
@@ -28,9 +28,7 @@ void promtext_sample_begin(struct promtext_parser *ps, const char *name, size_t 
         ps->n_labels = 0;
         ps->candidates = 0;
         for (size_t i = 0; i < ps->n_selectors; i++) {
-                const char *want = ps->selectors[i].name;
-
-                if (strncmp(want, name, len) == 0 && want[len] == '\0') {
+                if (ps->selector_len[i] == len && memcmp(ps->selectors[i].name, name, len) == 0) {
                         ps->candidates |= UINT64_C(1) << i;
                         ps->matched[i] = 0;
                 }
@@ -69,22 +67,27 @@ static void match_label(struct promtext_parser *ps, const struct promtext_label 
 }
 
 /* Scans a quoted value from *q (after the opening quote) to the closing quote. */
+/* Scans a quoted value from *q (after the opening quote) to the closing quote, in one pass
+ * that also notes whether any byte is non-ASCII (only then is UTF-8 checked). */
 static int scan_value(struct promtext_parser *ps, const char **q, const char *le,
                       enum promtext_labels_mode mode, struct promtext_span *ret)
 {
         const char *p = *q;
+        unsigned high = 0;
 
         for (; p < le && *p != '"'; p++) {
+                high |= (unsigned char)*p;
                 if (*p != '\\')
                         continue;
                 if (++p == le)
                         break;
                 if (mode == PROMTEXT_LABELS_TEXT && *p != '\\' && *p != '"' && *p != 'n')
                         return promtext_fail(ps, "invalid escape sequence in label value");
+                high |= (unsigned char)*p;
         }
         if (p == le)
                 return promtext_fail(ps, "unterminated label value");
-        if (!promtext_utf8_valid(*q, (size_t)(p - *q)))
+        if ((high & 0x80) && !promtext_utf8_valid(*q, (size_t)(p - *q)))
                 return promtext_fail(ps, "label value is not valid UTF-8");
         *ret = (struct promtext_span){ *q, (size_t)(p - *q) };
         *q = p + 1;
@@ -110,13 +113,14 @@ static int parse_label(struct promtext_parser *ps, const char **q, const char *l
         while (p < le && promtext_is_label_char(*p))
                 p++;
         l->name = (struct promtext_span){ *q, (size_t)(p - *q) };
-        if (span_is(l->name, "__name__"))
+        if (l->name.len == 8 && memcmp(l->name.p, "__name__", 8) == 0)
                 return promtext_fail(ps, "label name __name__ is reserved");
         p = skip_blanks(p, le, mode);
         if (p == le || *p != '=')
                 return promtext_fail(ps, "expected '=' after label name");
         for (size_t i = 0; i < ps->n_labels; i++)
                 if (ps->labels[i].name.len == l->name.len &&
+                    ps->labels[i].name.p[0] == l->name.p[0] &&
                     memcmp(ps->labels[i].name.p, l->name.p, l->name.len) == 0)
                         return promtext_fail(ps, "duplicate label name");
         p = skip_blanks(p + 1, le, mode);
@@ -262,8 +266,10 @@ int promtext_sum(const char *body, size_t len, enum promtext_format format,
         ps.n_selectors = n;
         ps.results = results;
         ps.error = ret_err;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 results[i] = (struct promtext_result){ 0 };
+                ps.selector_len[i] = strnlen(selectors[i].name, sizeof(selectors[i].name));
+        }
         if (len > UINT32_MAX)
                 return promtext_fail(&ps, "body larger than 4 GiB");
         return parse_body(&ps, format);

@@ -57,7 +57,9 @@ int promtext_selector_parse(const char *s, struct promtext_selector *ret);
  * Parses the whole body (len bytes, need not be NUL-terminated) in the given format and
  * sums, for each of the n selectors, the samples it selects into results[i]. Returns 0,
  * or -EBADMSG with *ret_err filled when the body is malformed (results are then
- * undefined). No allocation; locale-independent.
+ * undefined), or -EINVAL if n > PROMTEXT_SELECTORS_MAX. No allocation (about 100 KiB of
+ * stack); locale-independent. Hard caps, each a -EBADMSG: 6144 text-format metric families,
+ * 128 labels per sample, 1024-byte numbers, 65535-byte metric names, 4 GiB bodies.
  */
 int promtext_sum(const char *body, size_t len, enum promtext_format format,
                  const struct promtext_selector *selectors, size_t n,

@@ -2,7 +2,7 @@
 /*
  * The pure half of scrape.h: presets, selector overrides, and deriving a runtime sample
  * from an exposition body. Every series name below is documented with its source in
- * docs/presets.md; keep the two in step.
+ * docs/policy.md ("Runtime metric presets"); keep the two in step.
  */
 #include <errno.h>
 #include <math.h>

@@ -23,8 +23,10 @@
 
 struct http;
 
-#define SCRAPE_ACCEPT \
-        "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+/* As Prometheus asks: Debian's client_golang and prometheus_client only serve OpenMetrics 0.0.1. */
+#define SCRAPE_ACCEPT                                                                            \
+        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;" \
+        "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 #define SCRAPE_RESPONSE_MAX       (8u * 1024 * 1024) /* bytes, after decompression */
 #define SCRAPE_CONNECT_TIMEOUT_MS 1000               /* capped at the target's metrics_timeout */
 #define SCRAPE_ALTERNATIVES_MAX   2

@@ -102,7 +102,8 @@ int state_format(const struct state *s, char **ret)
         return 0;
 }
 
-static int bad(char *why, size_t whysize, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int bad(char *why, size_t whysize, const char *fmt,
+                                                     ...)
 {
         va_list ap;
 

@@ -99,7 +99,7 @@ int trace_format(char *buf, size_t size, const char *batch, const char *instance
 
         if (!o)
                 return -ENOMEM;
-        n = json_dumpb(o, buf, size, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        n = json_dumpb(o, buf, size, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
         if (n == 0)
                 return -ENOMEM;
         if (n >= size)

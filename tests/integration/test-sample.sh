@@ -86,6 +86,35 @@ sample --json --cgroup-root "$tmp/cgroup-v1"
 [ "$(line_of unlimited | jq '.memory | has("psi_some_avg10")')" = false ] ||
 	fail "v1 unlimited has no unified counterpart: $(line_of unlimited)"
 
+echo "== each target's own cgroup_root wins over --cgroup-root: a v1 and a v2 tree in one policy"
+cat >"$tmp/roots.ini" <<EOF
+[batch]
+name = roots
+image = a
+stable_image = b
+traffic_percent = 5
+
+[target on-v1]
+cgroup = /system.slice/order-canary@1.service
+cgroup_root = $tmp/cgroup-v1
+
+[target on-v2]
+cgroup = /system.slice/order-canary@1.service
+cgroup_root = $tmp/cgroup-v2
+
+[rule ratio]
+memory_ratio_above = 0.92
+EOF
+set +e
+"$bin" sample --json "$tmp/roots.ini" --cgroup-root /nonexistent-oombreaker >"$tmp/out" 2>"$tmp/err"
+status=$?
+set -e
+[ "$status" = 0 ] || fail "exit $status: $(cat "$tmp/err")"
+[ "$(line_of on-v1 | jq '.memory.current, .memory.failcnt' | tr '\n' ' ')" = "1283457024 17 " ] ||
+	fail "on-v1: $(line_of on-v1)"
+[ "$(line_of on-v2 | jq '.memory.current, (.memory | has("failcnt"))' | tr '\n' ' ')" = \
+	"1286602752 false " ] || fail "on-v2: $(line_of on-v2)"
+
 echo "== a target that vanishes: exit 0, no data, the reason"
 rm -rf "$tmp/cgroup-v2/system.slice/order-canary@1.service"
 sample --json --cgroup-root "$tmp/cgroup-v2"

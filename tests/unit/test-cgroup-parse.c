@@ -282,12 +282,113 @@ static void test_psi(void **state)
         }
 }
 
+/* Field by field: struct padding is not part of the contract. */
+static bool mem_equal(const struct mem_sample *a, const struct mem_sample *b)
+{
+        return a->has_current == b->has_current && a->current_bytes == b->current_bytes &&
+               a->has_max == b->has_max && a->max_unlimited == b->max_unlimited &&
+               a->max_bytes == b->max_bytes && a->has_inactive_file == b->has_inactive_file &&
+               a->inactive_file_bytes == b->inactive_file_bytes && a->has_anon == b->has_anon &&
+               a->anon_bytes == b->anon_bytes && a->has_oom_kill == b->has_oom_kill &&
+               a->oom_kill == b->oom_kill && a->has_failcnt == b->has_failcnt &&
+               a->failcnt == b->failcnt && a->has_psi == b->has_psi &&
+               a->psi_some_avg10_pct == b->psi_some_avg10_pct &&
+               a->psi_full_avg10_pct == b->psi_full_avg10_pct &&
+               a->psi_some_total_us == b->psi_some_total_us &&
+               a->psi_full_total_us == b->psi_full_total_us;
+}
+
+struct add_case {
+        const char *name;
+        struct mem_sample a, b, want;
+};
+
+static void test_sample_add(void **state)
+{
+        static const struct add_case cases[] = {
+                { "sums counters and limits",
+                  { .has_current = true,
+                    .current_bytes = 10,
+                    .has_max = true,
+                    .max_bytes = 100,
+                    .has_oom_kill = true,
+                    .oom_kill = 1,
+                    .has_inactive_file = true,
+                    .inactive_file_bytes = 3 },
+                  { .has_current = true,
+                    .current_bytes = 20,
+                    .has_max = true,
+                    .max_bytes = 200,
+                    .has_oom_kill = true,
+                    .oom_kill = 2,
+                    .has_inactive_file = true,
+                    .inactive_file_bytes = 4 },
+                  { .has_current = true,
+                    .current_bytes = 30,
+                    .has_max = true,
+                    .max_bytes = 300,
+                    .has_oom_kill = true,
+                    .oom_kill = 3,
+                    .has_inactive_file = true,
+                    .inactive_file_bytes = 7 } },
+                { "one unlimited makes the sum unlimited",
+                  { .has_max = true, .max_bytes = 100 },
+                  { .has_max = true, .max_unlimited = true },
+                  { .has_max = true, .max_unlimited = true } },
+                { "a figure one cgroup lacks is no-data",
+                  { .has_current = true,
+                    .current_bytes = 5,
+                    .has_anon = true,
+                    .anon_bytes = 1,
+                    .has_failcnt = true,
+                    .failcnt = 9 },
+                  { .has_current = true, .current_bytes = 6, .has_failcnt = true, .failcnt = 1 },
+                  { .has_current = true,
+                    .current_bytes = 11,
+                    .has_failcnt = true,
+                    .failcnt = 10 } },
+                { "PSI: worst average, summed totals",
+                  { .has_psi = true,
+                    .psi_some_avg10_pct = 3.5,
+                    .psi_full_avg10_pct = 0.1,
+                    .psi_some_total_us = 100,
+                    .psi_full_total_us = 10 },
+                  { .has_psi = true,
+                    .psi_some_avg10_pct = 1.0,
+                    .psi_full_avg10_pct = 0.4,
+                    .psi_some_total_us = 50,
+                    .psi_full_total_us = 5 },
+                  { .has_psi = true,
+                    .psi_some_avg10_pct = 3.5,
+                    .psi_full_avg10_pct = 0.4,
+                    .psi_some_total_us = 150,
+                    .psi_full_total_us = 15 } },
+                { "PSI missing on one side",
+                  { .has_psi = true, .psi_some_avg10_pct = 3.5 },
+                  { 0 },
+                  { 0 } },
+                { "saturates instead of wrapping",
+                  { .has_current = true, .current_bytes = UINT64_MAX - 1 },
+                  { .has_current = true, .current_bytes = 5 },
+                  { .has_current = true, .current_bytes = UINT64_MAX } },
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct mem_sample acc = cases[i].a;
+
+                cgroup_sample_add(&acc, &cases[i].b);
+                if (!mem_equal(&acc, &cases[i].want))
+                        fail_msg("case %s: sum differs", cases[i].name);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_u64),  cmocka_unit_test(test_limit),
                 cmocka_unit_test(test_stat), cmocka_unit_test(test_oom_kill),
-                cmocka_unit_test(test_psi),
+                cmocka_unit_test(test_psi),  cmocka_unit_test(test_sample_add),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

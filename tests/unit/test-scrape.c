@@ -95,6 +95,7 @@ static void test_presets(void **state)
                 check_spec_case(&spec_cases[i]);
         /* OpenMetrics first, then text 0.0.4, then anything (as Prometheus asks). */
         assert_string_equal(SCRAPE_ACCEPT, "application/openmetrics-text;version=1.0.0,"
+                                           "application/openmetrics-text;version=0.0.1;q=0.75,"
                                            "text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
         assert_int_equal(SCRAPE_RESPONSE_MAX, 8 * 1024 * 1024);
 }
