@@ -26,7 +26,6 @@ while getopts n: opt; do
 	esac
 done
 [[ $trips =~ ^[1-9][0-9]*$ ]] || { echo "$0: -n wants a positive number" >&2; exit 1; }
-OOMBREAKER_SOURCE_DIR=$PWD
 # shellcheck source=../tests/lib/common.sh
 source tests/lib/common.sh
 # shellcheck source=../tests/lib/run.sh

@@ -130,7 +130,7 @@ agent_status b1 >"$TEST_TMP/c.status" || rc=$?
 expect '.phase == "failed"' "$(cat "$TEST_TMP/c.status")" "(c) status"
 # Three more ticks go by (the trace shows them) and still nothing else reaches the receiver.
 ticks=$(wc -l <"$TEST_TMP/c.trace")
-wait_until 5 eval '[ "$(wc -l <"$TEST_TMP/c.trace")" -ge $((ticks + 3)) ]' || fail "(c) the ticks stopped"
+wait_until 5 eval "[ \"\$(wc -l <'$TEST_TMP/c.trace')\" -ge $((ticks + 3)) ]" || fail "(c) the ticks stopped"
 expect '[.[].path] == ["/drain"]' "$(recv_requests)" "(c) want the one /drain only"
 grep -q "action drain failed after 1 attempt(s): HTTP 400" "$TEST_TMP/agent-c.log" ||
 	fail "(c) no log line for the failure"

@@ -17,6 +17,7 @@ source "$SOURCE_DIR/tests/lib/haproxy.sh"
 need_cmd haproxy socat
 run_test_setup
 # haproxy is not spawned through common.sh: stop it first, then the usual cleanup, keeping $?.
+# shellcheck disable=SC2154 # rc is assigned inside the trap
 trap 'rc=$?; haproxy_stop; (exit $rc); _cleanup' EXIT
 hog_start hog 128MiB 80
 haproxy_start "$TEST_TMP" || fail "haproxy did not start"
