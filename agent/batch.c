@@ -187,8 +187,9 @@ static void sample_memory(struct batch *b, struct batch_target *t)
         int r;
 
         r = cgroup_target_sample(t->cg, reason, &t->cur.memory);
-        if (r < 0 || reason[0]) {
+        if (r < 0)
                 t->errors[0]++;
+        if (r < 0 || reason[0]) {
                 snprintf(t->cur.memory_error, sizeof(t->cur.memory_error), "%s",
                          reason[0] ? reason : strerror(-r));
         }
@@ -772,10 +773,12 @@ static void add_figures(const struct batch *b, size_t i, json_t *o)
                 json_object_set_new(o, "memory_error", json_string(s->memory_error));
         if (s->runtime_error[0])
                 json_object_set_new(o, "runtime_error", json_string(s->runtime_error));
-        if (s->memory_error[0] || s->runtime_error[0])
-                json_object_set_new(
-                        o, "error",
-                        json_string(s->memory_error[0] ? s->memory_error : s->runtime_error));
+        /* "error" is for a missing input; a series the preset simply lacks is only detail. */
+        if (s->memory_error[0] && !s->memory.has_current)
+                json_object_set_new(o, "error", json_string(s->memory_error));
+        else if (s->runtime_error[0] && !s->runtime.has_gc_count && !s->runtime.has_heap_used &&
+                 !s->runtime.has_heap_max)
+                json_object_set_new(o, "error", json_string(s->runtime_error));
 }
 
 static json_t *streaks_json(const struct batch *b, size_t inst)

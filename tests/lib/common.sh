@@ -217,6 +217,13 @@ spawn_kill() {
 	return "$rc"
 }
 
+# spawn_adopt PID NAME: has the cleanup stop a background child started without spawn (e.g. by
+# tests/lib/haproxy.sh) like a spawned one: SIGTERM, SIGKILL after SPAWN_KILL_SECS, reaped.
+spawn_adopt() {
+	_SPAWN_PIDS+=("$1")
+	_SPAWN_NAMES[$1]=$2
+}
+
 _spawn_forget() {
 	local i
 	for i in "${!_SPAWN_PIDS[@]}"; do

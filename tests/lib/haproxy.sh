@@ -7,7 +7,8 @@
 #                         HAPROXY_ADMIN_PORT (the runtime API on 127.0.0.1 over TCP),
 #                         HAPROXY_FRONTEND_PORT, HAPROXY_STABLE_PORT, HAPROXY_CANARY_PORT.
 #                         Set HAPROXY_STABLE_PORT / HAPROXY_CANARY_PORT before the call to
-#                         point the servers at your own listeners.
+#                         point the servers at your own listeners, and HAPROXY_STABLE_WEIGHT /
+#                         HAPROXY_CANARY_WEIGHT (1..256) for a weighted split (the demo: 95/5).
 #   haproxy_stop          stops it (safe to call twice, or when it never started).
 #   haproxy_server_state BACKEND SERVER   prints MAINT, DRAIN or READY.
 #   haproxy_cmd ARGS...   runs the haproxy-cmd test tool (see tests/tools/haproxy-cmd.c)
@@ -48,8 +49,8 @@ frontend fe
     default_backend app
 
 backend app
-    server stable 127.0.0.1:$HAPROXY_STABLE_PORT
-    server canary 127.0.0.1:$HAPROXY_CANARY_PORT
+    server stable 127.0.0.1:$HAPROXY_STABLE_PORT${HAPROXY_STABLE_WEIGHT:+ weight $HAPROXY_STABLE_WEIGHT}
+    server canary 127.0.0.1:$HAPROXY_CANARY_PORT${HAPROXY_CANARY_WEIGHT:+ weight $HAPROXY_CANARY_WEIGHT}
 EOF
 }
 
