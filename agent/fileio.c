@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -147,4 +148,26 @@ int fileio_move_aside(const char *path, const char *suffix, char *ret, size_t si
                         return -errno;
         }
         return -EEXIST;
+}
+
+int fileio_remove_stale_temps(const char *dir, const char *name)
+{
+        char prefix[PATH_MAX];
+        struct dirent *de;
+        size_t plen;
+        DIR *d;
+        int n = 0;
+
+        if (snprintf(prefix, sizeof(prefix), ".%s.tmp-", name) >= (int)sizeof(prefix))
+                return -ENAMETOOLONG;
+        plen = strlen(prefix);
+        d = opendir(dir);
+        if (!d)
+                return -errno;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, prefix, plen) == 0 && strlen(de->d_name) == plen + 6 &&
+                    unlinkat(dirfd(d), de->d_name, 0) == 0)
+                        n++;
+        closedir(d);
+        return n;
 }

@@ -29,3 +29,10 @@ int fileio_read_capped(const char *path, size_t max, char **ret, size_t *ret_len
  * without replacing anything. Returns 0 and the new name in ret (size bytes), or -errno.
  */
 int fileio_move_aside(const char *path, const char *suffix, char *ret, size_t size);
+
+/*
+ * Removes the temp files fileio_write_atomic() left behind for name in dir when the process
+ * died mid-write (".NAME.tmp-XXXXXX"). Only call it while nothing else writes name.
+ * Returns how many were removed, or -errno.
+ */
+int fileio_remove_stale_temps(const char *dir, const char *name);

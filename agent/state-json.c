@@ -376,6 +376,8 @@ int state_load(const char *dir, const char *batch, struct state **ret, struct st
                 err = &local;
         if (snprintf(path, sizeof(path), "%s/%s.json", dir, batch) >= (int)sizeof(path))
                 return -ENAMETOOLONG;
+        /* A crash mid-save leaves a temp file; the renamed file is the truth. */
+        (void)fileio_remove_stale_temps(dir, path + strlen(dir) + 1);
         r = fileio_read_capped(path, STATE_FILE_MAX, &text, &len);
         if (r == -EFBIG) {
                 snprintf(why, sizeof(why), "larger than %d bytes", STATE_FILE_MAX);

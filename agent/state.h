@@ -117,6 +117,7 @@ struct state *state_free(struct state *s);
  * unknown phase, over STATE_FILE_MAX bytes): it has then been moved aside to
  * <file>.corrupt-<unix time> and *err says why and where; other -errno when it cannot be
  * read. Actions in progress at load come back pending, with their key, and resumed set.
+ * Temp files a crash left mid-save are removed first.
  */
 int state_load(const char *dir, const char *batch, struct state **ret,
                struct state_load_error *err);

@@ -15,6 +15,8 @@ answer is 200. Steps:
   hang          accept the request and never answer (until the receiver stops)
   close         close the connection without answering
 --retry-after PATH=SECS adds Retry-After to every 429 and 503 answered on PATH.
+--delay PATH=SECS waits SECS (a decimal, at most 60) before answering each request on PATH, after
+recording it: a slow pipeline, which widens the window in which a client can die mid-request.
 
 Control endpoint (requests to it are not recorded):
   POST /_receiver/script     body: PATH=STEPS lines; replaces those scripts, restarts their count
@@ -71,8 +73,9 @@ def parse_script(spec):
 class Recorder:
     """The receiver's shared state: scripts, per-path attempt counts, and the request log."""
 
-    def __init__(self, log_path, scripts, retry_after, verbose, label):
+    def __init__(self, log_path, scripts, retry_after, delays, verbose, label):
         self.lock = threading.Lock()
+        self.delays = dict(delays)
         self.log = open(log_path, "a", encoding="utf-8")
         self.scripts = dict(scripts)
         self.retry_after = dict(retry_after)
@@ -164,12 +167,13 @@ class Handler(BaseHTTPRequestHandler):
             "headers": self.header_dict(), "body": text, "json": parse_json(text),
             "attempt": attempt, "answer": status if kind == "status" else kind,
         })
+        delay = rec.delays.get(url.path, rec.delays.get("*", 0.0))
         if kind == "hang":
             rec.stopping.wait()
             self.close_connection = True
         elif kind == "close":
             self.close_connection = True
-        else:
+        elif not (delay and rec.stopping.wait(delay)):
             self.answer(status, {"status": status, "attempt": attempt}, retry_after)
 
     def header_dict(self):
@@ -253,12 +257,14 @@ def parse_args(argv):
     p.add_argument("--log", required=True, help="append one JSON line per request here")
     p.add_argument("--script", action="append", default=[], metavar="PATH=STEPS")
     p.add_argument("--retry-after", action="append", default=[], metavar="PATH=SECS")
+    p.add_argument("--delay", action="append", default=[], metavar="PATH=SECS")
     p.add_argument("--label", default="", help="prefix of the --verbose lines")
     p.add_argument("--verbose", action="store_true", help="print one human line per request")
     args = p.parse_args(argv)
     try:
         args.script = [parse_script(s) for s in args.script]
         args.retry_after = [parse_retry_after(s) for s in args.retry_after]
+        args.delay = [parse_delay(s) for s in args.delay]
     except ValueError as e:
         p.error(str(e))
     if not 0 <= args.port <= 65535:
@@ -273,6 +279,17 @@ def parse_retry_after(spec):
     return path, secs.strip()
 
 
+def parse_delay(spec):
+    path, sep, secs = spec.partition("=")
+    try:
+        value = float(secs) if sep and (path == "*" or path.startswith("/")) else -1.0
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 60.0:
+        raise ValueError(f"--delay {spec!r}: want PATH=SECONDS (0..60)")
+    return path, value
+
+
 def write_port_file(path, port):
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "w") as f:
@@ -282,7 +299,7 @@ def write_port_file(path, port):
 
 def main(argv):
     args = parse_args(argv)
-    recorder = Recorder(args.log, args.script, args.retry_after, args.verbose, args.label)
+    recorder = Recorder(args.log, args.script, args.retry_after, args.delay, args.verbose, args.label)
     server = ThreadingHTTPServer((args.bind, args.port), Handler)
     server.daemon_threads = True
     server.recorder = recorder

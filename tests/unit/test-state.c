@@ -271,6 +271,30 @@ static void test_no_temp_left(void **ctx)
         state_free(s);
 }
 
+/* A temp file left by a crash mid-save is removed at load; other files are left alone. */
+static void test_stale_temp_removed(void **ctx)
+{
+        static const char *const names[] = { "." BATCH ".json.tmp-Ab12Cd", "." BATCH ".json.tmp-x",
+                                             ".other.json.tmp-Ab12Cd" };
+        struct state *s = make_tripped(), *back = NULL;
+        char last[NAME_MAX + 1], p[PATH_MAX * 2];
+
+        (void)ctx;
+        assert_int_equal(state_save(dir, s), 0);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+                close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+        }
+        assert_int_equal(count_entries(dir, last, sizeof(last)), 4);
+        assert_int_equal(state_load(dir, BATCH, &back, NULL), 0);
+        /* Only the mkostemp-shaped temp of this batch went. */
+        assert_int_equal(count_entries(dir, last, sizeof(last)), 3);
+        snprintf(p, sizeof(p), "%s/%s", dir, names[0]);
+        assert_int_equal(access(p, F_OK), -1);
+        state_free(back);
+        state_free(s);
+}
+
 /* Makes the next save fail in a different way; returns false when this host cannot. */
 typedef bool (*break_fn)(const char *sub, struct rlimit *saved);
 
@@ -625,6 +649,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_trip_id_and_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_temp_left, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stale_temp_removed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_failed_write_keeps_old, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dir_is_a_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_moved_aside, setup, teardown),
