@@ -32,14 +32,6 @@ struct actions {
         uint64_t rng;
 };
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t actions_backoff_ms(unsigned failed_attempts)
 {
         int64_t d = ACTIONS_BACKOFF_FIRST_MS;

@@ -291,19 +291,6 @@ static void format_conditions(const struct breaker_trip *bt, char *buf, size_t s
 
 static void on_action_event(void *userdata, const struct actions_event *ev);
 
-static uint64_t mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int64_t mono_ms_now(void)
-{
-        return (int64_t)(mono_ns() / 1000000u);
-}
-
 /* Records the trip in the state file first, then starts the actions. */
 static void start_trip(struct batch *b, const struct breaker_trip *bt)
 {
@@ -388,7 +375,7 @@ static bool start_first_attempt(struct batch *b)
         if (!b->act && actions_new(b->p, b->st, b->env->state_dir, b->env->http, b->env->host,
                                    on_action_event, b, &b->act) < 0)
                 return false;
-        actions_run(b->act, mono_ms_now());
+        actions_run(b->act, mono_ms());
         return b->st->actions[0].attempts > 0;
 }
 

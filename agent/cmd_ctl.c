@@ -341,14 +341,6 @@ int cmd_promote(int argc, char **argv)
 #define WAIT_POLL_MS       200
 #define WAIT_DAEMON_GAP_MS 30000 /* a daemon restart shorter than this is ridden out */
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One line summarising the streaks, to print when it changes. */
 static void streak_summary(json_t *b, char *buf, size_t size)
 {

@@ -308,14 +308,6 @@ struct control *control_close(struct control *c)
         return NULL;
 }
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until fd is ready for events or the deadline passes. */
 static int wait_fd(int fd, short events, int64_t deadline_ms)
 {

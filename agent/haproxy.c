@@ -42,14 +42,6 @@ struct haproxy_req {
         char reason[HAPROXY_REASON_MAX];
 };
 
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 __attribute__((format(printf, 3, 4))) static enum haproxy_req_status
 finish(struct haproxy_req *r, int error, const char *fmt, ...)
 {
@@ -186,7 +178,7 @@ int haproxy_req_start(const struct haproxy_target *t, const char *command,
         r->expect = expect;
         r->status = HAPROXY_REQ_IN_PROGRESS;
         r->timeout_ms = timeout_ms;
-        r->deadline_ms = now_ms() + timeout_ms;
+        r->deadline_ms = (uint64_t)mono_ms() + timeout_ms;
         r->reply_max = reply_max ? reply_max : HAPROXY_REPLY_DEFAULT;
         r->line_len = (size_t)snprintf(r->line, sizeof(r->line), "%s\n", command);
         snprintf(r->desc, sizeof(r->desc), "%s", t->socket ? t->socket : t->address);
@@ -314,7 +306,7 @@ enum haproxy_req_status haproxy_req_on_ready(struct haproxy_req *r, short revent
                 write_some(r);
         if (r->phase == PHASE_READING)
                 read_some(r);
-        if (r->phase != PHASE_DONE && now_ms() >= r->deadline_ms)
+        if (r->phase != PHASE_DONE && (uint64_t)mono_ms() >= r->deadline_ms)
                 finish(r, -ETIMEDOUT, "%s did not %s within %" PRIu64 " ms", r->desc,
                        r->phase == PHASE_CONNECTING ? "accept the connection" : "reply",
                        r->timeout_ms);
@@ -341,7 +333,7 @@ short haproxy_req_events(const struct haproxy_req *r)
 
 uint64_t haproxy_req_timeout_ms(const struct haproxy_req *r)
 {
-        uint64_t now = now_ms();
+        uint64_t now = (uint64_t)mono_ms();
 
         if (r->phase == PHASE_DONE || now >= r->deadline_ms)
                 return 0;

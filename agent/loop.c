@@ -54,22 +54,6 @@ struct loop {
         double tick_sum_s;
 };
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void on_evaluated(void *userdata)
 {
         struct loop *l = userdata;
@@ -505,10 +489,10 @@ static void run_due(struct loop *l, int64_t now)
         for (size_t i = 0; i < l->n; i++) {
                 if (now < batch_next_tick_ms(l->batches[i]))
                         continue;
-                double t0 = mono_s();
+                double t0 = ((double)mono_ns() / 1e9);
 
                 batch_tick(l->batches[i], now);
-                record_tick(l, mono_s() - t0);
+                record_tick(l, ((double)mono_ns() / 1e9) - t0);
         }
         if (l->n == 0 && now >= l->idle_next_ms) {
                 l->idle_next_ms = now + LOOP_IDLE_TICK_MS;

@@ -126,14 +126,6 @@ static void once_done(struct scrape *sc, const struct runtime_sample *rs, const 
         slot->finished = true;
 }
 
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static size_t count_unfinished(const struct once_slot *slots, size_t n)
 {
         size_t left = 0;
@@ -182,8 +174,9 @@ int scrape_once_all(const struct policy *p, struct sample *const *samples)
         if (!slots || !scrapes || http_new(&h) < 0)
                 return -ENOMEM;
         /* libcurl enforces each timeout; the extra second only guards against a stuck engine. */
-        deadline = now_ms() + once_start(p, h, samples, slots, scrapes) + 1000;
-        while (r >= 0 && count_unfinished(slots, p->n_targets) > 0 && now_ms() < deadline)
+        deadline = (uint64_t)mono_ms() + once_start(p, h, samples, slots, scrapes) + 1000;
+        while (r >= 0 && count_unfinished(slots, p->n_targets) > 0 &&
+               (uint64_t)mono_ms() < deadline)
                 r = http_poll(h, NULL, 0, 200);
         for (size_t i = 0; i < p->n_targets; i++) {
                 if (slots[i].sample && !slots[i].finished) {

@@ -24,14 +24,6 @@ struct server {
         uint64_t interval_us;
 };
 
-static uint64_t now_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 int server_parse_listen(const char *listen, void *ret_sockaddr_storage, unsigned *ret_len)
 {
         struct sockaddr_storage ss = { 0 };
@@ -112,7 +104,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 r = reply(c, MHD_HTTP_OK, "application/json",
                           s->status_json ? s->status_json : "{\"batches\":[]}\n");
         } else if (strcmp(url, "/healthz") == 0) {
-                healthy = s->tick_end_us != 0 && now_us() - s->tick_end_us <= 3 * s->interval_us;
+                healthy = s->tick_end_us != 0 &&
+                          (mono_ns() / 1000u) - s->tick_end_us <= 3 * s->interval_us;
                 r = reply(c, healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
                           healthy ? "ok\n" : "stale: no tick finished within 3 intervals\n");
         } else {

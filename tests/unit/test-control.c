@@ -33,14 +33,6 @@ static void handler(void *userdata, const struct control_peer *peer, json_t *req
                                   "privileged", peer->privileged, "uid", (int)peer->uid);
 }
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *serve(void *arg)
 {
         struct control *c = arg;
