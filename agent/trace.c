@@ -122,6 +122,9 @@ int trace_write(FILE *f, const char *batch, const char *instance, const struct s
 }
 
 static int fail(char *err, size_t errsize, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errsize, const char *fmt, ...)
 {
         va_list ap;
 
