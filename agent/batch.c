@@ -5,51 +5,13 @@
 #include <time.h>
 
 #include "actions.h"
-#include "batch.h"
+#include "batch-internal.h"
 #include "log.h"
 #include "report.h"
 #include "rules.h"
 #include "scrape.h"
 #include "trace.h"
 #include "util.h"
-
-struct batch_target {
-        struct batch *b;
-        size_t index;
-        char path[CGROUP_PATH_MAX];
-        struct cgroup_hierarchy *own_hierarchy; /* from the target's cgroup_root */
-        struct cgroup_target *cg;
-        struct scrape *sc;
-        struct sample cur;  /* the tick being collected */
-        struct sample last; /* the last evaluated tick, for status */
-        bool scrape_failing;
-        bool was_gone;
-        uint64_t errors[2]; /* sample_errors_total: [0] cgroup, [1] metrics */
-};
-
-struct batch {
-        struct policy *p;
-        struct policy *pending; /* a changed policy that waits for the latch to be reset */
-        struct stat file;
-        struct batch_env *env;
-        struct breaker *br;
-        struct state *st;
-        struct actions *act;
-        struct batch_target *t;
-        size_t n_t;
-        int64_t next_tick_ms;
-        int64_t tick_t_ms;
-        size_t outstanding; /* scrapes of the tick still out */
-        bool collecting;
-        uint64_t trips_total;
-        uint64_t (*attempts)[2]; /* per action: [0] ok, [1] error */
-        bool state_dirty;        /* the state changed and is not on disk yet */
-};
-
-static const char *target_name(const struct batch_target *t)
-{
-        return t->b->p->targets[t->index].name;
-}
 
 const char *batch_name(const struct batch *b)
 {
@@ -78,7 +40,7 @@ enum breaker_phase batch_phase(const struct batch *b)
         return breaker_phase(b->br);
 }
 
-static int save_state(struct batch *b)
+int batch_save_state(struct batch *b)
 {
         int r = state_save(b->env->state_dir, b->st);
 
@@ -154,7 +116,7 @@ static int target_open(struct batch *b, size_t i)
         return r;
 }
 
-static void targets_free(struct batch *b)
+void batch_targets_free(struct batch *b)
 {
         for (size_t i = 0; b->t && i < b->n_t; i++) {
                 scrape_free(b->t[i].sc);
@@ -166,7 +128,7 @@ static void targets_free(struct batch *b)
         b->n_t = 0;
 }
 
-static int targets_new(struct batch *b)
+int batch_targets_new(struct batch *b)
 {
         b->t = calloc(b->p->n_targets, sizeof(*b->t));
         if (!b->t)
@@ -434,7 +396,7 @@ static void evaluate(struct batch *b)
         if (b->state_dirty && breaker_phase(b->br) == BREAKER_TRIPPED && !b->act)
                 b->state_dirty = !start_first_attempt(b);
         if (b->state_dirty)
-                b->state_dirty = save_state(b) < 0;
+                b->state_dirty = batch_save_state(b) < 0;
         if (b->state_dirty && breaker_phase(b->br) == BREAKER_TRIPPED)
                 log_error("batch %s: the actions wait until the trip is saved", b->p->name);
         if (b->env->evaluated)
@@ -487,7 +449,7 @@ static void on_action_event(void *userdata, const struct actions_event *ev)
 void batch_run_actions(struct batch *b, int64_t now_ms)
 {
         if (b->state_dirty)
-                b->state_dirty = save_state(b) < 0;
+                b->state_dirty = batch_save_state(b) < 0;
         if (b->state_dirty || !b->st->has_trip || b->st->phase != STATE_PHASE_TRIPPED)
                 return;
         if (!b->act && actions_new(b->p, b->st, b->env->state_dir, b->env->http, b->env->host,
@@ -516,359 +478,4 @@ void batch_dispatch(struct batch *b, const struct pollfd *fds, size_t n, int64_t
 {
         if (b->act)
                 actions_dispatch(b->act, fds, n, now_ms);
-}
-
-static void trip_from_state(const struct state *s, struct breaker_trip *bt)
-{
-        memset(bt, 0, sizeof(*bt));
-        bt->t_ms = s->trip_t_ms;
-        snprintf(bt->instance, sizeof(bt->instance), "%s", s->reason.instance);
-        snprintf(bt->rule, sizeof(bt->rule), "%s", s->reason.rule);
-        bt->consecutive = s->reason.consecutive;
-        bt->limit = s->reason.limit;
-        for (size_t i = 0; i < s->reason.n_conditions && i < _COND_MAX; i++) {
-                struct breaker_condition *c = &bt->conditions[bt->n_conditions];
-
-                for (int m = 0; m < _COND_MAX; m++)
-                        if (!strcmp(cond_metric_to_string(m), s->reason.conditions[i].metric)) {
-                                c->metric = m;
-                                c->has_value = true;
-                                c->value = s->reason.conditions[i].value;
-                                c->threshold = s->reason.conditions[i].threshold;
-                                bt->n_conditions++;
-                                break;
-                        }
-        }
-}
-
-/* Loads the state file: a latched trip and a promotion survive; baselines come back. */
-static int restore_state(struct batch *b)
-{
-        struct state_load_error err = { 0 };
-        struct breaker_trip bt;
-        enum breaker_phase phase;
-        int r;
-
-        r = state_load(b->env->state_dir, b->p->name, &b->st, &err);
-        if (r == -EBADMSG)
-                log_error("batch %s: corrupt state file (%s), moved aside to %s; starting armed",
-                          b->p->name, err.reason, err.moved_to[0] ? err.moved_to : "(nowhere)");
-        if (r == -ENOENT || r == -EBADMSG) {
-                r = state_new(b->p->name, &b->st);
-                if (r >= 0)
-                        b->state_dirty = true;
-                return r;
-        }
-        if (r < 0) {
-                log_error("batch %s: cannot read its state file in %s: %s", b->p->name,
-                          b->env->state_dir, strerror(-r));
-                return r;
-        }
-        if (breaker_phase_from_string(state_phase_to_string(b->st->phase), &phase) < 0)
-                return -EINVAL;
-        if (b->st->has_trip || phase == BREAKER_PROMOTED) {
-                trip_from_state(b->st, &bt);
-                r = breaker_restore(b->br, phase, b->st->has_trip ? &bt : NULL);
-                if (r < 0)
-                        return r;
-                log_notice("batch %s: restored %s from its state file%s", b->p->name,
-                           breaker_phase_to_string(phase),
-                           b->st->has_trip ? " (the trip stays latched until reset)" : "");
-        }
-        for (size_t i = 0; i < b->n_t; i++) {
-                uint64_t base;
-
-                if (state_baseline_get(b->st, target_name(&b->t[i]), &base) == 0)
-                        breaker_set_oom_baseline(b->br, i, base);
-        }
-        return 0;
-}
-
-int batch_new(struct policy *p, const struct stat *st, struct batch_env *env, int64_t now_ms,
-              struct batch **ret)
-{
-        struct batch *b = calloc(1, sizeof(*b));
-        int r;
-
-        if (!b) {
-                policy_free(p);
-                return -ENOMEM;
-        }
-        b->p = p;
-        b->file = *st;
-        b->env = env;
-        b->next_tick_ms = now_ms;
-        b->attempts = calloc(p->n_actions ? p->n_actions : 1, sizeof(*b->attempts));
-        r = b->attempts ? 0 : -ENOMEM;
-        if (r >= 0)
-                r = targets_new(b);
-        if (r >= 0)
-                r = breaker_new(p, RULES_WINDOW_MAX, &b->br);
-        if (r >= 0)
-                r = restore_state(b);
-        if (r < 0) {
-                batch_free(b);
-                return r;
-        }
-        *ret = b;
-        return 0;
-}
-
-struct batch *batch_free(struct batch *b)
-{
-        if (!b)
-                return NULL;
-        actions_free(b->act);
-        targets_free(b);
-        breaker_free(b->br);
-        state_free(b->st);
-        policy_free(b->pending);
-        policy_free(b->p);
-        free(b->attempts);
-        free(b);
-        return NULL;
-}
-
-/* Swaps in policy p with fresh targets and a fresh breaker; on failure b is unchanged. */
-static int rebuild(struct batch *b, struct policy *p)
-{
-        struct batch tmp = { .p = p, .env = b->env };
-        uint64_t(*attempts)[2] = calloc(p->n_actions ? p->n_actions : 1, sizeof(*attempts));
-        int r = attempts ? targets_new(&tmp) : -ENOMEM;
-
-        if (r >= 0)
-                r = breaker_new(p, RULES_WINDOW_MAX, &tmp.br);
-        if (r < 0) {
-                for (size_t i = 0; tmp.t && i < tmp.n_t; i++)
-                        tmp.t[i].b = &tmp;
-                targets_free(&tmp);
-                free(attempts);
-                return r;
-        }
-        targets_free(b);
-        breaker_free(b->br);
-        free(b->attempts);
-        policy_free(b->p);
-        b->p = p;
-        b->t = tmp.t;
-        b->n_t = tmp.n_t;
-        for (size_t i = 0; i < b->n_t; i++)
-                b->t[i].b = b;
-        b->br = tmp.br;
-        b->attempts = attempts;
-        b->collecting = false;
-        b->outstanding = 0;
-        for (size_t i = 0; i < b->n_t; i++) {
-                uint64_t base;
-
-                if (state_baseline_get(b->st, target_name(&b->t[i]), &base) == 0)
-                        breaker_set_oom_baseline(b->br, i, base);
-        }
-        return 0;
-}
-
-static bool latched(const struct batch *b)
-{
-        enum breaker_phase ph = breaker_phase(b->br);
-
-        return ph == BREAKER_TRIPPED || ph == BREAKER_ROLLED_BACK || ph == BREAKER_FAILED;
-}
-
-int batch_update_policy(struct batch *b, struct policy *p, const struct stat *st, int64_t now_ms)
-{
-        bool promoted = breaker_phase(b->br) == BREAKER_PROMOTED;
-        int r;
-
-        (void)now_ms;
-        b->file = *st;
-        if (latched(b)) {
-                policy_free(b->pending);
-                b->pending = p;
-                log_notice("batch %s: policy changed; the batch is latched (%s), so the new "
-                           "version applies at reset",
-                           b->p->name, breaker_phase_to_string(breaker_phase(b->br)));
-                return 0;
-        }
-        r = rebuild(b, p);
-        if (r < 0) {
-                log_error("batch %s: cannot apply the changed policy (%s); keeping the old one",
-                          b->p->name, strerror(-r));
-                policy_free(p);
-                return r;
-        }
-        if (promoted)
-                breaker_restore(b->br, BREAKER_PROMOTED, NULL);
-        log_notice("batch %s: policy reloaded (%zu targets, %zu rules, every %llu ms)%s",
-                   b->p->name, b->p->n_targets, b->p->n_rules,
-                   (unsigned long long)b->p->interval_ms, promoted ? ", still promoted" : "");
-        return 0;
-}
-
-int batch_reset(struct batch *b, int64_t now_ms)
-{
-        int r;
-
-        b->act = actions_free(b->act);
-        state_clear_trip(b->st);
-        if (b->pending) {
-                r = rebuild(b, b->pending);
-                if (r < 0)
-                        policy_free(b->pending);
-                b->pending = NULL;
-        }
-        breaker_reset(b->br);
-        b->next_tick_ms = now_ms;
-        b->state_dirty = save_state(b) < 0;
-        log_notice("batch %s: reset: armed again (OOM kills are counted afresh)", b->p->name);
-        return b->state_dirty ? -EIO : 0;
-}
-
-int batch_promote(struct batch *b)
-{
-        int r = breaker_promote(b->br);
-
-        if (r < 0)
-                return r;
-        b->st->phase = STATE_PHASE_PROMOTED;
-        b->state_dirty = save_state(b) < 0;
-        log_notice("batch %s: promoted: no longer watched", b->p->name);
-        return b->state_dirty ? -EIO : 0;
-}
-
-static const char *const figure_keys[_COND_MAX] = {
-        [COND_MEMORY_RATIO] = "memory_ratio",   [COND_MEMORY_BYTES] = "working_set",
-        [COND_MEMORY_GROWTH] = "memory_growth", [COND_GC_PER_MINUTE] = "gc_per_minute",
-        [COND_HEAP_RATIO] = "heap_ratio",       [COND_OOM_KILLS] = "oom_kills",
-        [COND_PSI_SOME] = "psi_some_avg10",     [COND_PSI_FULL] = "psi_full_avg10",
-};
-
-/* A target's last figures and why any are missing. */
-static void add_figures(const struct batch *b, size_t i, json_t *o)
-{
-        const struct rules_figures *f = breaker_target_figures(b->br, i);
-        const struct sample *s = &b->t[i].last;
-
-        for (int m = 0; f && m < _COND_MAX; m++)
-                if (f->has[m])
-                        json_object_set_new(o, figure_keys[m], json_real(f->value[m]));
-        if (s->memory.has_max && !s->memory.max_unlimited)
-                json_object_set_new(o, "limit", json_integer((json_int_t)s->memory.max_bytes));
-        else if (b->p->targets[i].memory_limit_bytes)
-                json_object_set_new(o, "limit",
-                                    json_integer((json_int_t)b->p->targets[i].memory_limit_bytes));
-        if (s->memory_error[0])
-                json_object_set_new(o, "memory_error", json_string(s->memory_error));
-        if (s->runtime_error[0])
-                json_object_set_new(o, "runtime_error", json_string(s->runtime_error));
-        /* "error" is for a missing input; a series the preset simply lacks is only detail. */
-        if (s->memory_error[0] && !s->memory.has_current)
-                json_object_set_new(o, "error", json_string(s->memory_error));
-        else if (s->runtime_error[0] && !s->runtime.has_gc_count && !s->runtime.has_heap_used &&
-                 !s->runtime.has_heap_max)
-                json_object_set_new(o, "error", json_string(s->runtime_error));
-}
-
-static json_t *streaks_json(const struct batch *b, size_t inst)
-{
-        json_t *a = json_array();
-
-        for (size_t r = 0; a && r < b->p->n_rules; r++) {
-                const struct rules_result *res = breaker_last_result(b->br, inst, r);
-
-                json_array_append_new(
-                        a, json_pack("{s:s, s:I, s:I, s:I, s:s}", "rule", b->p->rules[r].name,
-                                     "streak", (json_int_t)breaker_streak(b->br, inst, r), "limit",
-                                     (json_int_t)policy_rule_consecutive(b->p, &b->p->rules[r]),
-                                     "no_data", (json_int_t)breaker_no_data(b->br, inst, r), "last",
-                                     res ? rules_outcome_to_string(res->outcome) : "none"));
-        }
-        return a;
-}
-
-json_t *batch_status_json(const struct batch *b)
-{
-        json_t *o = report_state_json(b->st), *inst = json_array(), *targets = json_array();
-        bool batch_scope = b->p->scope == POLICY_SCOPE_BATCH;
-
-        if (!o || !inst || !targets) {
-                json_decref(o);
-                json_decref(inst);
-                json_decref(targets);
-                return NULL;
-        }
-        json_object_set_new(o, "phase", json_string(breaker_phase_to_string(batch_phase(b))));
-        json_object_set_new(o, "scope", json_string(policy_scope_to_string(b->p->scope)));
-        json_object_set_new(o, "interval_ms", json_integer((json_int_t)b->p->interval_ms));
-        json_object_set_new(o, "dry_run", json_boolean(b->p->dry_run));
-        for (size_t k = 0; k < breaker_n_instances(b->br); k++) {
-                json_t *x = json_pack("{s:s, s:o}", "instance", breaker_instance_name(b->br, k),
-                                      "streaks", streaks_json(b, k));
-
-                if (x && !batch_scope)
-                        add_figures(b, k, x);
-                json_array_append_new(inst, x);
-        }
-        for (size_t i = 0; i < b->n_t; i++) {
-                json_t *x = json_pack("{s:s, s:s, s:b}", "instance", target_name(&b->t[i]),
-                                      "cgroup", b->t[i].path, "gone", b->t[i].was_gone);
-
-                if (x)
-                        add_figures(b, i, x);
-                json_array_append_new(targets, x);
-        }
-        json_object_set_new(o, "instances", inst);
-        json_object_set_new(o, "targets", targets);
-        if (breaker_would_trip(b->br))
-                json_object_set_new(o, "would_trip", json_true());
-        return o;
-}
-
-static void target_gauge(const struct batch *b, const char *family, enum cond_metric m, FILE *f)
-{
-        for (size_t i = 0; i < b->n_t; i++) {
-                const struct rules_figures *fig = breaker_target_figures(b->br, i);
-
-                if (fig && fig->has[m])
-                        fprintf(f, "%s{batch=\"%s\",instance=\"%s\"} %.17g\n", family, b->p->name,
-                                target_name(&b->t[i]), fig->value[m]);
-        }
-}
-
-void batch_metrics(const struct batch *b, const char *family, FILE *f)
-{
-        const char *n = b->p->name;
-
-        if (!strcmp(family, "oombreaker_batch_state")) {
-                for (int ph = 0; ph < _BREAKER_PHASE_MAX; ph++)
-                        fprintf(f, "%s{batch=\"%s\",state=\"%s\"} %d\n", family, n,
-                                breaker_phase_to_string(ph), ph == (int)batch_phase(b));
-        } else if (!strcmp(family, "oombreaker_breach_streak")) {
-                for (size_t k = 0; k < breaker_n_instances(b->br); k++)
-                        for (size_t r = 0; r < b->p->n_rules; r++)
-                                fprintf(f, "%s{batch=\"%s\",instance=\"%s\",rule=\"%s\"} %u\n",
-                                        family, n, breaker_instance_name(b->br, k),
-                                        b->p->rules[r].name, breaker_streak(b->br, k, r));
-        } else if (!strcmp(family, "oombreaker_trips_total")) {
-                fprintf(f, "%s{batch=\"%s\"} %llu\n", family, n,
-                        (unsigned long long)b->trips_total);
-        } else if (!strcmp(family, "oombreaker_action_attempts_total")) {
-                for (size_t a = 0; a < b->p->n_actions; a++)
-                        for (int ok = 0; ok < 2; ok++)
-                                fprintf(f, "%s{batch=\"%s\",action=\"%s\",result=\"%s\"} %llu\n",
-                                        family, n, b->p->actions[a].name, ok ? "error" : "ok",
-                                        (unsigned long long)b->attempts[a][ok]);
-        } else if (!strcmp(family, "oombreaker_memory_working_set_bytes")) {
-                target_gauge(b, family, COND_MEMORY_BYTES, f);
-        } else if (!strcmp(family, "oombreaker_memory_ratio")) {
-                target_gauge(b, family, COND_MEMORY_RATIO, f);
-        } else if (!strcmp(family, "oombreaker_gc_per_minute")) {
-                target_gauge(b, family, COND_GC_PER_MINUTE, f);
-        } else if (!strcmp(family, "oombreaker_sample_errors_total")) {
-                for (size_t i = 0; i < b->n_t; i++)
-                        for (int src = 0; src < 2; src++)
-                                fprintf(f, "%s{batch=\"%s\",instance=\"%s\",source=\"%s\"} %llu\n",
-                                        family, n, target_name(&b->t[i]),
-                                        src ? "metrics" : "cgroup",
-                                        (unsigned long long)b->t[i].errors[src]);
-        }
 }

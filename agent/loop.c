@@ -17,44 +17,15 @@
 #include "control.h"
 #include "http.h"
 #include "log.h"
-#include "loop.h"
+#include "loop-internal.h"
 #include "notify.h"
 #include "server.h"
 #include "util.h"
 
-#define LOOP_IDLE_TICK_MS 5000 /* the heartbeat when no batch is loaded */
-#define LOOP_WAIT_MAX_MS  1000
-#define LOOP_FDS_MAX      (2 + CONTROL_CLIENTS_MAX + 1 + LOOP_BATCHES_MAX)
+static const double tick_buckets[N_BUCKETS] = { 0.0001, 0.0005, 0.001, 0.005, 0.01,
+                                                0.05,   0.1,    0.5,   1 };
 
-static const double tick_buckets[] = { 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1 };
-#define N_BUCKETS ELEMENTSOF(tick_buckets)
-
-struct loop {
-        const struct loop_config *cfg;
-        struct http *http;
-        int tfd;
-        int sfd;
-        struct control *control;
-        struct server *server;
-        struct batch *batches[LOOP_BATCHES_MAX];
-        size_t n;
-        struct batch_env env;
-        struct cgroup_hierarchy *hierarchy;
-        char host[256];
-        bool quit;
-        bool reload;
-        bool publish;
-        bool ticked;          /* a tick completed since the last watchdog ping */
-        int64_t watchdog_ms;  /* systemd's watchdog timeout; 0: off */
-        int64_t last_ping_ms; /* the last WATCHDOG=1 */
-        int64_t idle_next_ms;
-        int64_t last_tick_end_ms;
-        uint64_t tick_buckets[N_BUCKETS];
-        uint64_t tick_count;
-        double tick_sum_s;
-};
-
-static void on_evaluated(void *userdata)
+void loop_on_evaluated(void *userdata)
 {
         struct loop *l = userdata;
 
@@ -75,229 +46,12 @@ static uint64_t min_interval_ms(const struct loop *l)
         return m;
 }
 
-static struct batch *find_batch(struct loop *l, const char *name)
+struct batch *loop_find_batch(struct loop *l, const char *name)
 {
         for (size_t i = 0; i < l->n; i++)
                 if (!strcmp(batch_name(l->batches[i]), name))
                         return l->batches[i];
         return NULL;
-}
-
-static struct batch *find_batch_by_path(struct loop *l, const char *path)
-{
-        for (size_t i = 0; i < l->n; i++)
-                if (!strcmp(batch_policy(l->batches[i])->path, path))
-                        return l->batches[i];
-        return NULL;
-}
-
-struct file_list {
-        char **v;
-        size_t n;
-};
-
-static void file_list_free(struct file_list *fl)
-{
-        for (size_t i = 0; i < fl->n; i++)
-                free(fl->v[i]);
-        free(fl->v);
-        fl->v = NULL;
-        fl->n = 0;
-}
-
-static int file_list_add(struct file_list *fl, const char *dir, const char *name)
-{
-        char **v = realloc(fl->v, (fl->n + 1) * sizeof(*v));
-
-        if (!v)
-                return -ENOMEM;
-        fl->v = v;
-        if (dir ? asprintf(&v[fl->n], "%s/%s", dir, name) < 0 : !(v[fl->n] = strdup(name)))
-                return -ENOMEM;
-        fl->n++;
-        return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* --policy files, then the *.ini files of --policy-dir in name order. */
-static int list_policy_files(const struct loop_config *cfg, struct file_list *fl)
-{
-        struct dirent *de;
-        DIR *d;
-        int r = 0;
-
-        for (size_t i = 0; i < cfg->n_policy_files && r >= 0; i++)
-                r = file_list_add(fl, NULL, cfg->policy_files[i]);
-        if (r < 0 || !cfg->policy_dir)
-                return r;
-        d = opendir(cfg->policy_dir);
-        if (!d) {
-                log_error("cannot read the policy directory %s: %s", cfg->policy_dir,
-                          strerror(errno));
-                return -errno;
-        }
-        while (r >= 0 && (de = readdir(d))) {
-                size_t n = strlen(de->d_name);
-
-                if (de->d_name[0] != '.' && n > 4 && !strcmp(de->d_name + n - 4, ".ini"))
-                        r = file_list_add(fl, cfg->policy_dir, de->d_name);
-        }
-        closedir(d);
-        if (fl->n > 1)
-                qsort(fl->v + cfg->n_policy_files, fl->n - cfg->n_policy_files, sizeof(char *),
-                      cmp_str);
-        return r;
-}
-
-/* Loads one file, logging every problem as FILE:LINE: message. */
-static int load_policy(struct loop *l, const char *path, struct policy **ret, struct stat *ret_st)
-{
-        struct policy_diags diags = { 0 };
-        struct policy *p = NULL;
-        int r;
-
-        r = policy_load(path, 0, &p, &diags);
-        for (size_t i = 0; i < diags.n; i++) {
-                const struct policy_diag *d = &diags.v[i];
-
-                if (d->line > 0)
-                        log_msg(d->warning ? LOG_LEVEL_WARNING : LOG_LEVEL_ERR, "%s:%d: %s%s", path,
-                                d->line, d->warning ? "warning: " : "", d->message);
-                else
-                        log_msg(d->warning ? LOG_LEVEL_WARNING : LOG_LEVEL_ERR, "%s: %s%s", path,
-                                d->warning ? "warning: " : "", d->message);
-        }
-        if (diags.n_dropped)
-                log_error("%s: %zu more problems not shown", path, diags.n_dropped);
-        policy_diags_clear(&diags);
-        if (r < 0)
-                return r;
-        if (stat(path, ret_st) < 0) {
-                policy_free(p);
-                return -errno;
-        }
-        if (l->cfg->dry_run)
-                p->dry_run = true;
-        *ret = p;
-        return 0;
-}
-
-static int add_batch(struct loop *l, struct policy *p, const struct stat *st)
-{
-        struct batch *b = NULL;
-        const char *path = p->path;
-        int r;
-
-        if (find_batch(l, p->name)) {
-                log_error("%s: batch %s is already defined by %s; ignoring this file", path,
-                          p->name, batch_policy(find_batch(l, p->name))->path);
-                policy_free(p);
-                return -EEXIST;
-        }
-        if (l->n == LOOP_BATCHES_MAX) {
-                log_error("%s: more than %d batches; ignoring this file", path, LOOP_BATCHES_MAX);
-                policy_free(p);
-                return -E2BIG;
-        }
-        r = batch_new(p, st, &l->env, mono_ms(), &b);
-        if (r < 0)
-                return r;
-        l->batches[l->n++] = b;
-        log_notice("batch %s: armed from %s (%zu targets, %zu rules, %zu actions, every %llu ms%s)",
-                   batch_name(b), batch_policy(b)->path, batch_policy(b)->n_targets,
-                   batch_policy(b)->n_rules, batch_policy(b)->n_actions,
-                   (unsigned long long)batch_policy(b)->interval_ms,
-                   batch_policy(b)->dry_run ? ", dry run" : "");
-        return 0;
-}
-
-/* At start: --policy files must load; a bad file in --policy-dir is logged and skipped. */
-static int load_all(struct loop *l)
-{
-        struct file_list fl = { 0 };
-        int r = list_policy_files(l->cfg, &fl);
-
-        for (size_t i = 0; r >= 0 && i < fl.n; i++) {
-                bool explicit = i < l->cfg->n_policy_files;
-                struct policy *p;
-                struct stat st;
-                int k = load_policy(l, fl.v[i], &p, &st);
-
-                if (k >= 0)
-                        k = add_batch(l, p, &st);
-                if (k < 0 && explicit)
-                        r = k;
-                else if (k < 0)
-                        log_error("%s: not loaded; fix it and reload (systemctl reload "
-                                  "oombreaker)",
-                                  fl.v[i]);
-        }
-        file_list_free(&fl);
-        return r;
-}
-
-static void drop_batch(struct loop *l, size_t i)
-{
-        log_notice("batch %s: its policy file is gone; no longer watched (state file kept)",
-                   batch_name(l->batches[i]));
-        batch_free(l->batches[i]);
-        memmove(&l->batches[i], &l->batches[i + 1], (l->n - i - 1) * sizeof(l->batches[0]));
-        l->n--;
-}
-
-static bool listed(const struct file_list *fl, const char *path)
-{
-        for (size_t i = 0; i < fl->n; i++)
-                if (!strcmp(fl->v[i], path))
-                        return true;
-        return false;
-}
-
-/* SIGHUP: new batches are armed, removed ones dropped, changed ones updated in place. */
-static void reload(struct loop *l)
-{
-        struct file_list fl = { 0 };
-
-        notify_reloading();
-        log_notice("reloading policies");
-        if (list_policy_files(l->cfg, &fl) < 0) {
-                log_error("reload failed: keeping every batch as it is");
-                file_list_free(&fl);
-                notify_ready();
-                return;
-        }
-        for (size_t i = l->n; i-- > 0;)
-                if (!listed(&fl, batch_policy(l->batches[i])->path))
-                        drop_batch(l, i);
-        for (size_t i = 0; i < fl.n; i++) {
-                struct batch *old = find_batch_by_path(l, fl.v[i]);
-                struct policy *p;
-                struct stat st;
-
-                if (old && stat(fl.v[i], &st) == 0 && batch_same_file(old, &st))
-                        continue;
-                if (load_policy(l, fl.v[i], &p, &st) < 0) {
-                        if (old)
-                                log_error("%s: invalid; batch %s keeps its previous policy",
-                                          fl.v[i], batch_name(old));
-                        continue;
-                }
-                if (old && !strcmp(batch_name(old), p->name))
-                        batch_update_policy(old, p, &st, mono_ms());
-                else if (old) {
-                        log_error("%s: the batch name changed from %s to %s; keeping %s", fl.v[i],
-                                  batch_name(old), p->name, batch_name(old));
-                        policy_free(p);
-                } else
-                        add_batch(l, p, &st);
-        }
-        file_list_free(&fl);
-        l->publish = true;
-        notify_ready();
 }
 
 static const struct {
@@ -452,7 +206,7 @@ static void on_control(void *userdata, const struct control_peer *peer, json_t *
         struct loop *l = userdata;
         const char *cmd = json_string_value(json_object_get(req, "cmd"));
         const char *name = json_string_value(json_object_get(req, "batch"));
-        struct batch *b = name ? find_batch(l, name) : NULL;
+        struct batch *b = name ? loop_find_batch(l, name) : NULL;
         json_t *st;
 
         if (!cmd) {
@@ -496,7 +250,7 @@ static void run_due(struct loop *l, int64_t now)
         }
         if (l->n == 0 && now >= l->idle_next_ms) {
                 l->idle_next_ms = now + LOOP_IDLE_TICK_MS;
-                on_evaluated(l);
+                loop_on_evaluated(l);
         }
         for (size_t i = 0; i < l->n; i++)
                 batch_run_actions(l->batches[i], now);
@@ -631,7 +385,7 @@ static int setup(struct loop *l)
                                      .state_dir = l->cfg->state_dir,
                                      .host = l->host,
                                      .start_ms = mono_ms(),
-                                     .evaluated = on_evaluated,
+                                     .evaluated = loop_on_evaluated,
                                      .userdata = l };
         if (l->cfg->trace) {
                 l->env.trace = fopen(l->cfg->trace, "ae");
@@ -657,7 +411,7 @@ static int setup(struct loop *l)
                         return r;
                 }
         }
-        return load_all(l);
+        return loop_load_all(l);
 }
 
 static void teardown(struct loop *l)
@@ -708,7 +462,7 @@ int loop_run(const struct loop_config *cfg)
                 }
                 if (l.reload) {
                         l.reload = false;
-                        reload(&l);
+                        loop_reload(&l);
                 }
         }
         notify_stopping();

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The run-time batch's innards, shared by batch.c and batch-report.c only. */
+
+#include "actions.h"
+#include "batch.h"
+#include "scrape.h"
+
+struct batch_target {
+        struct batch *b;
+        size_t index;
+        char path[CGROUP_PATH_MAX];
+        struct cgroup_hierarchy *own_hierarchy; /* from the target's cgroup_root */
+        struct cgroup_target *cg;
+        struct scrape *sc;
+        struct sample cur;  /* the tick being collected */
+        struct sample last; /* the last evaluated tick, for status */
+        bool scrape_failing;
+        bool was_gone;
+        uint64_t errors[2]; /* sample_errors_total: [0] cgroup, [1] metrics */
+};
+
+struct batch {
+        struct policy *p;
+        struct policy *pending; /* a changed policy that waits for the latch to be reset */
+        struct stat file;
+        struct batch_env *env;
+        struct breaker *br;
+        struct state *st;
+        struct actions *act;
+        struct batch_target *t;
+        size_t n_t;
+        int64_t next_tick_ms;
+        int64_t tick_t_ms;
+        size_t outstanding; /* scrapes of the tick still out */
+        bool collecting;
+        uint64_t trips_total;
+        uint64_t (*attempts)[2]; /* per action: [0] ok, [1] error */
+        bool state_dirty;        /* the state changed and is not on disk yet */
+};
+
+static inline const char *target_name(const struct batch_target *t)
+{
+        return t->b->p->targets[t->index].name;
+}
+
+/* Saves the state file, logging a failure. Returns 0 or -errno. */
+int batch_save_state(struct batch *b);
+/* Opens the cgroup and scrape handles of every target of b->p. Returns 0 or -errno. */
+int batch_targets_new(struct batch *b);
+/* Closes them; safe on a partly built batch. */
+void batch_targets_free(struct batch *b);

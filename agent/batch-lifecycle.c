@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A batch's life outside its ticks: built from a policy and its state file, updated on
+ * reload, reset and promoted by the pipeline, freed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch-internal.h"
+#include "log.h"
+#include "rules.h"
+
+static void trip_from_state(const struct state *s, struct breaker_trip *bt)
+{
+        memset(bt, 0, sizeof(*bt));
+        bt->t_ms = s->trip_t_ms;
+        snprintf(bt->instance, sizeof(bt->instance), "%s", s->reason.instance);
+        snprintf(bt->rule, sizeof(bt->rule), "%s", s->reason.rule);
+        bt->consecutive = s->reason.consecutive;
+        bt->limit = s->reason.limit;
+        for (size_t i = 0; i < s->reason.n_conditions && i < _COND_MAX; i++) {
+                struct breaker_condition *c = &bt->conditions[bt->n_conditions];
+
+                for (int m = 0; m < _COND_MAX; m++)
+                        if (!strcmp(cond_metric_to_string(m), s->reason.conditions[i].metric)) {
+                                c->metric = m;
+                                c->has_value = true;
+                                c->value = s->reason.conditions[i].value;
+                                c->threshold = s->reason.conditions[i].threshold;
+                                bt->n_conditions++;
+                                break;
+                        }
+        }
+}
+
+/* Loads the state file: a latched trip and a promotion survive; baselines come back. */
+static int restore_state(struct batch *b)
+{
+        struct state_load_error err = { 0 };
+        struct breaker_trip bt;
+        enum breaker_phase phase;
+        int r;
+
+        r = state_load(b->env->state_dir, b->p->name, &b->st, &err);
+        if (r == -EBADMSG)
+                log_error("batch %s: corrupt state file (%s), moved aside to %s; starting armed",
+                          b->p->name, err.reason, err.moved_to[0] ? err.moved_to : "(nowhere)");
+        if (r == -ENOENT || r == -EBADMSG) {
+                r = state_new(b->p->name, &b->st);
+                if (r >= 0)
+                        b->state_dirty = true;
+                return r;
+        }
+        if (r < 0) {
+                log_error("batch %s: cannot read its state file in %s: %s", b->p->name,
+                          b->env->state_dir, strerror(-r));
+                return r;
+        }
+        if (breaker_phase_from_string(state_phase_to_string(b->st->phase), &phase) < 0)
+                return -EINVAL;
+        if (b->st->has_trip || phase == BREAKER_PROMOTED) {
+                trip_from_state(b->st, &bt);
+                r = breaker_restore(b->br, phase, b->st->has_trip ? &bt : NULL);
+                if (r < 0)
+                        return r;
+                log_notice("batch %s: restored %s from its state file%s", b->p->name,
+                           breaker_phase_to_string(phase),
+                           b->st->has_trip ? " (the trip stays latched until reset)" : "");
+        }
+        for (size_t i = 0; i < b->n_t; i++) {
+                uint64_t base;
+
+                if (state_baseline_get(b->st, target_name(&b->t[i]), &base) == 0)
+                        breaker_set_oom_baseline(b->br, i, base);
+        }
+        return 0;
+}
+
+int batch_new(struct policy *p, const struct stat *st, struct batch_env *env, int64_t now_ms,
+              struct batch **ret)
+{
+        struct batch *b = calloc(1, sizeof(*b));
+        int r;
+
+        if (!b) {
+                policy_free(p);
+                return -ENOMEM;
+        }
+        b->p = p;
+        b->file = *st;
+        b->env = env;
+        b->next_tick_ms = now_ms;
+        b->attempts = calloc(p->n_actions ? p->n_actions : 1, sizeof(*b->attempts));
+        r = b->attempts ? 0 : -ENOMEM;
+        if (r >= 0)
+                r = batch_targets_new(b);
+        if (r >= 0)
+                r = breaker_new(p, RULES_WINDOW_MAX, &b->br);
+        if (r >= 0)
+                r = restore_state(b);
+        if (r < 0) {
+                batch_free(b);
+                return r;
+        }
+        *ret = b;
+        return 0;
+}
+
+struct batch *batch_free(struct batch *b)
+{
+        if (!b)
+                return NULL;
+        actions_free(b->act);
+        batch_targets_free(b);
+        breaker_free(b->br);
+        state_free(b->st);
+        policy_free(b->pending);
+        policy_free(b->p);
+        free(b->attempts);
+        free(b);
+        return NULL;
+}
+
+/* Swaps in policy p with fresh targets and a fresh breaker; on failure b is unchanged. */
+static int rebuild(struct batch *b, struct policy *p)
+{
+        struct batch tmp = { .p = p, .env = b->env };
+        uint64_t(*attempts)[2] = calloc(p->n_actions ? p->n_actions : 1, sizeof(*attempts));
+        int r = attempts ? batch_targets_new(&tmp) : -ENOMEM;
+
+        if (r >= 0)
+                r = breaker_new(p, RULES_WINDOW_MAX, &tmp.br);
+        if (r < 0) {
+                for (size_t i = 0; tmp.t && i < tmp.n_t; i++)
+                        tmp.t[i].b = &tmp;
+                batch_targets_free(&tmp);
+                free(attempts);
+                return r;
+        }
+        batch_targets_free(b);
+        breaker_free(b->br);
+        free(b->attempts);
+        policy_free(b->p);
+        b->p = p;
+        b->t = tmp.t;
+        b->n_t = tmp.n_t;
+        for (size_t i = 0; i < b->n_t; i++)
+                b->t[i].b = b;
+        b->br = tmp.br;
+        b->attempts = attempts;
+        b->collecting = false;
+        b->outstanding = 0;
+        for (size_t i = 0; i < b->n_t; i++) {
+                uint64_t base;
+
+                if (state_baseline_get(b->st, target_name(&b->t[i]), &base) == 0)
+                        breaker_set_oom_baseline(b->br, i, base);
+        }
+        return 0;
+}
+
+static bool latched(const struct batch *b)
+{
+        enum breaker_phase ph = breaker_phase(b->br);
+
+        return ph == BREAKER_TRIPPED || ph == BREAKER_ROLLED_BACK || ph == BREAKER_FAILED;
+}
+
+int batch_update_policy(struct batch *b, struct policy *p, const struct stat *st, int64_t now_ms)
+{
+        bool promoted = breaker_phase(b->br) == BREAKER_PROMOTED;
+        int r;
+
+        (void)now_ms;
+        b->file = *st;
+        if (latched(b)) {
+                policy_free(b->pending);
+                b->pending = p;
+                log_notice("batch %s: policy changed; the batch is latched (%s), so the new "
+                           "version applies at reset",
+                           b->p->name, breaker_phase_to_string(breaker_phase(b->br)));
+                return 0;
+        }
+        r = rebuild(b, p);
+        if (r < 0) {
+                log_error("batch %s: cannot apply the changed policy (%s); keeping the old one",
+                          b->p->name, strerror(-r));
+                policy_free(p);
+                return r;
+        }
+        if (promoted)
+                breaker_restore(b->br, BREAKER_PROMOTED, NULL);
+        log_notice("batch %s: policy reloaded (%zu targets, %zu rules, every %llu ms)%s",
+                   b->p->name, b->p->n_targets, b->p->n_rules,
+                   (unsigned long long)b->p->interval_ms, promoted ? ", still promoted" : "");
+        return 0;
+}
+
+int batch_reset(struct batch *b, int64_t now_ms)
+{
+        int r;
+
+        b->act = actions_free(b->act);
+        state_clear_trip(b->st);
+        if (b->pending) {
+                r = rebuild(b, b->pending);
+                if (r < 0)
+                        policy_free(b->pending);
+                b->pending = NULL;
+        }
+        breaker_reset(b->br);
+        b->next_tick_ms = now_ms;
+        b->state_dirty = batch_save_state(b) < 0;
+        log_notice("batch %s: reset: armed again (OOM kills are counted afresh)", b->p->name);
+        return b->state_dirty ? -EIO : 0;
+}
+
+int batch_promote(struct batch *b)
+{
+        int r = breaker_promote(b->br);
+
+        if (r < 0)
+                return r;
+        b->st->phase = STATE_PHASE_PROMOTED;
+        b->state_dirty = batch_save_state(b) < 0;
+        log_notice("batch %s: promoted: no longer watched", b->p->name);
+        return b->state_dirty ? -EIO : 0;
+}

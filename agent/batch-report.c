@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* What a batch shows the outside: its status object and its Prometheus samples. */
+#include <string.h>
+
+#include "batch-internal.h"
+#include "report.h"
+#include "rules.h"
+
+static const char *const figure_keys[_COND_MAX] = {
+        [COND_MEMORY_RATIO] = "memory_ratio",   [COND_MEMORY_BYTES] = "working_set",
+        [COND_MEMORY_GROWTH] = "memory_growth", [COND_GC_PER_MINUTE] = "gc_per_minute",
+        [COND_HEAP_RATIO] = "heap_ratio",       [COND_OOM_KILLS] = "oom_kills",
+        [COND_PSI_SOME] = "psi_some_avg10",     [COND_PSI_FULL] = "psi_full_avg10",
+};
+
+/* A target's last figures and why any are missing. */
+static void add_figures(const struct batch *b, size_t i, json_t *o)
+{
+        const struct rules_figures *f = breaker_target_figures(b->br, i);
+        const struct sample *s = &b->t[i].last;
+
+        for (int m = 0; f && m < _COND_MAX; m++)
+                if (f->has[m])
+                        json_object_set_new(o, figure_keys[m], json_real(f->value[m]));
+        if (s->memory.has_max && !s->memory.max_unlimited)
+                json_object_set_new(o, "limit", json_integer((json_int_t)s->memory.max_bytes));
+        else if (b->p->targets[i].memory_limit_bytes)
+                json_object_set_new(o, "limit",
+                                    json_integer((json_int_t)b->p->targets[i].memory_limit_bytes));
+        if (s->memory_error[0])
+                json_object_set_new(o, "memory_error", json_string(s->memory_error));
+        if (s->runtime_error[0])
+                json_object_set_new(o, "runtime_error", json_string(s->runtime_error));
+        /* "error" is for a missing input; a series the preset simply lacks is only detail. */
+        if (s->memory_error[0] && !s->memory.has_current)
+                json_object_set_new(o, "error", json_string(s->memory_error));
+        else if (s->runtime_error[0] && !s->runtime.has_gc_count && !s->runtime.has_heap_used &&
+                 !s->runtime.has_heap_max)
+                json_object_set_new(o, "error", json_string(s->runtime_error));
+}
+
+static json_t *streaks_json(const struct batch *b, size_t inst)
+{
+        json_t *a = json_array();
+
+        for (size_t r = 0; a && r < b->p->n_rules; r++) {
+                const struct rules_result *res = breaker_last_result(b->br, inst, r);
+
+                json_array_append_new(
+                        a, json_pack("{s:s, s:I, s:I, s:I, s:s}", "rule", b->p->rules[r].name,
+                                     "streak", (json_int_t)breaker_streak(b->br, inst, r), "limit",
+                                     (json_int_t)policy_rule_consecutive(b->p, &b->p->rules[r]),
+                                     "no_data", (json_int_t)breaker_no_data(b->br, inst, r), "last",
+                                     res ? rules_outcome_to_string(res->outcome) : "none"));
+        }
+        return a;
+}
+
+json_t *batch_status_json(const struct batch *b)
+{
+        json_t *o = report_state_json(b->st), *inst = json_array(), *targets = json_array();
+        bool batch_scope = b->p->scope == POLICY_SCOPE_BATCH;
+
+        if (!o || !inst || !targets) {
+                json_decref(o);
+                json_decref(inst);
+                json_decref(targets);
+                return NULL;
+        }
+        json_object_set_new(o, "phase", json_string(breaker_phase_to_string(batch_phase(b))));
+        json_object_set_new(o, "scope", json_string(policy_scope_to_string(b->p->scope)));
+        json_object_set_new(o, "interval_ms", json_integer((json_int_t)b->p->interval_ms));
+        json_object_set_new(o, "dry_run", json_boolean(b->p->dry_run));
+        for (size_t k = 0; k < breaker_n_instances(b->br); k++) {
+                json_t *x = json_pack("{s:s, s:o}", "instance", breaker_instance_name(b->br, k),
+                                      "streaks", streaks_json(b, k));
+
+                if (x && !batch_scope)
+                        add_figures(b, k, x);
+                json_array_append_new(inst, x);
+        }
+        for (size_t i = 0; i < b->n_t; i++) {
+                json_t *x = json_pack("{s:s, s:s, s:b}", "instance", target_name(&b->t[i]),
+                                      "cgroup", b->t[i].path, "gone", b->t[i].was_gone);
+
+                if (x)
+                        add_figures(b, i, x);
+                json_array_append_new(targets, x);
+        }
+        json_object_set_new(o, "instances", inst);
+        json_object_set_new(o, "targets", targets);
+        if (breaker_would_trip(b->br))
+                json_object_set_new(o, "would_trip", json_true());
+        return o;
+}
+
+static void target_gauge(const struct batch *b, const char *family, enum cond_metric m, FILE *f)
+{
+        for (size_t i = 0; i < b->n_t; i++) {
+                const struct rules_figures *fig = breaker_target_figures(b->br, i);
+
+                if (fig && fig->has[m])
+                        fprintf(f, "%s{batch=\"%s\",instance=\"%s\"} %.17g\n", family, b->p->name,
+                                target_name(&b->t[i]), fig->value[m]);
+        }
+}
+
+void batch_metrics(const struct batch *b, const char *family, FILE *f)
+{
+        const char *n = b->p->name;
+
+        if (!strcmp(family, "oombreaker_batch_state")) {
+                for (int ph = 0; ph < _BREAKER_PHASE_MAX; ph++)
+                        fprintf(f, "%s{batch=\"%s\",state=\"%s\"} %d\n", family, n,
+                                breaker_phase_to_string(ph), ph == (int)batch_phase(b));
+        } else if (!strcmp(family, "oombreaker_breach_streak")) {
+                for (size_t k = 0; k < breaker_n_instances(b->br); k++)
+                        for (size_t r = 0; r < b->p->n_rules; r++)
+                                fprintf(f, "%s{batch=\"%s\",instance=\"%s\",rule=\"%s\"} %u\n",
+                                        family, n, breaker_instance_name(b->br, k),
+                                        b->p->rules[r].name, breaker_streak(b->br, k, r));
+        } else if (!strcmp(family, "oombreaker_trips_total")) {
+                fprintf(f, "%s{batch=\"%s\"} %llu\n", family, n,
+                        (unsigned long long)b->trips_total);
+        } else if (!strcmp(family, "oombreaker_action_attempts_total")) {
+                for (size_t a = 0; a < b->p->n_actions; a++)
+                        for (int ok = 0; ok < 2; ok++)
+                                fprintf(f, "%s{batch=\"%s\",action=\"%s\",result=\"%s\"} %llu\n",
+                                        family, n, b->p->actions[a].name, ok ? "error" : "ok",
+                                        (unsigned long long)b->attempts[a][ok]);
+        } else if (!strcmp(family, "oombreaker_memory_working_set_bytes")) {
+                target_gauge(b, family, COND_MEMORY_BYTES, f);
+        } else if (!strcmp(family, "oombreaker_memory_ratio")) {
+                target_gauge(b, family, COND_MEMORY_RATIO, f);
+        } else if (!strcmp(family, "oombreaker_gc_per_minute")) {
+                target_gauge(b, family, COND_GC_PER_MINUTE, f);
+        } else if (!strcmp(family, "oombreaker_sample_errors_total")) {
+                for (size_t i = 0; i < b->n_t; i++)
+                        for (int src = 0; src < 2; src++)
+                                fprintf(f, "%s{batch=\"%s\",instance=\"%s\",source=\"%s\"} %llu\n",
+                                        family, n, target_name(&b->t[i]),
+                                        src ? "metrics" : "cgroup",
+                                        (unsigned long long)b->t[i].errors[src]);
+        }
+}
