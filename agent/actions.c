@@ -134,7 +134,7 @@ int actions_envelope(const struct policy *p, const struct state *s, const char *
  */
 static int read_token(const char *path, char *buf, size_t size, char *why, size_t whysize)
 {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
         struct stat st;
         ssize_t n;
 
@@ -281,6 +281,16 @@ static void finish(struct actions *a, struct state_action *x, bool ok, bool retr
         emit(a, kind, x, delay, result);
 }
 
+/* Retry-After in ms, capped before it is scaled so that no value can overflow. */
+static int64_t retry_after_ms(const struct http_response *resp)
+{
+        uint64_t cap_s = ACTIONS_RETRY_AFTER_MAX_MS / 1000;
+
+        if (!resp->has_retry_after)
+                return 0;
+        return (int64_t)(resp->retry_after_s < cap_s ? resp->retry_after_s : cap_s) * 1000;
+}
+
 static void http_done(uint64_t id, struct http_response *resp, void *userdata)
 {
         struct actions *a = userdata;
@@ -292,6 +302,13 @@ static void http_done(uint64_t id, struct http_response *resp, void *userdata)
         a->http_id = 0;
         if (!x)
                 return;
+        /* A 2xx whose body outgrew the cap still succeeded: the body is only ever an excerpt. */
+        if (resp->error == -EFBIG && st >= 200 && st < 300) {
+                snprintf(result, sizeof(result), "HTTP %ld (response body over %d bytes ignored)",
+                         st, ACTIONS_RESPONSE_MAX);
+                finish(a, x, true, false, 0, result);
+                return;
+        }
         if (resp->error < 0) {
                 snprintf(result, sizeof(result), "%s", resp->reason);
                 finish(a, x, false, true, 0, result);
@@ -302,8 +319,7 @@ static void http_done(uint64_t id, struct http_response *resp, void *userdata)
                 snprintf(result, sizeof(result), "HTTP %ld", st);
         else
                 snprintf(result, sizeof(result), "HTTP %ld: %s", st, excerpt);
-        finish(a, x, st >= 200 && st < 300, st == 429 || st >= 500,
-               resp->has_retry_after ? (int64_t)resp->retry_after_s * 1000 : 0, result);
+        finish(a, x, st >= 200 && st < 300, st == 429 || st >= 500, retry_after_ms(resp), result);
 }
 
 static int send_http(struct actions *a, const struct policy_action *pa, struct state_action *x,

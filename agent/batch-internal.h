@@ -7,6 +7,8 @@
 #include "batch.h"
 #include "scrape.h"
 
+#define BATCH_SAVE_RETRY_MS 1000 /* a failed state save is retried this often */
+
 struct batch_target {
         struct batch *b;
         size_t index;
@@ -38,6 +40,8 @@ struct batch {
         uint64_t trips_total;
         uint64_t (*attempts)[2]; /* per action: [0] ok, [1] error */
         bool state_dirty;        /* the state changed and is not on disk yet */
+        int64_t save_due_ms;     /* when a failed save is tried again */
+        bool dry_run_noted;      /* "pending actions not sent" was logged */
 };
 
 static inline const char *target_name(const struct batch_target *t)

@@ -123,6 +123,20 @@ struct batch *batch_free(struct batch *b)
 }
 
 /* Swaps in policy p with fresh targets and a fresh breaker; on failure b is unchanged. */
+/* Prometheus counters must not drop on a reload: carry them over by action and target name. */
+static void carry_counters(const struct batch *old, struct batch *new, uint64_t (*attempts)[2])
+{
+        for (size_t i = 0; i < new->p->n_actions; i++)
+                for (size_t j = 0; j < old->p->n_actions; j++)
+                        if (!strcmp(new->p->actions[i].name, old->p->actions[j].name))
+                                memcpy(attempts[i], old->attempts[j], sizeof(attempts[i]));
+        for (size_t i = 0; i < new->n_t; i++)
+                for (size_t j = 0; j < old->n_t; j++)
+                        if (!strcmp(target_name(&new->t[i]), target_name(&old->t[j])))
+                                memcpy(new->t[i].errors, old->t[j].errors,
+                                       sizeof(new->t[i].errors));
+}
+
 static int rebuild(struct batch *b, struct policy *p)
 {
         struct batch tmp = { .p = p, .env = b->env };
@@ -138,6 +152,7 @@ static int rebuild(struct batch *b, struct policy *p)
                 free(attempts);
                 return r;
         }
+        carry_counters(b, &tmp, attempts);
         batch_targets_free(b);
         breaker_free(b->br);
         free(b->attempts);
@@ -172,7 +187,6 @@ int batch_update_policy(struct batch *b, struct policy *p, const struct stat *st
         bool promoted = breaker_phase(b->br) == BREAKER_PROMOTED;
         int r;
 
-        (void)now_ms;
         b->file = *st;
         if (latched(b)) {
                 policy_free(b->pending);
@@ -191,6 +205,9 @@ int batch_update_policy(struct batch *b, struct policy *p, const struct stat *st
         }
         if (promoted)
                 breaker_restore(b->br, BREAKER_PROMOTED, NULL);
+        /* A shorter interval applies now, not after the old, longer one runs out. */
+        if (b->next_tick_ms > now_ms + (int64_t)b->p->interval_ms)
+                b->next_tick_ms = now_ms;
         log_notice("batch %s: policy reloaded (%zu targets, %zu rules, every %llu ms)%s",
                    b->p->name, b->p->n_targets, b->p->n_rules,
                    (unsigned long long)b->p->interval_ms, promoted ? ", still promoted" : "");

@@ -332,7 +332,8 @@ static bool sync_baselines(struct batch *b)
  */
 static bool start_first_attempt(struct batch *b)
 {
-        if (!b->st->has_trip || b->st->phase != STATE_PHASE_TRIPPED || b->st->n_actions == 0)
+        if (!b->st->has_trip || b->st->phase != STATE_PHASE_TRIPPED || b->st->n_actions == 0 ||
+            b->p->dry_run)
                 return false;
         if (!b->act && actions_new(b->p, b->st, b->env->state_dir, b->env->http, b->env->host,
                                    on_action_event, b, &b->act) < 0)
@@ -367,7 +368,7 @@ static void evaluate(struct batch *b)
 {
         const struct sample *samples[POLICY_TARGETS_MAX];
         const struct breaker_transition *tr;
-        enum breaker_phase before = breaker_phase(b->br);
+        enum breaker_phase before = breaker_phase(b->br), ph;
         size_t n;
         bool dirty;
 
@@ -384,11 +385,14 @@ static void evaluate(struct batch *b)
         for (size_t i = 0; i < n; i++)
                 log_transition(b, &tr[i]);
         dirty = sync_baselines(b);
-        if (breaker_phase(b->br) != before) {
-                if (breaker_phase(b->br) == BREAKER_TRIPPED)
-                        start_trip(b, breaker_trip(b->br));
-                else
-                        b->st->phase = to_state_phase(breaker_phase(b->br));
+        ph = breaker_phase(b->br);
+        if (ph != before && ph == BREAKER_TRIPPED) {
+                start_trip(b, breaker_trip(b->br));
+                dirty = true;
+        } else if ((ph == BREAKER_ARMED || ph == BREAKER_BREACHING || ph == BREAKER_INCONCLUSIVE) &&
+                   b->st->phase != to_state_phase(ph)) {
+                /* Also after a restart or reload, where the breaker starts armed afresh. */
+                b->st->phase = to_state_phase(ph);
                 dirty = true;
         }
         if (dirty)
@@ -429,7 +433,9 @@ static void on_action_event(void *userdata, const struct actions_event *ev)
                           ev->action, ev->attempt, ev->result);
                 break;
         default:
+                /* The outcome is only in memory: keep saving until it is on disk. */
                 log_error("batch %s: action %s: %s", b->p->name, ev->action, ev->result);
+                b->state_dirty = true;
                 return;
         }
         if (ai < b->p->n_actions)
@@ -448,10 +454,20 @@ static void on_action_event(void *userdata, const struct actions_event *ev)
 
 void batch_run_actions(struct batch *b, int64_t now_ms)
 {
-        if (b->state_dirty)
+        if (b->state_dirty && now_ms >= b->save_due_ms) {
                 b->state_dirty = batch_save_state(b) < 0;
+                b->save_due_ms = now_ms + BATCH_SAVE_RETRY_MS;
+        }
         if (b->state_dirty || !b->st->has_trip || b->st->phase != STATE_PHASE_TRIPPED)
                 return;
+        if (b->p->dry_run) {
+                if (!b->dry_run_noted)
+                        log_warning("batch %s: dry run: the pending actions of trip %s are not "
+                                    "sent",
+                                    b->p->name, b->st->trip_id);
+                b->dry_run_noted = true;
+                return;
+        }
         if (!b->act && actions_new(b->p, b->st, b->env->state_dir, b->env->http, b->env->host,
                                    on_action_event, b, &b->act) < 0) {
                 log_error("batch %s: out of memory starting the actions", b->p->name);
@@ -463,8 +479,8 @@ void batch_run_actions(struct batch *b, int64_t now_ms)
 int64_t batch_actions_due_ms(const struct batch *b)
 {
         if (b->state_dirty)
-                return b->next_tick_ms; /* retried at each tick */
-        if (!b->st->has_trip || b->st->phase != STATE_PHASE_TRIPPED)
+                return b->save_due_ms;
+        if (!b->st->has_trip || b->st->phase != STATE_PHASE_TRIPPED || b->p->dry_run)
                 return INT64_MAX;
         return b->act ? actions_next_due_ms(b->act) : 0;
 }

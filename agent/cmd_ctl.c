@@ -20,9 +20,10 @@
 #include "state.h"
 #include "util.h"
 
-#define DEFAULT_SOCKET    "/run/oombreaker/control.sock"
-#define DEFAULT_STATE_DIR STATE_DIR_DEFAULT
-#define CALL_TIMEOUT_MS   5000
+#define DEFAULT_SOCKET      "/run/oombreaker/control.sock"
+#define DEFAULT_STATE_DIR   STATE_DIR_DEFAULT
+#define CALL_TIMEOUT_MS     5000
+#define CTL_DURATION_MAX_MS (30ull * 24 * 3600 * 1000) /* --bake and --timeout */
 
 struct ctl_opts {
         const char *socket;
@@ -59,6 +60,11 @@ static int parse_duration_opt(const char *cmd, const char *opt, const char *arg,
                         "oombreaker %s: --%s: \"%s\" is not a duration (use 500ms, 5s, 2m)\n", cmd,
                         opt, arg);
                 return -EINVAL;
+        }
+        if (*ret > CTL_DURATION_MAX_MS) {
+                fprintf(stderr, "oombreaker %s: --%s: \"%s\" is longer than 30 days\n", cmd, opt,
+                        arg);
+                return -ERANGE;
         }
         return 0;
 }
@@ -104,16 +110,21 @@ static int parse_opts(int argc, char **argv, const char *allowed, bool batch_req
 }
 
 /* Sends {"cmd": cmd, "batch": batch}; prints why on failure. */
-static int call(const struct ctl_opts *o, const char *cmd, json_t **ret)
+static int call_within(const struct ctl_opts *o, const char *cmd, int timeout_ms, json_t **ret)
 {
         json_t *req = json_pack("{s:s}", "cmd", cmd);
         int r;
 
         if (o->batch)
                 json_object_set_new(req, "batch", json_string(o->batch));
-        r = control_call(o->socket, req, CALL_TIMEOUT_MS, ret);
+        r = control_call(o->socket, req, timeout_ms, ret);
         json_decref(req);
         return r;
+}
+
+static int call(const struct ctl_opts *o, const char *cmd, json_t **ret)
+{
+        return call_within(o, cmd, CALL_TIMEOUT_MS, ret);
 }
 
 static void explain_call_error(const char *cmd, const struct ctl_opts *o, int r)
@@ -424,15 +435,21 @@ int cmd_wait(int argc, char **argv)
                 return EXIT_CONFIG;
         for (bool first = true;; first = false) {
                 json_t *resp = NULL;
-                int64_t now = mono_ms();
+                int64_t now = mono_ms(), left = (int64_t)o.timeout_ms - (now - start);
                 int r, code = -1;
 
-                if (o.timeout_ms && now - start >= (int64_t)o.timeout_ms) {
+                if (o.timeout_ms && left <= 0) {
                         fprintf(stderr, "oombreaker wait: %s: no verdict within the timeout\n",
                                 o.batch);
                         return EXIT_TIMEOUT;
                 }
-                r = call(&o, "status", &resp);
+                /* A daemon slow to answer must not stretch --timeout. */
+                r = call_within(&o, "status",
+                                o.timeout_ms && left < CALL_TIMEOUT_MS ? (int)left
+                                                                       : CALL_TIMEOUT_MS,
+                                &resp);
+                if (r == -ETIMEDOUT && o.timeout_ms && mono_ms() - start >= (int64_t)o.timeout_ms)
+                        continue;
                 if (r < 0 && (first || now - last_ok > WAIT_DAEMON_GAP_MS)) {
                         explain_call_error("wait", &o, r);
                         return EXIT_CONFIG;

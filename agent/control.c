@@ -26,6 +26,8 @@ struct control {
         int listen_fd;
         char *path;
         gid_t group; /* the socket's group: members may reset and promote */
+        int64_t accept_paused_until_ms;
+        int64_t now_ms; /* as of the last control_dispatch() */
         control_handler handler;
         void *userdata;
         struct client clients[CONTROL_CLIENTS_MAX];
@@ -41,15 +43,24 @@ static int make_addr(const char *path, struct sockaddr_un *sa)
         return 0;
 }
 
-/* Removes a stale socket at path; anything that is not a socket is left alone. */
-static int remove_stale(const char *path)
+/*
+ * Removes a stale socket at path. A socket someone still listens on is -EADDRINUSE (another
+ * agent runs), and anything that is not a socket is left alone (-EEXIST).
+ */
+static int remove_stale(const char *path, const struct sockaddr_un *sa)
 {
+        _cleanup_close_ int fd = -1;
         struct stat st;
 
         if (lstat(path, &st) < 0)
                 return errno == ENOENT ? 0 : -errno;
         if (!S_ISSOCK(st.st_mode))
                 return -EEXIST;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+                return -EADDRINUSE;
         return unlink(path) < 0 ? -errno : 0;
 }
 
@@ -64,7 +75,7 @@ int control_open(const char *path, control_handler handler, void *userdata, stru
         r = make_addr(path, &sa);
         if (r < 0)
                 return r;
-        r = remove_stale(path);
+        r = remove_stale(path, &sa);
         if (r < 0)
                 return r;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -143,6 +154,9 @@ static void accept_clients(struct control *c, int64_t now_ms)
                 if (cl->fd >= 0)
                         continue;
                 fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                /* Out of fds, the listener stays readable: rest it a while instead of spinning. */
+                if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+                        c->accept_paused_until_ms = now_ms + CONTROL_ACCEPT_PAUSE_MS;
                 if (fd < 0)
                         return;
                 cl->fd = fd;
@@ -195,19 +209,13 @@ static void handle_line(struct control *c, struct client *cl, size_t len)
         json_decref(req);
 }
 
-static void client_read(struct control *c, struct client *cl)
+/* Answers the first complete request line in the buffer, unless a reply is still pending. */
+static void client_process(struct control *c, struct client *cl)
 {
         char *nl;
-        ssize_t n;
 
-        n = read(cl->fd, cl->in + cl->in_len, CONTROL_REQUEST_MAX - cl->in_len);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-                client_drop(cl);
+        if (cl->out)
                 return;
-        }
-        if (n < 0)
-                return;
-        cl->in_len += (size_t)n;
         nl = memchr(cl->in, '\n', cl->in_len);
         if (nl) {
                 size_t line = (size_t)(nl - cl->in);
@@ -225,7 +233,22 @@ static void client_read(struct control *c, struct client *cl)
         }
 }
 
-static void client_write(struct client *cl)
+static void client_read(struct control *c, struct client *cl)
+{
+        ssize_t n;
+
+        n = read(cl->fd, cl->in + cl->in_len, CONTROL_REQUEST_MAX - cl->in_len);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                client_drop(cl);
+                return;
+        }
+        if (n < 0)
+                return;
+        cl->in_len += (size_t)n;
+        client_process(c, cl);
+}
+
+static void client_write(struct control *c, struct client *cl)
 {
         ssize_t n = write(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off);
 
@@ -239,6 +262,8 @@ static void client_write(struct client *cl)
                 free(cl->out);
                 cl->out = NULL;
                 cl->out_len = cl->out_off = 0;
+                /* A client may have sent its next request along with the first. */
+                client_process(c, cl);
         }
 }
 
@@ -249,7 +274,7 @@ size_t control_pollfds(struct control *c, struct pollfd *fds, size_t max)
         for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
                 used += c->clients[i].fd >= 0;
         /* With every slot taken the listener is left out, so a full house cannot spin. */
-        if (max > 0 && used < CONTROL_CLIENTS_MAX)
+        if (max > 0 && used < CONTROL_CLIENTS_MAX && c->now_ms >= c->accept_paused_until_ms)
                 fds[n++] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
         for (size_t i = 0; i < CONTROL_CLIENTS_MAX && n < max; i++) {
                 struct client *cl = &c->clients[i];
@@ -271,6 +296,7 @@ static struct client *find_client(struct control *c, int fd)
 
 void control_dispatch(struct control *c, const struct pollfd *fds, size_t n, int64_t now_ms)
 {
+        c->now_ms = now_ms;
         for (size_t i = 0; i < n; i++) {
                 struct client *cl;
 
@@ -285,7 +311,7 @@ void control_dispatch(struct control *c, const struct pollfd *fds, size_t n, int
                         continue;
                 cl->last_ms = now_ms;
                 if (fds[i].revents & POLLOUT)
-                        client_write(cl);
+                        client_write(c, cl);
                 else if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
                         client_read(c, cl);
         }

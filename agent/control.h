@@ -14,10 +14,11 @@
 
 #include <jansson.h>
 
-#define CONTROL_REQUEST_MAX  4096 /* bytes in one request line */
-#define CONTROL_CLIENTS_MAX  64
-#define CONTROL_IDLE_MS      30000 /* a client silent this long is dropped */
-#define CONTROL_RESPONSE_MAX (1024 * 1024)
+#define CONTROL_REQUEST_MAX     4096 /* bytes in one request line */
+#define CONTROL_CLIENTS_MAX     64
+#define CONTROL_IDLE_MS         30000 /* a client silent this long is dropped */
+#define CONTROL_RESPONSE_MAX    (1024 * 1024)
+#define CONTROL_ACCEPT_PAUSE_MS 1000 /* listener rest after running out of fds */
 
 struct control_peer {
         pid_t pid;
@@ -37,7 +38,8 @@ struct control;
 
 /*
  * Binds path (replacing a stale socket, refusing to replace anything else), chmods it to
- * 0660. Returns 0 and sets *ret, or -errno (-ENAMETOOLONG past 107 bytes).
+ * 0660. Returns 0 and sets *ret, or -errno: -EADDRINUSE when a daemon already listens there,
+ * -EEXIST when path is not a socket, -ENAMETOOLONG past 107 bytes.
  */
 int control_open(const char *path, control_handler handler, void *userdata, struct control **ret);
 

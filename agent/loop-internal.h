@@ -24,6 +24,7 @@ struct loop {
         struct http *http;
         int tfd;
         int sfd;
+        int lock_fd; /* flock of <state dir>/.lock */
         struct control *control;
         struct server *server;
         struct batch *batches[LOOP_BATCHES_MAX];

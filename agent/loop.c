@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -359,6 +362,35 @@ static int open_fds(struct loop *l)
         return 0;
 }
 
+/*
+ * One agent per state directory: two would both act on the same trip under different
+ * keys. The lock lives as long as the process.
+ */
+static int lock_state_dir(struct loop *l)
+{
+        char path[PATH_MAX];
+
+        if (mkdir(l->cfg->state_dir, 0750) < 0 && errno != EEXIST) {
+                log_error("state directory %s: %s", l->cfg->state_dir, strerror(errno));
+                return -errno;
+        }
+        if (snprintf(path, sizeof(path), "%s/.lock", l->cfg->state_dir) >= (int)sizeof(path))
+                return -ENAMETOOLONG;
+        l->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (l->lock_fd < 0) {
+                log_error("state directory %s: cannot open its lock: %s", l->cfg->state_dir,
+                          strerror(errno));
+                return -errno;
+        }
+        if (flock(l->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                log_error("state directory %s is in use by another oombreaker run (it holds "
+                          "the lock on %s); stop it first",
+                          l->cfg->state_dir, path);
+                return -EBUSY;
+        }
+        return 0;
+}
+
 static int setup(struct loop *l)
 {
         char err[CGROUP_ERROR_MAX] = "";
@@ -394,15 +426,16 @@ static int setup(struct loop *l)
                         return -errno;
                 }
         }
-        if (mkdir(l->cfg->state_dir, 0750) < 0 && errno != EEXIST) {
-                log_error("state directory %s: %s", l->cfg->state_dir, strerror(errno));
-                return -errno;
-        }
-        r = control_open(l->cfg->socket, on_control, l, &l->control);
-        if (r < 0) {
-                log_error("control socket %s: %s", l->cfg->socket, strerror(-r));
+        r = lock_state_dir(l);
+        if (r < 0)
                 return r;
-        }
+        r = control_open(l->cfg->socket, on_control, l, &l->control);
+        if (r == -EADDRINUSE)
+                log_error("control socket %s: another oombreaker answers on it", l->cfg->socket);
+        else if (r < 0)
+                log_error("control socket %s: %s", l->cfg->socket, strerror(-r));
+        if (r < 0)
+                return r;
         if (l->cfg->listen) {
                 r = server_start(l->cfg->listen, &l->server);
                 if (r < 0) {
@@ -429,11 +462,13 @@ static void teardown(struct loop *l)
                 close(l->tfd);
         if (l->sfd >= 0)
                 close(l->sfd);
+        if (l->lock_fd >= 0)
+                close(l->lock_fd);
 }
 
 int loop_run(const struct loop_config *cfg)
 {
-        struct loop l = { .cfg = cfg, .tfd = -1, .sfd = -1 };
+        struct loop l = { .cfg = cfg, .tfd = -1, .sfd = -1, .lock_fd = -1 };
         uint64_t watchdog_usec;
         int r;
 

@@ -83,6 +83,28 @@ static void test_control(void **state)
         assert_int_equal(json_is_true(json_object_get(resp, "privileged")), getuid() == 0);
         json_decref(resp);
 
+        /* Two requests in one write get two replies, in order. */
+        fd = raw_connect(path);
+        {
+                const char two[] = "{\"cmd\":\"one\"}\n{\"cmd\":\"two\"}\n";
+                char got[512] = "";
+                size_t len = 0;
+
+                assert_int_equal(write(fd, two, strlen(two)), (ssize_t)strlen(two));
+                while (len < sizeof(got) - 1 && !strstr(got, "\"two\"")) {
+                        struct pollfd p = { .fd = fd, .events = POLLIN };
+
+                        assert_int_equal(poll(&p, 1, 2000), 1);
+                        n = read(fd, got + len, sizeof(got) - 1 - len);
+                        assert_true(n > 0);
+                        len += (size_t)n;
+                        got[len] = '\0';
+                }
+                assert_non_null(strstr(got, "\"one\""));
+                assert_true(strstr(got, "\"one\"") < strstr(got, "\"two\""));
+        }
+        close(fd);
+
         /* Garbage and an overlong line get an error reply, not a hang or a crash. */
         fd = raw_connect(path);
         assert_int_equal(write(fd, "nope\n", 5), 5);
