@@ -14,7 +14,9 @@
 #                   retry waits the 10 min cap;
 #  pipelined        two requests in one write on the control socket get two replies;
 #  save_retry       the outcome of an action whose save failed (b1.json briefly replaced by a
-#                   directory) reaches the state file, so a restart does not send it again.
+#                   directory) reaches the state file, so a restart does not send it again;
+#  save_retry_ro    the same with the state dir a tmpfs remounted read-only mid-request (root
+#                   only, else this case alone is skipped): the agent must not pin it writable.
 # Usage: test-run-regressions.sh [CASE...] (all cases by default).
 set -euo pipefail
 
@@ -24,8 +26,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/agent.sh"
 
 ALL_CASES=(dry_run big_body one_agent reload_interval phase_breaching phase_inconclusive retry_after
-	pipelined save_retry)
+	pipelined save_retry save_retry_ro)
 CASE=
+TMPFS= # a tmpfs mounted by save_retry_ro, unmounted on exit
 
 need_cmd curl jq
 for c in "$@"; do
@@ -33,6 +36,17 @@ for c in "$@"; do
 done
 tmpdir_setup
 agent_fixture
+
+# common.sh's EXIT trap removes $TEST_TMP: a tmpfs inside it goes first (lazily: an agent may
+# still hold it; the cleanup stops the agent next).
+_regress_exit() {
+	local rc=$?
+	set +e # the status is handed on to _cleanup through $?
+	[ -z "$TMPFS" ] || umount -l "$TMPFS" 2>/dev/null
+	(exit "$rc")
+	_cleanup
+}
+trap _regress_exit EXIT
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -292,14 +306,14 @@ PY
 case_save_retry() {
 	local st n
 	case_begin save_retry
-	receiver_start recv-save_retry --delay '/rollback=3'
+	receiver_start recv-save_retry --delay '/rollback=4'
 	write_policy "$TEST_TMP/save.ini" 200ms 2 \
 		"$(rollback_action "http://127.0.0.1:$RECEIVER_PORT/rollback" "timeout = 30s")"
 	agent_start --policy "$TEST_TMP/save.ini"
 	st=$AGENT_STATE
 	agent_set_ratio high
 	wait_until 10 recv_at_least /rollback 1 || fail "the trip sent no rollback"
-	# The rollback is in flight (answered 3 s later): the file cannot be replaced in the meantime.
+	# The rollback is in flight (answered 4 s later): the file cannot be replaced in the meantime.
 	mv "$st/b1.json" "$st/b1.json.before"
 	mkdir "$st/b1.json"
 	wait_until 10 agent_log_has 'action rollback done after' || fail "the rollback is not done"
@@ -321,6 +335,45 @@ case_save_retry() {
 	agent_phase_is b1 rolled_back || fail "the restarted agent says $(agent_phase b1)"
 	stop_agent
 	spawn_kill "$RECEIVER_PID"
+}
+
+# save_retry_ro: like save_retry, with the save failing on a read-only remount of a tmpfs.
+case_save_retry_ro() {
+	local st n
+	case_begin save_retry_ro
+	if [ "$(id -u)" != 0 ]; then
+		echo "skipped: mounting a tmpfs needs root"
+		return 0
+	fi
+	st=$TEST_TMP/state
+	mkdir "$st"
+	mount -t tmpfs -o size=4m,mode=0750 oombreaker-test "$st" || fail "cannot mount a tmpfs on $st"
+	TMPFS=$st
+	receiver_start recv-save_retry_ro --delay '/rollback=4'
+	write_policy "$TEST_TMP/save-ro.ini" 200ms 2 \
+		"$(rollback_action "http://127.0.0.1:$RECEIVER_PORT/rollback" "timeout = 30s")"
+	agent_start --policy "$TEST_TMP/save-ro.ini"
+	agent_set_ratio high
+	wait_until 10 recv_at_least /rollback 1 || fail "the trip sent no rollback"
+	wait_until 2 mount -o remount,ro "$st" ||
+		fail "cannot remount the state dir read-only while the agent runs: $(mount -o remount,ro "$st" 2>&1)"
+	wait_until 10 agent_log_has 'action rollback done after' || fail "the rollback is not done"
+	agent_log_has 'action rollback: cannot save the state file' ||
+		fail "the save did not fail: $(tail -n 5 "$AGENT_LOG")"
+	mount -o remount,rw "$st" || fail "cannot remount the state dir read-write"
+	wait_until 5 state_matches '.phase == "rolled_back" and .actions[0].status == "done"' ||
+		fail "the rollback's outcome never reached the state file: $(state_json)"
+	stop_agent
+	recv_reset
+	agent_set_ratio low
+	agent_start --policy "$TEST_TMP/save-ro.ini"
+	agent_wait_ticks 3 10 || fail "the restarted agent does not tick"
+	n=$(recv_count /rollback)
+	[ "$n" = 0 ] || fail "the restart sent the rollback again ($n request(s))"
+	stop_agent
+	spawn_kill "$RECEIVER_PID"
+	umount "$st" || fail "cannot unmount $st"
+	TMPFS=
 }
 
 cases=("$@")
