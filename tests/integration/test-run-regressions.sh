@@ -50,7 +50,7 @@ trap _regress_exit EXIT
 
 # --- helpers ------------------------------------------------------------------------------------
 
-# case_begin NAME: a fresh state dir, agent log and control socket; the canary back at 55 %.
+# case_begin NAME: a fresh state dir and agent log; the canary back at 55 %.
 case_begin() {
 	echo "== $1"
 	[ -z "$CASE" ] || [ ! -e "$TEST_TMP/agent.log" ] || mv "$TEST_TMP/agent.log" "$TEST_TMP/$CASE.agent.txt"
