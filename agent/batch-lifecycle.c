@@ -122,7 +122,6 @@ struct batch *batch_free(struct batch *b)
         return NULL;
 }
 
-/* Swaps in policy p with fresh targets and a fresh breaker; on failure b is unchanged. */
 /* Prometheus counters must not drop on a reload: carry them over by action and target name. */
 static void carry_counters(const struct batch *old, struct batch *new, uint64_t (*attempts)[2])
 {
@@ -137,6 +136,7 @@ static void carry_counters(const struct batch *old, struct batch *new, uint64_t 
                                        sizeof(new->t[i].errors));
 }
 
+/* Swaps in policy p with fresh targets and a fresh breaker; on failure b is unchanged. */
 static int rebuild(struct batch *b, struct policy *p)
 {
         struct batch tmp = { .p = p, .env = b->env };

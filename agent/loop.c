@@ -364,7 +364,8 @@ static int open_fds(struct loop *l)
 
 /*
  * One agent per state directory: two would both act on the same trip under different
- * keys. The lock lives as long as the process.
+ * keys. The lock lives as long as the process. Its fd is read-only: flock() needs no more,
+ * and a writable fd would keep the state dir's filesystem from being remounted read-only.
  */
 static int lock_state_dir(struct loop *l)
 {
@@ -376,7 +377,7 @@ static int lock_state_dir(struct loop *l)
         }
         if (snprintf(path, sizeof(path), "%s/.lock", l->cfg->state_dir) >= (int)sizeof(path))
                 return -ENAMETOOLONG;
-        l->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        l->lock_fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
         if (l->lock_fd < 0) {
                 log_error("state directory %s: cannot open its lock: %s", l->cfg->state_dir,
                           strerror(errno));

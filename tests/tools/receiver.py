@@ -17,6 +17,8 @@ answer is 200. Steps:
 --retry-after PATH=SECS adds Retry-After to every 429 and 503 answered on PATH.
 --delay PATH=SECS waits SECS (a decimal, at most 60) before answering each request on PATH, after
 recording it: a slow pipeline, which widens the window in which a client can die mid-request.
+--body-size PATH=BYTES pads every status answer on PATH to at least BYTES (at most 16 MiB) with a
+"pad" string in its JSON body: a chatty pipeline whose answer outgrows a client's buffer.
 
 Control endpoint (requests to it are not recorded):
   POST /_receiver/script     body: PATH=STEPS lines; replaces those scripts, restarts their count
@@ -40,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 MAX_BODY_BYTES = 1 << 20
+MAX_ANSWER_PAD = 16 << 20
 MAX_HEADER_VALUE = 8192
 CONTROL_PREFIX = "/_receiver/"
 
@@ -73,9 +76,10 @@ def parse_script(spec):
 class Recorder:
     """The receiver's shared state: scripts, per-path attempt counts, and the request log."""
 
-    def __init__(self, log_path, scripts, retry_after, delays, verbose, label):
+    def __init__(self, log_path, scripts, retry_after, delays, body_sizes, verbose, label):
         self.lock = threading.Lock()
         self.delays = dict(delays)
+        self.body_sizes = dict(body_sizes)
         self.log = open(log_path, "a", encoding="utf-8")
         self.scripts = dict(scripts)
         self.retry_after = dict(retry_after)
@@ -174,7 +178,11 @@ class Handler(BaseHTTPRequestHandler):
         elif kind == "close":
             self.close_connection = True
         elif not (delay and rec.stopping.wait(delay)):
-            self.answer(status, {"status": status, "attempt": attempt}, retry_after)
+            payload = {"status": status, "attempt": attempt}
+            pad = rec.body_sizes.get(url.path, rec.body_sizes.get("*", 0))
+            if pad:
+                payload["pad"] = "x" * pad
+            self.answer(status, payload, retry_after)
 
     def header_dict(self):
         headers = {}
@@ -258,6 +266,7 @@ def parse_args(argv):
     p.add_argument("--script", action="append", default=[], metavar="PATH=STEPS")
     p.add_argument("--retry-after", action="append", default=[], metavar="PATH=SECS")
     p.add_argument("--delay", action="append", default=[], metavar="PATH=SECS")
+    p.add_argument("--body-size", action="append", default=[], metavar="PATH=BYTES")
     p.add_argument("--label", default="", help="prefix of the --verbose lines")
     p.add_argument("--verbose", action="store_true", help="print one human line per request")
     args = p.parse_args(argv)
@@ -265,6 +274,7 @@ def parse_args(argv):
         args.script = [parse_script(s) for s in args.script]
         args.retry_after = [parse_retry_after(s) for s in args.retry_after]
         args.delay = [parse_delay(s) for s in args.delay]
+        args.body_size = [parse_body_size(s) for s in args.body_size]
     except ValueError as e:
         p.error(str(e))
     if not 0 <= args.port <= 65535:
@@ -290,6 +300,15 @@ def parse_delay(spec):
     return path, value
 
 
+def parse_body_size(spec):
+    path, sep, size = spec.partition("=")
+    size = size.strip()
+    if not sep or not size.isdigit() or not (path == "*" or path.startswith("/")) \
+            or int(size) > MAX_ANSWER_PAD:
+        raise ValueError(f"--body-size {spec!r}: want PATH=BYTES (0..{MAX_ANSWER_PAD})")
+    return path, int(size)
+
+
 def write_port_file(path, port):
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "w") as f:
@@ -299,7 +318,8 @@ def write_port_file(path, port):
 
 def main(argv):
     args = parse_args(argv)
-    recorder = Recorder(args.log, args.script, args.retry_after, args.delay, args.verbose, args.label)
+    recorder = Recorder(args.log, args.script, args.retry_after, args.delay, args.body_size,
+                        args.verbose, args.label)
     server = ThreadingHTTPServer((args.bind, args.port), Handler)
     server.daemon_threads = True
     server.recorder = recorder
