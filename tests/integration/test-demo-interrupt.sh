@@ -13,20 +13,6 @@ need_cmd haproxy socat curl jq setsid pgrep go env
 [ -x "${OOMBREAKER:-}" ] || fail "set OOMBREAKER to the oombreaker binary (ctest does)"
 tmpdir_setup
 
-# leftovers DIR: prints every process whose command line mentions DIR.
-leftovers() {
-	"$PYTHON" - "$1" <<'EOF'
-import os, sys
-needle = sys.argv[1].encode()
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        cmd = open(f"/proc/{pid}/cmdline", "rb").read()
-    except OSError:
-        continue
-    if needle in cmd and int(pid) != os.getpid():
-        print(pid, cmd.replace(b"\0", b" ").decode(errors="replace"))
-EOF
-}
 
 out=$TEST_TMP/demo-run
 # A background job of a script starts with SIGINT ignored, and bash cannot trap a signal ignored

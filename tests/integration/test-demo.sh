@@ -99,21 +99,6 @@ check_rollback() {
 	log "pipeline: exactly one rollback, stable_image $stable: ok"
 }
 
-# leftovers DIR: prints every process whose command line mentions DIR (the demo's work dir is in
-# the arguments of everything it starts).
-leftovers() {
-	"$PYTHON" - "$1" <<'EOF'
-import os, sys
-needle = sys.argv[1].encode()
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        cmd = open(f"/proc/{pid}/cmdline", "rb").read()
-    except OSError:
-        continue
-    if needle in cmd and int(pid) != os.getpid():
-        print(pid, cmd.replace(b"\0", b" ").decode(errors="replace"))
-EOF
-}
 
 # check_demo_script: scripts/demo as a user runs it (minus the install and build): exit 0 in
 # under 60 s, and afterwards nothing of it left.

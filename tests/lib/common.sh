@@ -427,3 +427,19 @@ leaky_start() {
 	_wait_port_file "$TEST_TMP/$name.port" "$SPAWN_PID" || fail "leaky $name did not start"
 	LEAKY_PORT=$(cat "$TEST_TMP/$name.port")
 }
+
+# leftovers NEEDLE: prints every process (pid and command line) whose command line mentions
+# NEEDLE, e.g. a test's work dir, to prove nothing it started outlived it.
+leftovers() {
+	"$PYTHON" - "$1" <<'EOF'
+import os, sys
+needle = sys.argv[1].encode()
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        continue
+    if needle in cmd and int(pid) != os.getpid():
+        print(pid, cmd.replace(b"\0", b" ").decode(errors="replace"))
+EOF
+}
