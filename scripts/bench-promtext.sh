@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Exposition parse throughput on a 1 MiB text-format body, in one run: the agent's parser
-# (agent/promtext.c via tests/tools/promtext-sum, asked for the go preset's two series while it
+# (agent/core/promtext.c via tests/tools/promtext-sum, asked for the go preset's two series while it
 # validates every line), python3-prometheus-client's text parser, and Go's expfmt.TextParser
 # (Debian golang-github-prometheus-common-dev). Prints the three figures (MB/s, 10^6 bytes per
 # second) and the ratios; the goals are >= 20x python and >= 2x expfmt.

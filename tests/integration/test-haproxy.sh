@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# agent/haproxy.c against a real HAProxy on loopback: MAINT, DRAIN and weight 0 over the
+# agent/io/haproxy.c against a real HAProxy on loopback: MAINT, DRAIN and weight 0 over the
 # unix socket and over TCP, read back with `show servers state`; HAProxy's refusals, a
 # refused connection and a peer that never answers fail with the right reason.
 set -uo pipefail

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * haproxy-cmd: drives agent/haproxy.c from the command line, for integration tests and the
+ * haproxy-cmd: drives agent/io/haproxy.c from the command line, for integration tests and the
  * demo (tests/lib/haproxy.sh).
  *
  *   haproxy-cmd (--socket PATH | --address IP:PORT) [--timeout MS] set B/S maint|drain|weight0

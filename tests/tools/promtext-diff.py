@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Differential test of the agent's exposition parser (agent/promtext.c, driven through
+"""Differential test of the agent's exposition parser (agent/core/promtext.c, driven through
 tests/tools/promtext-sum) against the reference parsers.
 
 1. Sums: for every fixture in tests/fixtures/exposition/ and every series the presets use (plus

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "control.h"
+#include "clock.h"
 #include "util.h"
 
 static atomic_bool stop;

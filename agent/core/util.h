@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
@@ -46,18 +45,3 @@ static inline void fclosep(FILE **f)
                 (fd) = -1;        \
                 _tmp_;            \
         })
-
-/* CLOCK_MONOTONIC in nanoseconds: every deadline, tick and timing in the agent uses it. */
-static inline uint64_t mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* CLOCK_MONOTONIC in milliseconds. */
-static inline int64_t mono_ms(void)
-{
-        return (int64_t)(mono_ns() / 1000000u);
-}

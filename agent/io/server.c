@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "server.h"
+#include "clock.h"
 #include "util.h"
 
 struct server {

@@ -11,6 +11,7 @@
 #include "rules.h"
 #include "scrape.h"
 #include "trace.h"
+#include "clock.h"
 #include "util.h"
 
 const char *batch_name(const struct batch *b)

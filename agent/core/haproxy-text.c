@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "haproxy.h"
+#include "haproxy-text.h"
 #include "util.h"
 
 #define LINE_MAX_BYTES 4096

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "clock.h"
 #include "util.h"
 
 struct client {

@@ -23,6 +23,7 @@
 #include "loop-internal.h"
 #include "notify.h"
 #include "server.h"
+#include "clock.h"
 #include "util.h"
 
 static const double tick_buckets[N_BUCKETS] = { 0.0001, 0.0005, 0.001, 0.005, 0.01,

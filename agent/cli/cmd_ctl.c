@@ -18,6 +18,8 @@
 #include "control.h"
 #include "report.h"
 #include "state.h"
+#include "clock.h"
+#include "units.h"
 #include "util.h"
 
 #define DEFAULT_SOCKET      "/run/oombreaker/control.sock"
@@ -55,7 +57,7 @@ static const struct option long_options[] = {
 
 static int parse_duration_opt(const char *cmd, const char *opt, const char *arg, uint64_t *ret)
 {
-        if (cli_parse_duration_ms(arg, ret) < 0) {
+        if (units_parse_duration(arg, ret) < 0) {
                 fprintf(stderr,
                         "oombreaker %s: --%s: \"%s\" is not a duration (use 500ms, 5s, 2m)\n", cmd,
                         opt, arg);

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cli.h"
 #include "policy-keys.h"
 #include "units.h"
 #include "util.h"
@@ -303,7 +302,7 @@ static int parse_numeric(const struct key_def *def, const char *value, double *r
 
         switch (def->kind) {
         case V_DURATION:
-                r = cli_parse_duration_ms(value, &u);
+                r = units_parse_duration(value, &u);
                 *ret = (double)u;
                 return r;
         case V_SIZE:

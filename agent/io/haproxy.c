@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "haproxy.h"
+#include "clock.h"
 #include "util.h"
 
 #define REPLY_CHUNK 4096

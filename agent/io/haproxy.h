@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "haproxy-text.h"
 #include "policy.h"
 
 #define HAPROXY_COMMAND_MAX   1024        /* bytes, newline excluded */
@@ -99,24 +100,3 @@ struct haproxy_req *haproxy_req_free(struct haproxy_req *r);
 int haproxy_command_sync(const struct haproxy_target *t, const char *command,
                          enum haproxy_expect expect, uint64_t timeout_ms, char *reply,
                          size_t reply_size, char *reason, size_t reason_size);
-
-/*
- * Formats the command that puts server ("backend/server") into state: "set server B/S
- * state maint|drain" or "set weight B/S 0". Returns the length, -EINVAL for a bad server
- * name, -ENOBUFS when buf is too small.
- */
-int haproxy_format_command(enum haproxy_state state, const char *server, char *buf, size_t size);
-
-/* True for "backend/server" with two non-empty names of printable, non-blank characters. */
-bool haproxy_server_valid(const char *server);
-
-/*
- * Finds backend/server in the reply of "show servers state [backend]" (format version 1)
- * and returns its srv_admin_state mask and srv_op_state. Returns 0, -ENOENT when the server
- * is not listed, -EBADMSG when the reply is not a version 1 dump.
- */
-int haproxy_parse_server_state(const char *reply, const char *backend, const char *server,
-                               unsigned *ret_admin_state, unsigned *ret_op_state);
-
-/* Names an admin-state mask: "MAINT" (any maintenance bit), "DRAIN" (a drain bit), "READY". */
-const char *haproxy_admin_state_name(unsigned admin_state);

@@ -18,9 +18,3 @@ void cli_print_version(void);
  * version and returns true, in which case the caller exits 0. usage is the full help text.
  */
 bool cli_help_or_version(int argc, char **argv, const char *usage);
-
-/*
- * Parses a duration as policies write it ("500ms", "5s", "2m", "1h", bare = seconds) into
- * milliseconds. Returns 0 or -EINVAL. Locale-independent.
- */
-int cli_parse_duration_ms(const char *s, uint64_t *ret_ms);

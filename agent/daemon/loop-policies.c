@@ -10,6 +10,7 @@
 #include "log.h"
 #include "loop-internal.h"
 #include "notify.h"
+#include "clock.h"
 #include "util.h"
 
 static struct batch *find_batch_by_path(struct loop *l, const char *path)

@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "cgroup.h"
+#include "cgroup-parse.h"
 
 /* Strictly decimal digits, at least one; no sign, no spaces. */
 static int parse_digits(const char *s, size_t n, uint64_t *ret)

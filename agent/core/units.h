@@ -38,6 +38,12 @@ int units_parse_percent(const char *s, double *ret);
 /* Booleans: true/false, yes/no, on/off, 1/0 (lower case). Returns 0 or -EINVAL. */
 int units_parse_bool(const char *s, bool *ret);
 
+/*
+ * Parses a duration as policies write it ("500ms", "5s", "2m", "1h", bare = seconds) into
+ * milliseconds. Returns 0 or -EINVAL. Locale-independent.
+ */
+int units_parse_duration(const char *s, uint64_t *ret_ms);
+
 /* Formats ms as the shortest exact policy form: "1h", "2m", "5s", "500ms". */
 void units_format_duration(uint64_t ms, char *buf, size_t size);
 

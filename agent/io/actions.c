@@ -15,6 +15,7 @@
 #include "haproxy.h"
 #include "report.h"
 #include "template.h"
+#include "clock.h"
 #include "util.h"
 
 struct actions {

@@ -174,3 +174,30 @@ void units_format_size(uint64_t bytes, char *buf, size_t size)
         }
         snprintf(buf, size, "%" PRIu64 "%s", bytes, names[i]);
 }
+
+int units_parse_duration(const char *s, uint64_t *ret_ms)
+{
+        static const struct {
+                const char *suffix;
+                uint64_t ms;
+        } units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "", 1000 } };
+        uint64_t v = 0;
+        const char *p = s;
+
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+                if (v > (UINT64_MAX - 9) / 10)
+                        return -EINVAL;
+                v = v * 10 + (uint64_t)(*p - '0');
+        }
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                if (strcmp(p, units[i].suffix) != 0)
+                        continue;
+                if (v > UINT64_MAX / units[i].ms)
+                        return -EINVAL;
+                *ret_ms = v * units[i].ms;
+                return 0;
+        }
+        return -EINVAL;
+}

@@ -9,6 +9,7 @@
 
 #include "http.h"
 #include "scrape.h"
+#include "clock.h"
 #include "util.h"
 
 struct scrape {
