@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "forecast.h"
+
+static const struct forecast_point *point_at(const struct forecast *f, size_t i)
+{
+        return &f->points[(f->head + i) % FORECAST_SAMPLES_MAX];
+}
+
+void forecast_reset(struct forecast *f)
+{
+        f->head = 0;
+        f->n = 0;
+}
+
+static void drop_oldest(struct forecast *f)
+{
+        f->head = (f->head + 1) % FORECAST_SAMPLES_MAX;
+        f->n--;
+}
+
+int forecast_add(struct forecast *f, int64_t t_ms, uint64_t bytes, uint64_t window_ms)
+{
+        if (f->n > 0) {
+                const struct forecast_point *last = point_at(f, f->n - 1);
+
+                if (t_ms <= last->t_ms)
+                        return -EINVAL;
+                /* A restart or a counter reset: the old trend says nothing about the new one. */
+                if (bytes < last->bytes / 2)
+                        forecast_reset(f);
+        }
+        if (f->n == FORECAST_SAMPLES_MAX)
+                drop_oldest(f);
+        f->points[(f->head + f->n) % FORECAST_SAMPLES_MAX] = (struct forecast_point){ t_ms, bytes };
+        f->n++;
+        while (f->n > 1 && (uint64_t)(t_ms - point_at(f, 0)->t_ms) > window_ms)
+                drop_oldest(f);
+        return 0;
+}
+
+int forecast_fit(const struct forecast *f, struct forecast_fit *ret)
+{
+        double st = 0, sy = 0, stt = 0, sty = 0, n = (double)f->n, y0, denom;
+        int64_t t0;
+
+        if (f->n < FORECAST_MIN_SAMPLES)
+                return -ENODATA;
+        /* Centre both axes on the oldest sample so the sums stay small and exact enough. */
+        t0 = point_at(f, 0)->t_ms;
+        y0 = (double)point_at(f, 0)->bytes;
+        for (size_t i = 0; i < f->n; i++) {
+                double t = (double)(point_at(f, i)->t_ms - t0) / 1000.0;
+                double y = (double)point_at(f, i)->bytes - y0;
+
+                st += t;
+                sy += y;
+                stt += t * t;
+                sty += t * y;
+        }
+        denom = n * stt - st * st;
+        if (denom <= 0)
+                return -ENODATA;
+        ret->n = f->n;
+        ret->t0_ms = t0;
+        ret->slope_bytes_per_s = (n * sty - st * sy) / denom;
+        ret->intercept_bytes = y0 + (sy - ret->slope_bytes_per_s * st) / n;
+        return 0;
+}
+
+int forecast_time_to_limit(const struct forecast_fit *fit, int64_t now_ms, uint64_t limit_bytes,
+                           int64_t *ret_ms)
+{
+        double now_s, at_now, seconds;
+
+        /* Less than a byte a second is flat: such a line takes centuries to reach any limit. */
+        if (!(fit->slope_bytes_per_s >= 1.0))
+                return -ERANGE;
+        now_s = (double)(now_ms - fit->t0_ms) / 1000.0;
+        at_now = fit->intercept_bytes + fit->slope_bytes_per_s * now_s;
+        seconds = ((double)limit_bytes - at_now) / fit->slope_bytes_per_s;
+        if (seconds > (double)(INT64_MAX / 1000) / 2)
+                return -ERANGE;
+        *ret_ms = (int64_t)llround(seconds * 1000.0);
+        return 0;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Forecast: when will a target's working set reach its memory limit?
+ *
+ * A leak is a trend. The forecast keeps the working set of the last window of samples,
+ * fits a least-squares line through them and extrapolates it to the limit. Pure: the caller
+ * hands in each sample's time and figures; the fit and its inputs are plain values, so a
+ * trace holds everything replay needs to reproduce the verdict exactly.
+ *
+ * The rules it follows (docs/policy.md, time_to_limit_below):
+ *  - fewer than FORECAST_MIN_SAMPLES samples in the window is no-data ("warming up");
+ *  - a flat or falling trend never reaches the limit;
+ *  - a working set that falls by more than half between two samples (a restart of the
+ *    target, or a counter reset) starts the window again from that sample.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FORECAST_MIN_SAMPLES 4
+#define FORECAST_SAMPLES_MAX 128 /* older samples of a long window give way to newer ones */
+
+struct forecast_point {
+        int64_t t_ms;
+        uint64_t bytes;
+};
+
+/* The samples of one target's window, oldest first, in a ring. Zero-initialise to start. */
+struct forecast {
+        struct forecast_point points[FORECAST_SAMPLES_MAX];
+        size_t head; /* index of the oldest point */
+        size_t n;
+};
+
+/* The least-squares line through the window: bytes(t) = intercept + slope * (t - t0_ms). */
+struct forecast_fit {
+        size_t n;                 /* samples in the fit */
+        int64_t t0_ms;            /* time of the oldest sample: the line's origin */
+        double intercept_bytes;   /* the line at t0_ms */
+        double slope_bytes_per_s; /* the trend; <= 0 never reaches a limit */
+};
+
+/* Forgets every sample. */
+void forecast_reset(struct forecast *f);
+
+/*
+ * Adds the working set at t_ms (times must not go backwards; an older or equal time
+ * replaces nothing and is ignored, returning -EINVAL), then drops samples older than
+ * window_ms before it. A fall by more than half restarts the window. Returns 0 or -EINVAL.
+ */
+int forecast_add(struct forecast *f, int64_t t_ms, uint64_t bytes, uint64_t window_ms);
+
+/* Fits the line through the window. Returns 0, or -ENODATA with fewer than
+ * FORECAST_MIN_SAMPLES samples (or all at one time). */
+int forecast_fit(const struct forecast *f, struct forecast_fit *ret);
+
+/*
+ * Milliseconds from now_ms until the fitted line reaches limit_bytes. Returns 0 and the
+ * time (which is <= 0 when the line is already at or past the limit), or -ERANGE when the
+ * trend is flat or falling and the line never reaches it.
+ */
+int forecast_time_to_limit(const struct forecast_fit *fit, int64_t now_ms, uint64_t limit_bytes,
+                           int64_t *ret_ms);
