@@ -10,6 +10,7 @@ OOMBREAKER_PACKAGES=(
 	golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-common-dev
 	curl jq procps psmisc socat
 	dpkg-dev man-db groff-base
+	nodejs npm
 )
 
 deps_missing() {
