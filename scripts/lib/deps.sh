@@ -10,7 +10,6 @@ OOMBREAKER_PACKAGES=(
 	golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-common-dev
 	curl jq procps psmisc socat
 	dpkg-dev man-db groff-base
-	nodejs npm
 )
 
 deps_missing() {
@@ -19,6 +18,9 @@ deps_missing() {
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
 	done
+	# Node.js and npm for the nodejs preset's live test (prom-client comes from npm). A node
+	# that is already there (Debian's, or a vendor build that bundles npm) is kept.
+	command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 	echo "${missing[@]}"
 }
 
