@@ -8,7 +8,7 @@ OOMBREAKER_PACKAGES=(
 	libmicrohttpd-dev libsystemd-dev systemd
 	haproxy prometheus python3 python3-prometheus-client
 	golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-common-dev
-	curl jq procps psmisc socat
+	curl jq procps psmisc socat python3-yaml
 	dpkg-dev man-db groff-base
 )
 
