@@ -46,7 +46,7 @@ static void source_set(struct events_source *ret, enum events_kind kind, int fd,
                        uint64_t cookie)
 {
         *ret = (struct events_source){
-                .kind = kind, .fd = fd, .poll_events = ev, .dir_fd = -1, .cookie = cookie
+                .kind = kind, .fd = fd, .poll_events = ev, .cookie = cookie
         };
 }
 

@@ -8,8 +8,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -27,30 +29,34 @@
 int events_policy_dir_open(const char *dir, uint64_t cookie, char *reason,
                            struct events_source *ret)
 {
-        _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_close_ int fd = -1;
+        _cleanup_close_ int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        char *path;
 
-        if (dfd < 0)
-                return events_fail(reason, -errno, "%s: %s", dir, strerror(errno));
-        fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        /* No fd on the directory itself: it would keep IN_DELETE_SELF from being sent. */
         if (fd < 0)
                 return events_fail(reason, -errno, "inotify_init1: %s", strerror(errno));
         if (inotify_add_watch(fd, dir, WATCH_MASK) < 0)
-                return events_fail(reason, -errno, "%s: inotify_add_watch: %s", dir,
-                                   strerror(errno));
+                return events_fail(reason, -errno, "%s: %s", dir, strerror(errno));
+        path = strdup(dir);
+        if (!path)
+                return events_fail(reason, -ENOMEM, "%s: out of memory", dir);
         *ret = (struct events_source){ .kind = EVENTS_POLICY_DIR,
                                        .fd = TAKE_FD(fd),
                                        .poll_events = POLLIN,
-                                       .dir_fd = TAKE_FD(dfd),
+                                       .dir_path = path,
                                        .cookie = cookie };
         return 0;
 }
 
-static bool is_symlink(int dir_fd, const char *name)
+static bool is_symlink(const char *dir, const char *name)
 {
+        char path[PATH_MAX];
         struct stat st;
+        int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 
-        return fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+        if (n < 0 || (size_t)n >= sizeof(path))
+                return false;
+        return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
 }
 
 /* Whether one event names a policy change; sets data_swap for the ConfigMap swap. */
@@ -64,7 +70,7 @@ static bool relevant(const struct events_source *s, const struct inotify_event *
         }
         if (e->name[0] == '.')
                 return false;
-        if ((e->mask & IN_CREATE) && !is_symlink(s->dir_fd, e->name))
+        if ((e->mask & IN_CREATE) && !is_symlink(s->dir_path, e->name))
                 return false;
         return true;
 }

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -34,15 +35,14 @@ int events_check_fs(int fd, long magic)
 
 void events_source_init(struct events_source *s)
 {
-        *s = (struct events_source){ .fd = -1, .dir_fd = -1 };
+        *s = (struct events_source){ .fd = -1 };
 }
 
 void events_source_close(struct events_source *s)
 {
         if (s->fd >= 0)
                 close(s->fd);
-        if (s->dir_fd >= 0)
-                close(s->dir_fd);
+        free(s->dir_path);
         events_source_init(s);
 }
 

@@ -38,8 +38,8 @@
  * fd cost per target, events on: v1 one (the eventfd; memory.oom_control and
  * cgroup.event_control are closed after registering); v2 one for memory.events plus one
  * per PSI trigger (one per psi kind its rules use: at most two); a hybrid host one
- * eventfd plus the PSI triggers. Per glob target, that per matched cgroup. Plus two fds
- * for the policy directory (the inotify fd and the directory). The sampler's own kept-open
+ * eventfd plus the PSI triggers. Per glob target, that per matched cgroup. Plus one fd
+ * for the policy directory (the inotify fd). The sampler's own kept-open
  * fds (cgroup.h) come on top.
  *
  * Debounce and rates (core/event-tick.h): an event brings the batch's next tick forward,
@@ -69,7 +69,7 @@ struct events_source {
         enum events_kind kind;
         int fd;            /* poll this; -1 when closed */
         short poll_events; /* the events to poll it for (POLLIN or POLLPRI) */
-        int dir_fd;        /* policy dir: O_PATH fd of the directory; else -1 */
+        char *dir_path;    /* policy dir: its path (owned); else NULL */
         uint64_t cookie;   /* the caller's, handed back by events_dispatch() */
 };
 
@@ -89,7 +89,8 @@ struct events_fired {
 /* Sets s to the closed state (fd -1). */
 void events_source_init(struct events_source *s);
 
-/* Closes s's fds (the kernel drops the registration) and re-initialises it; idempotent. */
+/* Closes s's fd (the kernel drops the registration), frees what it owns and re-initialises
+ * it; idempotent. */
 void events_source_close(struct events_source *s);
 
 /*

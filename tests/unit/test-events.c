@@ -1,0 +1,648 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Event sources and their pure helpers: the event-tick debounce, the rate reference at an
+ * event tick, PSI trigger parameters, the policy-directory watch on a temp dir (add,
+ * replace by rename, remove, a ConfigMap "..data" swap, the directory going away),
+ * dispatching without allocating, and registration on the fixture trees failing with a
+ * reason (the loop's fallback). Real cgroups: tests/integration/test-events-real.sh.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "event-tick.h"
+#include "events.h"
+#include "psi-trigger.h"
+
+/* Sanitizers interpose malloc themselves: count allocations only in the plain build. */
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNT_ALLOCS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define COUNT_ALLOCS 0
+#endif
+#endif
+#ifndef COUNT_ALLOCS
+#define COUNT_ALLOCS 1
+#endif
+
+#if COUNT_ALLOCS
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+static size_t n_allocs;
+
+void *malloc(size_t n)
+{
+        n_allocs++;
+        return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+        n_allocs++;
+        return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+        n_allocs++;
+        return __libc_realloc(p, n);
+}
+#endif
+
+#define DEADLINE_MS 2000 /* inotify events arrive in microseconds; this only bounds a failure */
+
+static char tmpdir[] = "/tmp/test-events-XXXXXX";
+
+static void run(const char *fmt, ...)
+{
+        char cmd[2048];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(cmd, sizeof(cmd), fmt, ap);
+        va_end(ap);
+        if (system(cmd) != 0)
+                fail_msg("command failed: %s", cmd);
+}
+
+static int setup(void **state)
+{
+        const char *src = getenv("OOMBREAKER_SOURCE_DIR");
+
+        (void)state;
+        if (!src) {
+                fprintf(stderr, "OOMBREAKER_SOURCE_DIR is not set (run through ctest)\n");
+                return -1;
+        }
+        if (!mkdtemp(tmpdir))
+                return -1;
+        run("cp -a '%s/tests/fixtures/cgroup-v1' '%s/tests/fixtures/cgroup-v2' '%s/'", src, src,
+            tmpdir);
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        (void)state;
+        run("rm -rf '%s'", tmpdir);
+        return 0;
+}
+
+/* ---- debounce ------------------------------------------------------------------------ */
+
+struct debounce_case {
+        int64_t due, last_event, now, want;
+};
+
+static void test_debounce(void **state)
+{
+        static const struct debounce_case cases[] = {
+                /* no event tick yet: the event tick is now */
+                { 5000, TICK_NEVER, 1200, 1200 },
+                /* the last event tick long ago: now */
+                { 5000, 1000, 1200, 1200 },
+                /* the last event tick 30 ms ago: debounced to 100 ms after it */
+                { 5000, 1170, 1200, 1270 },
+                /* exactly 100 ms after: now */
+                { 5000, 1100, 1200, 1200 },
+                /* the regular tick is due sooner than the debounce ends: keep it */
+                { 1250, 1170, 1200, 1250 },
+                /* the regular tick is already overdue: keep it */
+                { 1100, TICK_NEVER, 1200, 1100 },
+                /* an event exactly at the due time */
+                { 1200, TICK_NEVER, 1200, 1200 },
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const struct debounce_case *c = &cases[i];
+                int64_t got = tick_due_on_event(c->due, c->last_event, c->now);
+
+                if (got != c->want)
+                        fail_msg("case %zu: due %lld, want %lld", i, (long long)got,
+                                 (long long)c->want);
+        }
+        /* The tick after an event tick comes one interval later. */
+        assert_int_equal(tick_due_after(1270, 5000), 6270);
+}
+
+/* A storm of events every 10 ms for a second gives event ticks 100 ms apart, no closer. */
+static void test_debounce_storm(void **state)
+{
+        int64_t last = TICK_NEVER, due = 5000, ticks = 0;
+
+        (void)state;
+        for (int64_t now = 1000; now < 2000; now += 10) {
+                due = tick_due_on_event(due, last, now);
+                if (due <= now) { /* the loop runs the tick */
+                        assert_true(last == TICK_NEVER || now - last >= TICK_DEBOUNCE_MS);
+                        last = now;
+                        ticks++;
+                        due = tick_due_after(now, 5000);
+                }
+        }
+        assert_int_equal(ticks, 10);
+}
+
+/* ---- the rate reference -------------------------------------------------------------- */
+
+#define END (-1)
+
+struct ref_case {
+        const char *what;
+        int64_t t[8]; /* sample times, END-terminated; counters are t / 100 */
+        int64_t now, interval;
+        int r;
+        int64_t want_t; /* the reference sample's time */
+};
+
+static void fill(struct rate_ring *r, const int64_t *t)
+{
+        *r = (struct rate_ring){ 0 };
+        for (size_t i = 0; t[i] != END; i++)
+                rate_ring_push(r, t[i], (uint64_t)t[i] / 100);
+}
+
+static void test_rate_reference(void **state)
+{
+        static const struct ref_case cases[] = {
+                { "regular ticks: the previous one",
+                  { 0, 5000, 10000, END },
+                  10000,
+                  5000,
+                  0,
+                  5000 },
+                { "event tick 300 ms after a regular tick: skips it",
+                  { 0, 5000, 5300, END },
+                  5300,
+                  5000,
+                  0,
+                  0 },
+                { "exactly half an interval old counts",
+                  { 0, 2500, 5000, END },
+                  5000,
+                  5000,
+                  0,
+                  2500 },
+                { "event ticks 100 ms apart",
+                  { 0, 5000, 5100, 5200, 5300, 7600, END },
+                  7600,
+                  5000,
+                  0,
+                  5100 },
+                { "nothing old enough", { 5000, 5100, END }, 5100, 5000, -ENODATA, 0 },
+                { "empty", { END }, 5000, 5000, -ENODATA, 0 },
+                { "zero interval", { 0, END }, 5000, 0, -EINVAL, 0 },
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const struct ref_case *c = &cases[i];
+                struct rate_ring ring;
+                size_t age = 99;
+                int r;
+
+                fill(&ring, c->t);
+                r = rate_ring_reference(&ring, c->now, c->interval, &age);
+                if (r != c->r)
+                        fail_msg("%s: r=%d, want %d", c->what, r, c->r);
+                if (r == 0 && rate_ring_at(&ring, age)->t_ms != c->want_t)
+                        fail_msg("%s: reference t=%lld, want %lld", c->what,
+                                 (long long)rate_ring_at(&ring, age)->t_ms, (long long)c->want_t);
+                if (r < 0)
+                        assert_int_equal(age, 99); /* untouched on failure */
+        }
+}
+
+struct rate_case {
+        const char *what;
+        struct rate_sample s[8];
+        size_t n;
+        int64_t interval;
+        int r;
+        double want;
+};
+
+static void test_rate_per_minute(void **state)
+{
+        static const struct rate_case cases[] = {
+                { "10 GC in 5 s = 120/min", { { 0, 100 }, { 5000, 110 } }, 2, 5000, 0, 120 },
+                { "event tick: over the 5.5 s back to the old sample, not the 0.5 s",
+                  { { 0, 100 }, { 5000, 110 }, { 5500, 111 } },
+                  3,
+                  5000,
+                  0,
+                  11 * 60000.0 / 5500 },
+                { "a reset counts its new value",
+                  { { 0, 100 }, { 3000, 4 }, { 6000, 10 } },
+                  3,
+                  12000,
+                  0,
+                  10 * 60000.0 / 6000 },
+                { "only the tick itself", { { 5000, 1 } }, 1, 5000, -ENODATA, 0 },
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const struct rate_case *c = &cases[i];
+                struct rate_ring ring = { 0 };
+                double got = -1;
+                int r;
+
+                for (size_t k = 0; k < c->n; k++)
+                        rate_ring_push(&ring, c->s[k].t_ms, c->s[k].counter);
+                r = rate_ring_per_minute(&ring, c->s[c->n - 1].t_ms, c->interval, &got);
+                if (r != c->r)
+                        fail_msg("%s: r=%d, want %d", c->what, r, c->r);
+                if (r == 0 && (got < c->want - 1e-9 || got > c->want + 1e-9))
+                        fail_msg("%s: %f/min, want %f", c->what, got, c->want);
+        }
+}
+
+/* The ring keeps the newest RATE_RING_MAX samples. */
+static void test_rate_ring_wraps(void **state)
+{
+        struct rate_ring ring = { 0 };
+        size_t age;
+
+        (void)state;
+        for (int64_t i = 0; i < RATE_RING_MAX + 10; i++)
+                rate_ring_push(&ring, i * 100, (uint64_t)i);
+        assert_int_equal(ring.n, RATE_RING_MAX);
+        assert_int_equal(rate_ring_at(&ring, 0)->t_ms, (RATE_RING_MAX + 9) * 100);
+        assert_int_equal(rate_ring_at(&ring, RATE_RING_MAX - 1)->t_ms, 1000);
+        assert_null(rate_ring_at(&ring, RATE_RING_MAX));
+        /* A storm longer than the ring: the old-enough samples fell out. */
+        assert_int_equal(rate_ring_reference(&ring, (RATE_RING_MAX + 9) * 100, 20000, &age),
+                         -ENODATA);
+}
+
+/* ---- PSI trigger parameters ---------------------------------------------------------- */
+
+struct psi_case {
+        enum psi_kind kind;
+        double pct;
+        int64_t interval_ms;
+        bool priv;
+        int r;
+        uint64_t stall_us, window_us;
+        const char *text;
+};
+
+static void test_psi_derive(void **state)
+{
+        static const struct psi_case cases[] = {
+                /* unprivileged: 2 s multiples, rounded down to stay within the interval */
+                { PSI_SOME, 10, 5000, false, 0, 400000, 4000000, "some 400000 4000000" },
+                { PSI_SOME, 10, 1000, false, 0, 200000, 2000000, "some 200000 2000000" },
+                { PSI_FULL, 25, 6000, false, 0, 1500000, 6000000, "full 1500000 6000000" },
+                { PSI_SOME, 10, 3600000, false, 0, 1000000, 10000000, "some 1000000 10000000" },
+                /* privileged: the interval itself, within 500 ms .. 10 s */
+                { PSI_SOME, 10, 5000, true, 0, 500000, 5000000, "some 500000 5000000" },
+                { PSI_SOME, 10, 100, true, 0, 50000, 500000, "some 50000 500000" },
+                { PSI_FULL, 50, 60000, true, 0, 5000000, 10000000, "full 5000000 10000000" },
+                /* stall rounds up, at least 1 us, at most the window */
+                { PSI_SOME, 0, 5000, false, 0, 1, 4000000, "some 1 4000000" },
+                { PSI_SOME, 0.00001, 2000, false, 0, 1, 2000000, "some 1 2000000" },
+                { PSI_SOME, 100, 2000, false, 0, 2000000, 2000000, "some 2000000 2000000" },
+                { PSI_SOME, 12.34567, 2000, false, 0, 246914, 2000000, "some 246914 2000000" },
+                /* out of range */
+                { PSI_SOME, -1, 5000, false, -EINVAL },
+                { PSI_SOME, 100.5, 5000, false, -EINVAL },
+                { PSI_SOME, 10, 0, false, -EINVAL },
+                { _PSI_KIND_MAX, 10, 5000, false, -EINVAL },
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const struct psi_case *c = &cases[i];
+                struct psi_trigger t = { .stall_us = 7 };
+                char text[PSI_TRIGGER_TEXT_MAX];
+                int r = psi_trigger_derive(c->kind, c->pct, c->interval_ms, c->priv, &t);
+
+                if (r != c->r)
+                        fail_msg("case %zu: r=%d, want %d", i, r, c->r);
+                if (r < 0) {
+                        assert_int_equal(t.stall_us, 7);
+                        continue;
+                }
+                if (t.stall_us != c->stall_us || t.window_us != c->window_us)
+                        fail_msg("case %zu: %llu/%llu, want %llu/%llu", i,
+                                 (unsigned long long)t.stall_us, (unsigned long long)t.window_us,
+                                 (unsigned long long)c->stall_us, (unsigned long long)c->window_us);
+                /* The kernel's rules: 0 < stall <= window, 500 ms .. 10 s, 2 s steps. */
+                assert_true(t.window_us >= PSI_WINDOW_MIN_US && t.window_us <= PSI_WINDOW_MAX_US);
+                assert_true(c->priv || t.window_us % PSI_WINDOW_UNPRIV_STEP_US == 0);
+                /* The text goes out with its NUL: strlen + 1 bytes. */
+                assert_int_equal(psi_trigger_format(&t, text, sizeof(text)),
+                                 (int)strlen(c->text) + 1);
+                assert_string_equal(text, c->text);
+        }
+}
+
+static void test_psi_format_small_buffer(void **state)
+{
+        struct psi_trigger t = { PSI_SOME, 150000, 2000000 };
+        char text[20]; /* "some 150000 2000000" is 19 characters: just fits with its NUL */
+
+        (void)state;
+        assert_int_equal(psi_trigger_format(&t, text, sizeof(text)), 20);
+        assert_int_equal(psi_trigger_format(&t, text, 19), -ENOBUFS);
+}
+
+/* ---- dispatching --------------------------------------------------------------------- */
+
+/* Waits for s to fire, up to DEADLINE_MS. Returns 1 with *ret, or 0 when it did not. */
+static int wait_fired(struct events_source *s, struct events_fired *ret)
+{
+        struct timespec t0, t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+                struct pollfd p = { .fd = s->fd, .events = s->poll_events };
+                long left;
+                int r;
+
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                left = DEADLINE_MS -
+                       ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+                if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+                        return 0;
+                r = events_dispatch(s, p.revents, ret);
+                assert_true(r >= 0);
+                if (r == 1)
+                        return 1;
+        }
+}
+
+/* Whatever is queued now must be ignored (dispatch returns 0). */
+static void assert_quiet(struct events_source *s)
+{
+        struct pollfd p = { .fd = s->fd, .events = s->poll_events };
+        struct events_fired f;
+
+        if (poll(&p, 1, 0) == 1) {
+                int r = events_dispatch(s, p.revents, &f);
+
+                if (r != 0)
+                        fail_msg("expected nothing to report, got r=%d name=%s", r,
+                                 r == 1 ? f.name : "");
+        }
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+        char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        assert_int_equal(fclose(f), 0);
+}
+
+static void expect_change(struct events_source *s, const char *name, bool data_swap)
+{
+        struct events_fired f;
+
+        if (!wait_fired(s, &f))
+                fail_msg("no event for %s within %d ms", name, DEADLINE_MS);
+        assert_int_equal(f.kind, EVENTS_POLICY_DIR);
+        assert_int_equal(f.cookie, 42);
+        assert_false(f.gone);
+        assert_true(f.count >= 1);
+        assert_string_equal(f.name, name);
+        assert_int_equal(f.data_swap, data_swap);
+        assert_quiet(s);
+}
+
+static void test_policy_dir(void **state)
+{
+        char dir[512], path[600], to[600], reason[EVENTS_REASON_MAX];
+        struct events_source s;
+        struct events_fired f;
+
+        (void)state;
+        snprintf(dir, sizeof(dir), "%s/policies", tmpdir);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        assert_int_equal(events_policy_dir_open(dir, 42, reason, &s), 0);
+        assert_int_equal(s.poll_events, POLLIN);
+        assert_quiet(&s);
+
+        /* Added: IN_CREATE (ignored, not finished) then IN_CLOSE_WRITE. */
+        write_file(dir, "a.ini", "[batch]\n");
+        expect_change(&s, "a.ini", false);
+
+        /* Replaced atomically: the hidden temp file is ignored, the rename is the change. */
+        write_file(dir, ".a.ini.tmp", "[batch]\nname = x\n");
+        assert_quiet(&s);
+        snprintf(path, sizeof(path), "%s/.a.ini.tmp", dir);
+        snprintf(to, sizeof(to), "%s/a.ini", dir);
+        assert_int_equal(rename(path, to), 0);
+        expect_change(&s, "a.ini", false);
+
+        /* Moved away, then removed. */
+        snprintf(path, sizeof(path), "%s/b.ini", dir);
+        assert_int_equal(rename(to, path), 0);
+        expect_change(&s, "b.ini", false); /* IN_MOVED_FROM a.ini, IN_MOVED_TO b.ini */
+        assert_int_equal(unlink(path), 0);
+        expect_change(&s, "b.ini", false);
+
+        /* A ConfigMap as the kubelet writes it: data dir, ..data symlink, user symlinks. */
+        run("mkdir '%s/..2026_01' && echo v1 > '%s/..2026_01/c.ini'", dir, dir);
+        assert_quiet(&s); /* a hidden directory */
+        run("ln -s ..2026_01 '%s/..data_tmp' && mv -T '%s/..data_tmp' '%s/..data'", dir, dir, dir);
+        expect_change(&s, "..data", true);
+        run("ln -s ..data/c.ini '%s/c.ini'", dir); /* a new key: an IN_CREATE of a symlink */
+        expect_change(&s, "c.ini", false);
+        /* The update: a new data dir and a rename of ..data_tmp over ..data. */
+        run("mkdir '%s/..2026_02' && echo v2 > '%s/..2026_02/c.ini'", dir, dir);
+        run("ln -s ..2026_02 '%s/..data_tmp' && mv -T '%s/..data_tmp' '%s/..data'", dir, dir, dir);
+        expect_change(&s, "..data", true);
+        run("rm -rf '%s/..2026_01'", dir);
+        assert_quiet(&s);
+
+        /* The directory itself goes away: reported as gone. */
+        run("rm -rf '%s'", dir);
+        assert_int_equal(wait_fired(&s, &f), 1);
+        while (!f.gone && wait_fired(&s, &f)) /* c.ini's removal may come first */
+                ;
+        assert_true(f.gone);
+        events_source_close(&s);
+        assert_int_equal(s.fd, -1);
+        events_source_close(&s); /* idempotent */
+}
+
+/* v1 and PSI dispatch on stand-in fds (an eventfd, synthetic revents); no allocation. */
+static void test_dispatch(void **state)
+{
+        struct events_source s;
+        struct events_fired f = { 0 };
+        uint64_t three = 3;
+        size_t before = 0;
+
+        (void)state;
+        events_source_init(&s);
+        assert_int_equal(events_dispatch(&s, POLLIN, &f), -EBADF);
+
+        s = (struct events_source){ .kind = EVENTS_V1_OOM,
+                                    .fd = eventfd(0, EFD_NONBLOCK),
+                                    .poll_events = POLLIN,
+                                    .cookie = 7 };
+        assert_true(s.fd >= 0);
+        assert_int_equal(write(s.fd, &three, sizeof(three)), sizeof(three));
+#if COUNT_ALLOCS
+        before = n_allocs;
+#endif
+        assert_int_equal(events_dispatch(&s, POLLIN, &f), 1);
+        assert_int_equal(f.kind, EVENTS_V1_OOM);
+        assert_int_equal(f.cookie, 7);
+        assert_int_equal(f.count, 3);
+        assert_false(f.gone);
+        assert_int_equal(events_dispatch(&s, POLLIN, &f), 0); /* drained: spurious */
+#if COUNT_ALLOCS
+        assert_int_equal(n_allocs, before);
+#endif
+        (void)before;
+        events_source_close(&s);
+
+        s = (struct events_source){ .kind = EVENTS_PSI,
+                                    .fd = eventfd(0, EFD_NONBLOCK),
+                                    .poll_events = POLLPRI,
+                                    .cookie = 8 };
+        assert_int_equal(events_dispatch(&s, 0, &f), 0);
+        assert_int_equal(events_dispatch(&s, POLLPRI, &f), 1);
+        assert_int_equal(f.kind, EVENTS_PSI);
+        assert_false(f.gone);
+        assert_int_equal(events_dispatch(&s, POLLERR | POLLPRI, &f), 1);
+        assert_true(f.gone);
+        events_source_close(&s);
+        assert_string_equal(events_kind_name(EVENTS_PSI), "psi");
+}
+
+/* ---- registration failure: the fallback --------------------------------------------- */
+
+enum reg { REG_V1, REG_V2, REG_PSI, REG_DIR };
+
+struct reg_case {
+        enum reg reg;
+        const char *sub, *file; /* under tmpdir */
+        int r;
+        const char *reason_has;
+};
+
+static int reg(const struct reg_case *c, const char *dir, char *reason, struct events_source *s)
+{
+        struct psi_trigger t = { PSI_SOME, 150000, 2000000 };
+
+        switch (c->reg) {
+        case REG_V1:
+                return events_v1_oom_open(dir, 1, reason, s);
+        case REG_V2:
+                return events_v2_notify_open(dir, c->file, 1, reason, s);
+        case REG_PSI:
+                return events_psi_open(dir, &t, 1, reason, s);
+        default:
+                return events_policy_dir_open(dir, 1, reason, s);
+        }
+}
+
+static void test_registration_fails_on_fixtures(void **state)
+{
+        static const struct reg_case cases[] = {
+                { REG_V1, "cgroup-v1/memory/system.slice/order-canary@1.service", NULL,
+                  -EMEDIUMTYPE, "memory.oom_control is not on a cgroup v1 filesystem" },
+                { REG_V2, "cgroup-v2/system.slice/order-canary@1.service", "memory.events",
+                  -EMEDIUMTYPE, "memory.events is not on a cgroup2 filesystem" },
+                { REG_PSI, "cgroup-v2/system.slice/order-canary@1.service", NULL, -EMEDIUMTYPE,
+                  "memory.pressure is not on a cgroup2 filesystem" },
+                { REG_PSI, "cgroup-v1/unified/system.slice/order-canary@1.service", NULL,
+                  -EMEDIUMTYPE, "not on a cgroup2 filesystem" },
+                /* a v2 cgroup has no memory.oom_control */
+                { REG_V1, "cgroup-v2/system.slice/order-canary@1.service", NULL, -ENOENT,
+                  "memory.oom_control: No such file" },
+                { REG_V2, "cgroup-v1/memory/system.slice", "memory.events", -ENOENT,
+                  "memory.events: No such file" },
+                { REG_PSI, "missing", NULL, -ENOENT, "missing: No such file" },
+                { REG_DIR, "cgroup-v2/memory.stat", NULL, -ENOTDIR, "Not a directory" },
+                { REG_DIR, "missing", NULL, -ENOENT, "No such file" },
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const struct reg_case *c = &cases[i];
+                char dir[600], reason[EVENTS_REASON_MAX] = "";
+                struct events_source s;
+                int r;
+
+                events_source_init(&s);
+                snprintf(dir, sizeof(dir), "%s/%s", tmpdir, c->sub);
+                r = reg(c, dir, reason, &s);
+                if (r != c->r)
+                        fail_msg("case %zu (%s): r=%d (%s), want %d", i, c->sub, r, reason, c->r);
+                if (!strstr(reason, c->reason_has) || !strstr(reason, c->sub))
+                        fail_msg("case %zu: reason \"%s\" lacks \"%s\" or the path", i, reason,
+                                 c->reason_has);
+                assert_int_equal(s.fd, -1); /* *ret untouched */
+        }
+}
+
+/* A refused PSI registration on a fixture must not have written the trigger into it. */
+static void test_psi_fixture_untouched(void **state)
+{
+        char dir[600], path[700], before[512], after[512], reason[EVENTS_REASON_MAX];
+        struct psi_trigger t = { PSI_SOME, 150000, 2000000 };
+        struct events_source s;
+        FILE *f;
+        size_t n0, n1;
+
+        (void)state;
+        snprintf(dir, sizeof(dir), "%s/cgroup-v2/system.slice/order-canary@1.service", tmpdir);
+        snprintf(path, sizeof(path), "%s/memory.pressure", dir);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        n0 = fread(before, 1, sizeof(before), f);
+        fclose(f);
+        assert_int_equal(events_psi_open(dir, &t, 1, reason, &s), -EMEDIUMTYPE);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        n1 = fread(after, 1, sizeof(after), f);
+        fclose(f);
+        assert_int_equal(n0, n1);
+        assert_memory_equal(before, after, n0);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_debounce),
+                cmocka_unit_test(test_debounce_storm),
+                cmocka_unit_test(test_rate_reference),
+                cmocka_unit_test(test_rate_per_minute),
+                cmocka_unit_test(test_rate_ring_wraps),
+                cmocka_unit_test(test_psi_derive),
+                cmocka_unit_test(test_psi_format_small_buffer),
+                cmocka_unit_test(test_policy_dir),
+                cmocka_unit_test(test_dispatch),
+                cmocka_unit_test(test_registration_fails_on_fixtures),
+                cmocka_unit_test(test_psi_fixture_untouched),
+        };
+
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
