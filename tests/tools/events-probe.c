@@ -4,9 +4,10 @@
  * tests/integration/test-events-real.sh. Each mode registers one source, makes the kernel
  * fire it, and waits on poll() with a deadline (no sleeps).
  *
- *   events-probe oom V1_CGROUP_DIR KILLS TIMEOUT_MS
+ *   events-probe oom CGROUP_DIR KILLS TIMEOUT_MS
  *       KILLS times: fork a memory hog into the cgroup (it must have a small limit), wait
- *       until both its death (pidfd) and the OOM event have been seen. Prints one "kill"
+ *       until both its death (pidfd) and the OOM event have been seen. The event is the v1
+ *       OOM eventfd, or on a v2 cgroup a change of memory.events. Prints one "kill"
  *       line each with event - reap in ms (negative: the event came first), then
  *       "summary n= median_ms= p99_ms= max_abs_ms=".
  *   events-probe psi V2_CGROUP_DIR some|full PERCENT INTERVAL_MS TIMEOUT_MS [V1_CGROUP_DIR]
@@ -24,6 +25,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +127,30 @@ static int64_t percentile(const int64_t *v, size_t n, unsigned pct)
 struct kill_result {
         int64_t reap_us, event_us;
         int status;
+        bool counted; /* oom_kill had already risen when the event was dispatched */
 };
+
+/* The cgroup's oom_kill counter (memory.oom_control on v1, memory.events on v2), or -1. */
+static long long read_oom_kill(const char *dir)
+{
+        static const char *const files[] = { "memory.oom_control", "memory.events" };
+        char path[4096], key[64];
+        long long v = -1, x;
+
+        for (size_t i = 0; i < ELEMENTSOF(files) && v < 0; i++) {
+                FILE *f;
+
+                snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+                f = fopen(path, "re");
+                if (!f)
+                        continue;
+                while (fscanf(f, "%63s %lld", key, &x) == 2)
+                        if (strcmp(key, "oom_kill") == 0)
+                                v = x;
+                fclose(f);
+        }
+        return v;
+}
 
 /* One hog until both its death and the OOM event were seen, or the deadline. */
 static int one_kill(struct events_source *src, const char *dir, int timeout_ms,
@@ -133,6 +158,7 @@ static int one_kill(struct events_source *src, const char *dir, int timeout_ms,
 {
         int64_t deadline = now_us() + (int64_t)timeout_ms * 1000;
         struct kill_result k = { .reap_us = -1, .event_us = -1, .status = -1 };
+        long long kills0 = read_oom_kill(dir);
         int pidfd;
         pid_t pid = spawn_hog(dir, NULL, &pidfd);
 
@@ -151,8 +177,10 @@ static int one_kill(struct events_source *src, const char *dir, int timeout_ms,
                         k.reap_us = t;
                         waitpid(pid, &k.status, 0);
                 }
-                if (p[0].revents && events_dispatch(src, p[0].revents, &f) == 1 && k.event_us < 0)
+                if (p[0].revents && events_dispatch(src, p[0].revents, &f) == 1 && k.event_us < 0) {
                         k.event_us = t;
+                        k.counted = read_oom_kill(dir) > kills0;
+                }
         }
         close(pidfd);
         if (k.reap_us < 0) {
@@ -174,12 +202,22 @@ static int drain(struct events_source *src)
         return 0;
 }
 
+/* v1: the OOM eventfd; a v2 cgroup (no memory.oom_control): memory.events. */
+static int open_oom_source(const char *dir, char *reason, struct events_source *ret)
+{
+        int r = events_v1_oom_open(dir, 1, reason, ret);
+
+        if (r == -ENOENT)
+                r = events_v2_notify_open(dir, "memory.events", 1, reason, ret);
+        return r;
+}
+
 static int mode_oom(int argc, char **argv)
 {
         static int64_t lat[KILLS_MAX];
         struct events_source src;
         char reason[EVENTS_REASON_MAX];
-        int kills, timeout_ms, failed = 0;
+        int kills, timeout_ms, failed = 0, counted = 0;
         int64_t max_abs = 0;
 
         if (argc != 5)
@@ -188,10 +226,11 @@ static int mode_oom(int argc, char **argv)
         timeout_ms = atoi(argv[4]);
         if (kills <= 0 || kills > KILLS_MAX || timeout_ms <= 0)
                 return 2;
-        if (events_v1_oom_open(argv[2], 1, reason, &src) < 0) {
+        if (open_oom_source(argv[2], reason, &src) < 0) {
                 printf("refused: %s\n", reason);
                 return 3;
         }
+        printf("source: %s\n", events_kind_name(src.kind));
         for (int i = 0; i < kills; i++) {
                 struct kill_result k;
                 int r;
@@ -210,16 +249,20 @@ static int mode_oom(int argc, char **argv)
                 lat[i - failed] = k.event_us - k.reap_us;
                 if (llabs(lat[i - failed]) > max_abs)
                         max_abs = llabs(lat[i - failed]);
-                printf("kill %d: event - reap = %+.3f ms\n", i, (double)lat[i - failed] / 1000.0);
+                counted += k.counted;
+                printf("kill %d: event - reap = %+.3f ms, oom_kill already counted at the event: "
+                       "%s\n",
+                       i, (double)lat[i - failed] / 1000.0, k.counted ? "yes" : "no");
         }
         events_source_close(&src);
         if (kills - failed > 0) {
                 size_t n = (size_t)(kills - failed);
 
                 qsort(lat, n, sizeof(lat[0]), cmp_i64);
-                printf("summary n=%zu median_ms=%.3f p99_ms=%.3f max_abs_ms=%.3f\n", n,
-                       (double)percentile(lat, n, 50) / 1000.0,
-                       (double)percentile(lat, n, 99) / 1000.0, (double)max_abs / 1000.0);
+                printf("summary n=%zu median_ms=%.3f p99_ms=%.3f max_abs_ms=%.3f "
+                       "counted_at_event=%d\n",
+                       n, (double)percentile(lat, n, 50) / 1000.0,
+                       (double)percentile(lat, n, 99) / 1000.0, (double)max_abs / 1000.0, counted);
         }
         return failed ? 1 : 0;
 }
