@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -628,6 +629,87 @@ static void test_psi_fixture_untouched(void **state)
         assert_memory_equal(before, after, n0);
 }
 
+/* ---- real cgroup2 files (root, a cgroup2 mount): PSI privilege, arming, removal ---------- */
+
+static bool cgroup2_mount(char *ret, size_t size)
+{
+        char line[1024], dev[256], mnt[512], type[64];
+        FILE *f = fopen("/proc/self/mounts", "re");
+        bool found = false;
+
+        if (!f)
+                return false;
+        while (!found && fgets(line, sizeof(line), f))
+                if (sscanf(line, "%255s %511s %63s", dev, mnt, type) == 3 &&
+                    strcmp(type, "cgroup2") == 0) {
+                        snprintf(ret, size, "%s", mnt);
+                        found = true;
+                }
+        fclose(f);
+        return found;
+}
+
+/* Polls s once without waiting and dispatches what it reports. */
+static int poll_now(struct events_source *s, struct events_fired *ret)
+{
+        struct pollfd p = { .fd = s->fd, .events = s->poll_events };
+
+        if (poll(&p, 1, 0) != 1)
+                return 0;
+        return events_dispatch(s, p.revents, ret);
+}
+
+static void test_real_cgroup2(void **state)
+{
+        struct psi_trigger t, one_s = { PSI_SOME, 100000, 1000000 };
+        char mnt[512], dir[700], reason[EVENTS_REASON_MAX];
+        struct events_source psi, notify, other;
+        struct events_fired f;
+        bool priv = events_psi_privileged();
+        int r;
+
+        (void)state;
+        if (geteuid() != 0 || !cgroup2_mount(mnt, sizeof(mnt)))
+                skip(); /* needs root and a cgroup2 mount */
+        snprintf(dir, sizeof(dir), "%s/oombreaker-test-events.%d", mnt, (int)getpid());
+        if (mkdir(dir, 0755) < 0)
+                fail_msg("mkdir %s: %s", dir, strerror(errno));
+
+        assert_int_equal(psi_trigger_derive(PSI_SOME, 10, 5000, priv, &t), 0);
+        r = events_psi_open(dir, &t, 5, reason, &psi);
+        if (r == -EOPNOTSUPP) { /* PSI compiled in but off */
+                rmdir(dir);
+                skip();
+        }
+        if (r < 0)
+                fail_msg("PSI trigger refused: %s", reason);
+        /* A 1 s window: only with CAP_SYS_RESOURCE, else refused with the reason. */
+        r = events_psi_open(dir, &one_s, 6, reason, &other);
+        if (priv) {
+                assert_int_equal(r, 0);
+                events_source_close(&other);
+        } else {
+                assert_int_equal(r, -EINVAL);
+                assert_non_null(strstr(reason, "CAP_SYS_RESOURCE"));
+                assert_non_null(strstr(reason, "\"some 100000 1000000\""));
+        }
+        /* cgroup.events is armed at once: nothing fires without a change. */
+        assert_int_equal(events_v2_notify_open(dir, "cgroup.events", 7, reason, &notify), 0);
+        assert_int_equal(poll_now(&notify, &f), 0);
+        assert_int_equal(poll_now(&psi, &f), 0);
+
+        /* The cgroup goes away: both sources say gone. */
+        assert_int_equal(rmdir(dir), 0);
+        assert_int_equal(poll_now(&psi, &f), 1);
+        assert_true(f.gone);
+        assert_int_equal(f.cookie, 5);
+        assert_int_equal(poll_now(&notify, &f), 1);
+        assert_true(f.gone);
+        assert_int_equal(f.cookie, 7);
+        events_source_close(&psi);
+        events_source_close(&notify);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -642,6 +724,7 @@ int main(void)
                 cmocka_unit_test(test_dispatch),
                 cmocka_unit_test(test_registration_fails_on_fixtures),
                 cmocka_unit_test(test_psi_fixture_untouched),
+                cmocka_unit_test(test_real_cgroup2),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
