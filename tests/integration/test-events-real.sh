@@ -35,6 +35,7 @@ v2_cleanup() {
 		wait_until 5 _cg_kill_tasks "$V2_DIR" || rc=1
 		wait_until 5 rmdir "$V2_DIR" || { echo "FAIL: cannot remove $V2_DIR" >&2; rc=1; }
 	fi
+	set +e # hands rc to _cleanup as $? without set -e ending the trap first
 	(exit "$rc")
 	_cleanup
 }
