@@ -6,8 +6,9 @@
  *
  * Each source is one fd the single-threaded loop polls next to its other fds. When poll()
  * reports it, the loop calls events_dispatch() with the revents and gets back, as a value,
- * which source fired (its kind and the caller's cookie). Nothing here logs, reads the
- * clock or allocates: a struct events_source lives wherever the caller keeps it.
+ * which source fired (its kind and the caller's cookie). Nothing here logs or reads the
+ * clock, and nothing allocates after registration (only the policy-dir watch keeps a copy
+ * of its path): a struct events_source lives wherever the caller keeps it.
  *
  * Interfaces, by kernel:
  *   cgroup v1     memory.oom_control: an eventfd registered through cgroup.event_control
@@ -43,8 +44,8 @@
  * cgroup.event_control are closed after registering); v2 one for memory.events plus one
  * per PSI trigger (one per psi kind its rules use: at most two); a hybrid host one
  * eventfd plus the PSI triggers. Per glob target, that per matched cgroup. Plus one fd
- * for the policy directory (the inotify fd). The sampler's own kept-open
- * fds (cgroup.h) come on top.
+ * for the policy directory (the inotify fd). The sampler's own kept-open fds (cgroup.h)
+ * come on top.
  *
  * Debounce and rates (core/event-tick.h): an event brings the batch's next tick forward,
  * at most one event tick per 100 ms; the next regular tick comes one interval after any
