@@ -3,7 +3,7 @@
 #
 # bash completion for oombreaker(8): the commands, each command's options (as its --help lists
 # them), files and directories for the options that take them, and batch names (from the state
-# files and the policy directory, when readable). Self-contained: works without the
+# files, /var/lib/oombreaker/BATCH.json, when readable). Self-contained: works without the
 # bash-completion package's helpers. tests/integration/test-completion.sh keeps it in step with
 # the binary's --help.
 
@@ -25,11 +25,11 @@ _oombreaker_options() {
 # _oombreaker_batches: batch names known on this host (best effort, never an error).
 _oombreaker_batches() {
 	local f
-	for f in /var/lib/oombreaker/*.json /etc/oombreaker/batches.d/*.ini; do
+	for f in /var/lib/oombreaker/*.json; do
 		[ -e "$f" ] || continue
 		f=${f##*/}
-		echo "${f%.*}"
-	done 2>/dev/null | sort -u
+		echo "${f%.json}"
+	done 2>/dev/null
 }
 
 _oombreaker() {
