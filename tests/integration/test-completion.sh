@@ -46,7 +46,7 @@ commands=$("$bin" --help | awk '/^Commands:/ { on = 1; next } on && /^$/ { exit 
 same "the command list" "$commands" "$(complete_line "")"
 [ "$(complete_line st)" = status ] || fail "'oombreaker st<TAB>' gives '$(complete_line st)', not status"
 same "options before a command" "$(printf -- '--help\n--version')" "$(complete_line --)"
-echo "ok: completes the $(echo "$commands" | wc -l) commands of --help: $(echo $commands)"
+echo "ok: completes the $(echo "$commands" | wc -l) commands of --help: ${commands//$'\n'/ }"
 
 # --- 2. every command's options ---------------------------------------------------------------
 for cmd in $commands; do

@@ -4,8 +4,8 @@
 # Installation and packaging:
 #  1. `cmake --install` of the test build into a scratch prefix installs exactly the binary, the
 #     unit (its ExecStart pointing at that prefix), sysusers.d, tmpfiles.d, the example
-#     policies, oombreaker(8) gzipped, bash and zsh completion, and the doc directory (copyright,
-#     changelog.Debian.gz, policy.md, operations.md);
+#     policies, oombreaker(8) gzipped, bash and zsh completion, the lintian overrides, and the
+#     doc directory (copyright, changelog.Debian.gz, policy.md, operations.md);
 #  2. the man page renders without a single groff or man warning;
 #  3. `cpack -G DEB` in a scratch build configured for /usr makes a .deb with exactly those
 #     files at their Debian paths, dependencies computed by dpkg-shlibdeps, and the
@@ -56,6 +56,7 @@ unitdir=$prefix/lib/systemd/system
 	echo "$prefix/share/man/man8/oombreaker.8.gz"
 	echo "$prefix/share/bash-completion/completions/oombreaker"
 	echo "$prefix/share/zsh/site-functions/_oombreaker"
+	echo "$prefix/share/lintian/overrides/oombreaker"
 	for d in copyright changelog.Debian.gz policy.md operations.md; do
 		echo "$prefix/share/doc/oombreaker/$d"
 	done
@@ -148,6 +149,7 @@ debunit=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo
 	echo "./usr/share/man/man8/oombreaker.8.gz"
 	echo "./usr/share/bash-completion/completions/oombreaker"
 	echo "./usr/share/zsh/vendor-completions/_oombreaker"
+	echo "./usr/share/lintian/overrides/oombreaker"
 	for d in copyright changelog.Debian.gz policy.md operations.md; do
 		echo "./usr/share/doc/oombreaker/$d"
 	done
