@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Installs the Debian packages oombreaker needs to build, test and demo, and nothing when
-# they are all present. Sourced by scripts/test, scripts/demo and scripts/bench.
+# they are all present. Sourced by scripts/test, scripts/demo and scripts/bench. lintian checks
+# the .deb in tests/integration/test-deb.sh, which also loads its completion with bash-completion.
 
 OOMBREAKER_PACKAGES=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
@@ -10,6 +11,7 @@ OOMBREAKER_PACKAGES=(
 	golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-common-dev
 	curl jq procps psmisc socat python3-yaml
 	dpkg-dev man-db groff-base
+	lintian bash-completion
 )
 
 deps_missing() {

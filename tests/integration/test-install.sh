@@ -4,11 +4,13 @@
 # Installation and packaging:
 #  1. `cmake --install` of the test build into a scratch prefix installs exactly the binary, the
 #     unit (its ExecStart pointing at that prefix), sysusers.d, tmpfiles.d, the example
-#     policies and oombreaker(8);
+#     policies, oombreaker(8) gzipped, bash and zsh completion, the lintian overrides, and the
+#     doc directory (copyright, changelog.Debian.gz, policy.md, operations.md);
 #  2. the man page renders without a single groff or man warning;
 #  3. `cpack -G DEB` in a scratch build configured for /usr makes a .deb with exactly those
 #     files at their Debian paths, dependencies computed by dpkg-shlibdeps, and the
 #     maintainer scripts. Skipped (77) when cpack or dpkg-deb is missing.
+# tests/integration/test-deb.sh installs and purges the package for real, and runs lintian.
 set -euo pipefail
 
 src=${OOMBREAKER_SOURCE_DIR:?OOMBREAKER_SOURCE_DIR is not set}
@@ -44,17 +46,20 @@ stage=$tmp/stage
 DESTDIR=$stage cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" ||
 	{ cat "$tmp/install.log" >&2; fail "cmake --install failed"; }
 
-configured=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
+# The unit (and zsh completion) directory follows the prefix installed to, never /usr here.
 unitdir=$prefix/lib/systemd/system
-if [ "$configured" = /usr ]; then
-	unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo "$prefix/lib/systemd/system")
-fi
 {
 	echo "$prefix/bin/oombreaker"
 	echo "$unitdir/oombreaker.service"
 	echo "$prefix/lib/sysusers.d/oombreaker.conf"
 	echo "$prefix/lib/tmpfiles.d/oombreaker.conf"
-	echo "$prefix/share/man/man8/oombreaker.8"
+	echo "$prefix/share/man/man8/oombreaker.8.gz"
+	echo "$prefix/share/bash-completion/completions/oombreaker"
+	echo "$prefix/share/zsh/site-functions/_oombreaker"
+	echo "$prefix/share/lintian/overrides/oombreaker"
+	for d in copyright changelog.Debian.gz policy.md operations.md; do
+		echo "$prefix/share/doc/oombreaker/$d"
+	done
 	for e in "${examples[@]}"; do
 		echo "$prefix/share/doc/oombreaker/examples/$e"
 	done
@@ -81,9 +86,10 @@ grep -qxF "> ExecStart=$prefix/bin/oombreaker run --policy-dir /etc/oombreaker/b
 echo "ok: cmake --install: $(wc -l <"$tmp/got") files, unit ExecStart=$prefix/bin/oombreaker"
 
 # --- 2. the man page --------------------------------------------------------------------------
-page=$stage$prefix/share/man/man8/oombreaker.8
+page=$stage$prefix/share/man/man8/oombreaker.8.gz
+zcat "$page" | cmp -s - "$src/docs/oombreaker.8" || fail "oombreaker.8.gz is not docs/oombreaker.8"
 if command -v groff >/dev/null 2>&1; then
-	groff -ww -z -man "$page" 2>"$tmp/groff.err" || fail "groff failed: $(cat "$tmp/groff.err")"
+	zcat "$page" | groff -ww -z -man 2>"$tmp/groff.err" || fail "groff failed: $(cat "$tmp/groff.err")"
 	[ ! -s "$tmp/groff.err" ] || fail "groff -ww warns: $(cat "$tmp/groff.err")"
 	echo "ok: groff -ww -z -man: no warnings"
 else
@@ -140,7 +146,13 @@ debunit=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo
 	echo ".$debunit/oombreaker.service"
 	echo "./usr/lib/sysusers.d/oombreaker.conf"
 	echo "./usr/lib/tmpfiles.d/oombreaker.conf"
-	echo "./usr/share/man/man8/oombreaker.8"
+	echo "./usr/share/man/man8/oombreaker.8.gz"
+	echo "./usr/share/bash-completion/completions/oombreaker"
+	echo "./usr/share/zsh/vendor-completions/_oombreaker"
+	echo "./usr/share/lintian/overrides/oombreaker"
+	for d in copyright changelog.Debian.gz policy.md operations.md; do
+		echo "./usr/share/doc/oombreaker/$d"
+	done
 	for e in "${examples[@]}"; do
 		echo "./usr/share/doc/oombreaker/examples/$e"
 	done
@@ -155,8 +167,10 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Package)" = oombreaker ] || fail "Package: $(field Package)"
 [ -n "$(field Maintainer)" ] || fail "no Maintainer"
 [ -n "$(field Description)" ] || fail "no Description"
-[ "$(field Version)" = "$("$pkgbuild/oombreaker" --version | awk '{ print $2 }')" ] ||
-	fail "Version $(field Version) is not the binary's"
+# VERSION-REVISION, the revision from the top entry of packaging/deb/changelog.
+revision=$(sed -n '1s/^oombreaker ([^)]*-\([^)-]*\)).*/\1/p' "$src/packaging/deb/changelog")
+[ "$(field Version)" = "$("$pkgbuild/oombreaker" --version | awk '{ print $2 }')-$revision" ] ||
+	fail "Version $(field Version) is not the binary's with revision '$revision'"
 # dpkg-shlibdeps lists every shared library the binary needs; libc is always among them.
 depends=$(field Depends)
 grep -q 'libc6' <<<"$depends" || fail "Depends was not computed by dpkg-shlibdeps: '$depends'"
@@ -187,7 +201,7 @@ for script in postinst prerm postrm; do
 	[ -x "$tmp/control/$script" ] || fail "the package has no executable $script"
 	sh -n "$tmp/control/$script" || fail "$script is not valid sh"
 done
-grep -q 'systemd-sysusers oombreaker.conf' "$tmp/control/postinst" ||
+grep -qE 'systemd-sysusers .*oombreaker\.conf' "$tmp/control/postinst" ||
 	fail "postinst does not create the system user"
 dpkg-deb --fsys-tarfile "$deb" | tar -xO ".$debunit/oombreaker.service" |
 	grep -qxF "ExecStart=/usr/bin/oombreaker run --policy-dir /etc/oombreaker/batches.d" ||
