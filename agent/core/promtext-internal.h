@@ -109,6 +109,49 @@ enum promtext_type {
         _PROMTEXT_TYPE_MAX,
 };
 
+/* An OpenMetrics family's type; the text format's are enum promtext_type. */
+enum promtext_om_type {
+        PROMTEXT_OM_UNKNOWN,
+        PROMTEXT_OM_COUNTER,
+        PROMTEXT_OM_GAUGE,
+        PROMTEXT_OM_HISTOGRAM,
+        PROMTEXT_OM_GAUGEHISTOGRAM,
+        PROMTEXT_OM_SUMMARY,
+        PROMTEXT_OM_STATESET,
+        PROMTEXT_OM_INFO,
+        _PROMTEXT_OM_TYPE_MAX,
+};
+
+#define PROMTEXT_OM_GROUPS_MAX 256 /* label groups of one family checked for being split */
+
+/* OpenMetrics: what the semantic checks remember of the family and group being read. */
+struct promtext_om_state {
+        struct promtext_span family; /* name of the current family; len 0: none yet */
+        uint8_t type;                /* enum promtext_om_type */
+        bool has_type, has_help, has_unit, unit_set, has_samples;
+        /* the current label group (labels but le/quantile) of a histogram or summary */
+        bool in_group;
+        uint64_t group;
+        size_t n_groups;
+        uint64_t groups[PROMTEXT_OM_GROUPS_MAX];
+        size_t n_buckets;
+        double last_le, last_bucket, inf_bucket, count;
+        bool has_inf, has_count, has_sum, negative_le, negative_sum;
+        /* the previous sample's series, for timestamp order */
+        bool has_last;
+        uint64_t last_series;
+        bool last_has_ts;
+        double last_ts;
+};
+
+/* What the OpenMetrics checks need of one parsed sample. */
+struct promtext_om_sample {
+        struct promtext_span name;
+        double value;
+        bool has_ts, has_exemplar;
+        double ts;
+};
+
 /* One pass over one body. Lives on the caller's stack (about 100 KiB): no allocation. */
 struct promtext_parser {
         const char *body, *end;
@@ -125,7 +168,9 @@ struct promtext_parser {
         uint64_t candidates;                     /* selectors naming this sample */
         uint8_t matched[PROMTEXT_SELECTORS_MAX]; /* per candidate: matchers satisfied, a bitmask */
 
-        /* text format only */
+        struct promtext_om_state om; /* OpenMetrics only */
+
+        /* text format; OpenMetrics keeps its family names in families[] too */
         size_t n_families;
         struct promtext_family_cache {
                 struct promtext_span name;
@@ -156,6 +201,26 @@ int promtext_sample_value(struct promtext_parser *ps, const char *s, size_t len)
 int promtext_text_line(struct promtext_parser *ps, const char *p, const char *le, bool has_newline);
 int promtext_om_line(struct promtext_parser *ps, const char *p, const char *le, bool has_newline,
                      bool *ret_eof);
+
+#define PROMTEXT_FNV_OFFSET 2166136261u
+
+/* FNV-1a, resumable: the hash of a name continues the hash of its prefix. */
+uint32_t promtext_hash_more(uint32_t h, const char *s, size_t len);
+
+/* The family slot named [s, s+len) with hash h: the existing one, or the empty slot where it
+ * belongs (the table is never full: at most 3/4 of its slots are used). */
+struct promtext_family *promtext_family_slot(struct promtext_parser *ps, const char *s, size_t len,
+                                             uint32_t h);
+
+/*
+ * OpenMetrics 1.0 semantics beyond the syntax (promtext-om-check.c). Each returns 0 or
+ * -EBADMSG with the reason: a metadata line (kind 'H', 'T' or 'U'; text is the type or unit),
+ * a parsed sample (labels in ps->labels), and the end of the body.
+ */
+int promtext_om_meta(struct promtext_parser *ps, char kind, struct promtext_span name,
+                     struct promtext_span text);
+int promtext_om_sample(struct promtext_parser *ps, const struct promtext_om_sample *s);
+int promtext_om_end(struct promtext_parser *ps);
 
 /* Unescapes a label value (\\, \", \n; others kept) into buf; false if it does not fit. */
 bool promtext_unescape(struct promtext_span raw, char *buf, size_t size, size_t *ret_len);

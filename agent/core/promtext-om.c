@@ -59,10 +59,11 @@ static int check_unit(struct promtext_parser *ps, const char *name, size_t name_
 static int parse_comment(struct promtext_parser *ps, const char *p, const char *le, bool *ret_eof)
 {
         const char *kw = p + 2, *name, *text;
+        int r;
 
         if (le - p == 5 && memcmp(p, "# EOF", 5) == 0) {
                 *ret_eof = true;
-                return 0;
+                return promtext_om_end(ps);
         }
         if (!starts_with(p, le, "# HELP ") && !starts_with(p, le, "# TYPE ") &&
             !starts_with(p, le, "# UNIT "))
@@ -76,14 +77,21 @@ static int parse_comment(struct promtext_parser *ps, const char *p, const char *
         text++;
         switch (kw[0]) {
         case 'T':
-                return check_type(ps, text, le);
+                r = check_type(ps, text, le);
+                break;
         case 'U':
-                return check_unit(ps, name, (size_t)(text - 1 - name), text, (size_t)(le - text));
+                r = check_unit(ps, name, (size_t)(text - 1 - name), text, (size_t)(le - text));
+                break;
         default:
-                if (!promtext_utf8_valid(text, (size_t)(le - text)))
-                        return promtext_fail(ps, "HELP text is not valid UTF-8");
-                return 0;
+                r = promtext_utf8_valid(text, (size_t)(le - text))
+                            ? 0
+                            : promtext_fail(ps, "HELP text is not valid UTF-8");
         }
+        if (r < 0)
+                return r;
+        return promtext_om_meta(ps, kw[0],
+                                (struct promtext_span){ name, (size_t)(text - 1 - name) },
+                                (struct promtext_span){ text, (size_t)(le - text) });
 }
 
 /* A timestamp in seconds: any float but NaN and the infinities. */
@@ -141,6 +149,28 @@ static int parse_tail(struct promtext_parser *ps, const char *p, const char *le)
         return promtext_fail(ps, "unexpected text after the timestamp");
 }
 
+/*
+ * Hands the sample to the semantic checks: name (with its labels in ps->labels), the value
+ * token [v, end), and a light look at the tail from end (its syntax is checked afterwards).
+ */
+static int check_sample(struct promtext_parser *ps, struct promtext_span name, const char *v,
+                        const char *end, const char *le)
+{
+        struct promtext_om_sample s = { .name = name };
+        const char *ts;
+
+        name.len = (size_t)(scan_name(name.p, le) - name.p);
+        s.name = name;
+        promtext_number_float(v, (size_t)(end - v), &s.value);
+        if (end < le && !starts_with(end, le, " # {")) {
+                ts = end + 1;
+                end = scan_token(ts, le);
+                s.has_ts = promtext_number_float(ts, (size_t)(end - ts), &s.ts) == 0;
+        }
+        s.has_exemplar = starts_with(end, le, " # {");
+        return promtext_om_sample(ps, &s);
+}
+
 static int parse_sample(struct promtext_parser *ps, const char *p, const char *le)
 {
         const char *name = p, *v;
@@ -160,6 +190,10 @@ static int parse_sample(struct promtext_parser *ps, const char *p, const char *l
         v = ++p;
         p = scan_token(p, le);
         r = promtext_sample_value(ps, v, (size_t)(p - v));
+        if (r < 0)
+                return r;
+        /* Judged before the tail is parsed: an exemplar's labels replace the sample's. */
+        r = check_sample(ps, (struct promtext_span){ name, (size_t)(v - 1 - name) }, v, p, le);
         if (r < 0)
                 return r;
         return parse_tail(ps, p, le);

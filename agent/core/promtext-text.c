@@ -26,20 +26,15 @@ static const char *scan_name(const char *p, const char *le)
         return p;
 }
 
-#define FNV_OFFSET 2166136261u
-
-/* FNV-1a, resumable: the hash of a name continues the hash of its prefix. */
-static uint32_t hash_more(uint32_t h, const char *s, size_t len)
+uint32_t promtext_hash_more(uint32_t h, const char *s, size_t len)
 {
         for (size_t i = 0; i < len; i++)
                 h = (h ^ (unsigned char)s[i]) * 16777619u;
         return h;
 }
 
-/* The family slot named [s, s+len) with hash h: the existing one, or the empty slot where it
- * belongs (the table is never full: at most 3/4 of its slots are used). */
-static struct promtext_family *family_slot(struct promtext_parser *ps, const char *s, size_t len,
-                                           uint32_t h)
+struct promtext_family *promtext_family_slot(struct promtext_parser *ps, const char *s, size_t len,
+                                             uint32_t h)
 {
         for (size_t i = h % PROMTEXT_FAMILY_SLOTS;; i = (i + 1) % PROMTEXT_FAMILY_SLOTS) {
                 struct promtext_family *f = &ps->families[i];
@@ -79,15 +74,15 @@ static int family_resolve(struct promtext_parser *ps, const char *s, size_t len,
 
         if (len > UINT16_MAX)
                 return promtext_fail(ps, "metric name longer than 65535 bytes");
-        h_base = hash_more(FNV_OFFSET, s, base);
-        h = hash_more(h_base, s + base, len - base);
-        slot = family_slot(ps, s, len, h);
+        h_base = promtext_hash_more(PROMTEXT_FNV_OFFSET, s, base);
+        h = promtext_hash_more(h_base, s + base, len - base);
+        slot = promtext_family_slot(ps, s, len, h);
         if (slot->len) {
                 *ret = slot;
                 return 0;
         }
         if (base < len) {
-                f = family_slot(ps, s, base, h_base);
+                f = promtext_family_slot(ps, s, base, h_base);
                 if (f->type == PROMTEXT_TYPE_HISTOGRAM ||
                     (f->type == PROMTEXT_TYPE_SUMMARY && len - base != 7)) {
                         *ret = f;

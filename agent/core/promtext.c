@@ -169,6 +169,9 @@ int promtext_parse_labels(struct promtext_parser *ps, const char **q, const char
                 if (p == le || *p != ',')
                         return promtext_fail(ps, "expected ',' or '}' after label value");
                 p++;
+                /* `{a="1",}`: the text format allows the trailing comma, OpenMetrics does not. */
+                if (mode != PROMTEXT_LABELS_TEXT && p < le && *p == '}')
+                        return promtext_fail(ps, "trailing comma in a label set");
         }
         if (runes > PROMTEXT_EXEMPLAR_RUNES)
                 return promtext_fail(ps, "exemplar labels longer than 128 characters");

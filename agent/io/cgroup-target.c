@@ -21,6 +21,9 @@
 
 #define GLOB_DEPTH_MAX 8 /* glob components per pattern; each costs a 4 KiB stack frame */
 
+/* open_file()'s error for a FIFO, socket or device where a memory file belongs. */
+#define ENOTREG EBADFD
+
 enum cg_file {
         CG_USAGE,
         CG_LIMIT,
@@ -39,9 +42,10 @@ static const char *const file_names[_CGROUP_VERSION_MAX][_CG_FILE_MAX] = {
 };
 
 struct member {
-        char *path;           /* relative to the root: "a/b", or "." for the root itself */
-        int fd[_CG_FILE_MAX]; /* -1: the file does not exist here */
-        unsigned seen;        /* expansion generation that last matched it */
+        char *path;               /* relative to the root: "a/b", or "." for the root itself */
+        int fd[_CG_FILE_MAX];     /* -1: the file does not exist here, or could not be opened */
+        int open_r[_CG_FILE_MAX]; /* why fd[f] is -1 (-ENOENT, -ENOTREG, ...) */
+        unsigned seen;            /* expansion generation that last matched it */
 };
 
 struct cgroup_target {
@@ -187,19 +191,35 @@ size_t cgroup_target_fds(const struct cgroup_target *t, int *ret_fds, size_t max
         return n;
 }
 
-/* Opens one of a member's files by path; -ENOENT when it does not exist. */
+/*
+ * Opens one of a member's files by path; -ENOENT when it does not exist, ENOTREG when it is
+ * not a regular file. A FIFO or a device (a hostile or broken tree) would block open() or
+ * read() forever, so the type is checked before opening (a device's open may have effects),
+ * the open never waits, and fstat confirms what was opened.
+ */
 static int open_file(const struct cgroup_target *t, const char *path, enum cg_file f)
 {
         const char *name = file_names[t->h->version][f];
         int at = f == CG_PRESSURE ? t->h->psi_fd : t->h->root_fd;
         char p[CGROUP_PATH_MAX + 64];
+        struct stat st;
         int fd;
 
         if (!name || at < 0)
                 return -ENOENT;
         snprintf(p, sizeof(p), "%s/%s", path, name);
-        fd = openat(at, p, O_RDONLY | O_CLOEXEC);
-        return fd < 0 ? -errno : fd;
+        if (fstatat(at, p, &st, 0) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -ENOTREG;
+        fd = openat(at, p, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return -ENOTREG;
+        }
+        return fd;
 }
 
 /* Adds a match: opens its files (absent ones stay -1). -ENOENT when it is not a cgroup. */
@@ -228,6 +248,7 @@ static int member_add(struct cgroup_target *t, const char *path)
                 int fd = open_file(t, path, f);
 
                 m.fd[f] = fd < 0 ? -1 : fd;
+                m.open_r[f] = fd < 0 ? fd : 0;
         }
         t->members[t->n_members++] = m;
         return 0;
@@ -421,7 +442,9 @@ static void note(char *reason, const char *path, enum cgroup_version v, enum cg_
         bool root = strcmp(path, ".") == 0;
 
         add_reason(reason, "/%s%s%s: %s", root ? "" : path, root ? "" : "/", file_names[v][f],
-                   r == -EINVAL || r == -ERANGE || r == -ENODATA ? "malformed" : strerror(-r));
+                   r == -EINVAL || r == -ERANGE || r == -ENODATA ? "malformed"
+                   : r == -ENOTREG                               ? "not a regular file"
+                                                                 : strerror(-r));
 }
 
 /* Reads and parses every file of one member into *s. -ENOENT when the cgroup is gone. */
@@ -433,9 +456,11 @@ static int member_sample(struct cgroup_target *t, struct member *m, char *reason
         ssize_t n;
         int r;
 
-        if (m->fd[CG_USAGE] < 0 && strcmp(m->path, ".") != 0)
+        if (m->fd[CG_USAGE] < 0 && m->open_r[CG_USAGE] == -ENOENT && strcmp(m->path, ".") != 0)
                 note(reason, m->path, v, CG_USAGE, -ENOENT);
         for (size_t f = 0; f < _CG_FILE_MAX; f++) {
+                if (m->fd[f] < 0 && m->open_r[f] != -ENOENT)
+                        note(reason, m->path, v, f, m->open_r[f]);
                 if (m->fd[f] < 0)
                         continue;
                 n = read_file(t, m, f, buf);

@@ -180,11 +180,15 @@ static bool exists_at(int fd, const char *name)
 /* Whether cgroup.controllers (a v2 root or parent) lists "memory" as a whole word. */
 static bool controllers_have_memory(int fd)
 {
-        _cleanup_close_ int cfd = openat(fd, "cgroup.controllers", O_RDONLY | O_CLOEXEC);
+        /* Non-blocking and type-checked: a FIFO planted here must not hang discovery. */
+        _cleanup_close_ int cfd =
+                openat(fd, "cgroup.controllers", O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        struct stat st;
         char buf[512];
         ssize_t n;
 
-        if (cfd < 0 || (n = read(cfd, buf, sizeof(buf) - 1)) <= 0)
+        if (cfd < 0 || fstat(cfd, &st) < 0 || !S_ISREG(st.st_mode) ||
+            (n = read(cfd, buf, sizeof(buf) - 1)) <= 0)
                 return false;
         buf[n] = '\0';
         for (char *save = NULL, *w = strtok_r(buf, " \n", &save); w;

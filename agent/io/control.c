@@ -16,17 +16,20 @@
 struct client {
         int fd; /* -1: free slot */
         struct control_peer peer;
+        bool trusted; /* uid 0 or the agent's own uid: may use the reserved slot */
         char in[CONTROL_REQUEST_MAX + 1];
         size_t in_len;
         char *out; /* pending response, or NULL */
         size_t out_len, out_off;
-        int64_t last_ms;
+        int64_t since_ms;    /* when the current phase (idle, request, reply) began */
+        int64_t deadline_ms; /* when the current phase must be over */
 };
 
 struct control {
         int listen_fd;
         char *path;
         gid_t group; /* the socket's group: members may reset and promote */
+        uid_t own_uid;
         int64_t accept_paused_until_ms;
         int64_t now_ms; /* as of the last control_dispatch() */
         control_handler handler;
@@ -34,7 +37,7 @@ struct control {
         struct client clients[CONTROL_CLIENTS_MAX];
 };
 
-static int make_addr(const char *path, struct sockaddr_un *sa)
+int control_sockaddr(const char *path, struct sockaddr_un *sa)
 {
         memset(sa, 0, sizeof(*sa));
         sa->sun_family = AF_UNIX;
@@ -73,7 +76,7 @@ int control_open(const char *path, control_handler handler, void *userdata, stru
         struct stat st;
         int r;
 
-        r = make_addr(path, &sa);
+        r = control_sockaddr(path, &sa);
         if (r < 0)
                 return r;
         r = remove_stale(path, &sa);
@@ -93,6 +96,7 @@ int control_open(const char *path, control_handler handler, void *userdata, stru
         for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
                 c->clients[i].fd = -1;
         c->group = st.st_gid;
+        c->own_uid = geteuid();
         c->handler = handler;
         c->userdata = userdata;
         c->listen_fd = TAKE_FD(fd);
@@ -146,23 +150,68 @@ static void peer_identify(struct control *c, int fd, struct control_peer *p)
         p->privileged = cred.uid == 0 || cred.gid == c->group || peer_in_group(fd, c->group);
 }
 
-static void accept_clients(struct control *c, int64_t now_ms)
+/* Starts a phase that must end within ms: idle until a request, or one request and its reply. */
+static void client_phase(struct client *cl, int64_t now_ms, int64_t ms)
 {
+        cl->since_ms = now_ms;
+        cl->deadline_ms = now_ms + ms;
+}
+
+/*
+ * The slot a newcomer may take: a free one (untrusted peers leave the last one free), else
+ * the one of the client idle longest, else of the one whose request started first. A client
+ * waiting for its reply is never evicted, nor a trusted one for an untrusted newcomer.
+ */
+static struct client *pick_slot(struct control *c, bool trusted)
+{
+        struct client *free_slot = NULL, *victim = NULL;
+        size_t untrusted = 0;
+
         for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++) {
                 struct client *cl = &c->clients[i];
+
+                if (cl->fd < 0) {
+                        free_slot = free_slot ? free_slot : cl;
+                        continue;
+                }
+                untrusted += !cl->trusted;
+                if (cl->out || (cl->trusted && !trusted))
+                        continue;
+                if (!victim || (cl->in_len == 0) > (victim->in_len == 0) ||
+                    ((cl->in_len == 0) == (victim->in_len == 0) && cl->since_ms < victim->since_ms))
+                        victim = cl;
+        }
+        if (free_slot && (trusted || untrusted < CONTROL_CLIENTS_MAX - CONTROL_CLIENTS_RESERVED))
+                return free_slot;
+        if (victim)
+                client_drop(victim);
+        return victim;
+}
+
+static void accept_clients(struct control *c, int64_t now_ms)
+{
+        /* Bounded, so that a flood of connects cannot hold the loop here. */
+        for (size_t n = 0; n < 2 * CONTROL_CLIENTS_MAX; n++) {
+                struct control_peer peer;
+                struct client *cl;
                 int fd;
 
-                if (cl->fd >= 0)
-                        continue;
                 fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 /* Out of fds, the listener stays readable: rest it a while instead of spinning. */
                 if (fd < 0 && (errno == EMFILE || errno == ENFILE))
                         c->accept_paused_until_ms = now_ms + CONTROL_ACCEPT_PAUSE_MS;
                 if (fd < 0)
                         return;
+                peer_identify(c, fd, &peer);
+                cl = pick_slot(c, peer.uid == 0 || peer.uid == c->own_uid);
+                if (!cl) {
+                        close(fd); /* every slot is busy answering: the client retries */
+                        continue;
+                }
                 cl->fd = fd;
-                cl->last_ms = now_ms;
-                peer_identify(c, fd, &cl->peer);
+                cl->peer = peer;
+                cl->trusted = peer.uid == 0 || peer.uid == c->own_uid;
+                client_phase(cl, now_ms, CONTROL_IDLE_MS);
         }
 }
 
@@ -217,6 +266,8 @@ static void client_process(struct control *c, struct client *cl)
 
         if (cl->out)
                 return;
+        if (cl->in_len == 0)
+                return;
         nl = memchr(cl->in, '\n', cl->in_len);
         if (nl) {
                 size_t line = (size_t)(nl - cl->in);
@@ -236,6 +287,7 @@ static void client_process(struct control *c, struct client *cl)
 
 static void client_read(struct control *c, struct client *cl)
 {
+        bool was_idle = cl->in_len == 0;
         ssize_t n;
 
         n = read(cl->fd, cl->in + cl->in_len, CONTROL_REQUEST_MAX - cl->in_len);
@@ -246,6 +298,9 @@ static void client_read(struct control *c, struct client *cl)
         if (n < 0)
                 return;
         cl->in_len += (size_t)n;
+        /* The whole request, and then its reply, gets one deadline: trickling buys nothing. */
+        if (was_idle && n > 0)
+                client_phase(cl, c->now_ms, CONTROL_REQUEST_MS);
         client_process(c, cl);
 }
 
@@ -263,6 +318,7 @@ static void client_write(struct control *c, struct client *cl)
                 free(cl->out);
                 cl->out = NULL;
                 cl->out_len = cl->out_off = 0;
+                client_phase(cl, c->now_ms, cl->in_len ? CONTROL_REQUEST_MS : CONTROL_IDLE_MS);
                 /* A client may have sent its next request along with the first. */
                 client_process(c, cl);
         }
@@ -270,12 +326,10 @@ static void client_write(struct control *c, struct client *cl)
 
 size_t control_pollfds(struct control *c, struct pollfd *fds, size_t max)
 {
-        size_t n = 0, used = 0;
+        size_t n = 0;
 
-        for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
-                used += c->clients[i].fd >= 0;
-        /* With every slot taken the listener is left out, so a full house cannot spin. */
-        if (max > 0 && used < CONTROL_CLIENTS_MAX && c->now_ms >= c->accept_paused_until_ms)
+        /* Always polled: with every slot taken a newcomer evicts an idle client (or is refused). */
+        if (max > 0 && c->now_ms >= c->accept_paused_until_ms)
                 fds[n++] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
         for (size_t i = 0; i < CONTROL_CLIENTS_MAX && n < max; i++) {
                 struct client *cl = &c->clients[i];
@@ -310,14 +364,13 @@ void control_dispatch(struct control *c, const struct pollfd *fds, size_t n, int
                 cl = find_client(c, fds[i].fd);
                 if (!cl)
                         continue;
-                cl->last_ms = now_ms;
                 if (fds[i].revents & POLLOUT)
                         client_write(c, cl);
                 else if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
                         client_read(c, cl);
         }
         for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
-                if (c->clients[i].fd >= 0 && now_ms - c->clients[i].last_ms > CONTROL_IDLE_MS)
+                if (c->clients[i].fd >= 0 && now_ms > c->clients[i].deadline_ms)
                         client_drop(&c->clients[i]);
 }
 
@@ -333,124 +386,4 @@ struct control *control_close(struct control *c)
         free(c->path);
         free(c);
         return NULL;
-}
-
-/* Waits until fd is ready for events or the deadline passes. */
-static int wait_fd(int fd, short events, int64_t deadline_ms)
-{
-        struct pollfd p = { .fd = fd, .events = events };
-        int64_t left = deadline_ms - mono_ms();
-        int r;
-
-        if (left <= 0)
-                return -ETIMEDOUT;
-        r = poll(&p, 1, (int)left);
-        if (r < 0)
-                return errno == EINTR ? 0 : -errno;
-        return r == 0 ? -ETIMEDOUT : 0;
-}
-
-static int send_all(int fd, const char *buf, size_t len, int64_t deadline_ms)
-{
-        size_t off = 0;
-
-        while (off < len) {
-                ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
-                int r;
-
-                if (n >= 0) {
-                        off += (size_t)n;
-                        continue;
-                }
-                if (errno != EAGAIN && errno != EINTR)
-                        return -errno;
-                r = wait_fd(fd, POLLOUT, deadline_ms);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* Reads until a newline; returns the malloc'd line without it. */
-static int recv_line(int fd, int64_t deadline_ms, char **ret)
-{
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, size = 0;
-
-        for (;;) {
-                ssize_t n;
-                int r;
-
-                if (size - len < 4096) {
-                        char *b;
-
-                        if (size >= CONTROL_RESPONSE_MAX)
-                                return -EBADMSG;
-                        size = size ? size * 2 : 8192;
-                        b = realloc(buf, size + 1);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                }
-                n = read(fd, buf + len, size - len);
-                if (n == 0)
-                        return -EBADMSG;
-                if (n > 0) {
-                        char *nl = memchr(buf + len, '\n', (size_t)n);
-
-                        len += (size_t)n;
-                        if (nl) {
-                                *nl = '\0';
-                                *ret = TAKE_PTR(buf);
-                                return 0;
-                        }
-                        continue;
-                }
-                if (errno != EAGAIN && errno != EINTR)
-                        return -errno;
-                r = wait_fd(fd, POLLIN, deadline_ms);
-                if (r < 0)
-                        return r;
-        }
-}
-
-int control_call(const char *path, json_t *request, int timeout_ms, json_t **ret_response)
-{
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *req = NULL, *line = NULL;
-        int64_t deadline = mono_ms() + timeout_ms;
-        struct sockaddr_un sa;
-        json_t *resp;
-        int r;
-
-        r = make_addr(path, &sa);
-        if (r < 0)
-                return r;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                if (errno != EINPROGRESS && errno != EAGAIN)
-                        return -errno;
-                r = wait_fd(fd, POLLOUT, deadline);
-                if (r < 0)
-                        return r;
-        }
-        req = json_dumps(request, JSON_COMPACT);
-        if (!req)
-                return -ENOMEM;
-        r = send_all(fd, req, strlen(req), deadline);
-        if (r >= 0)
-                r = send_all(fd, "\n", 1, deadline);
-        if (r >= 0)
-                r = recv_line(fd, deadline, &line);
-        if (r < 0)
-                return r;
-        resp = json_loads(line, 0, NULL);
-        if (!resp || !json_is_object(resp)) {
-                json_decref(resp);
-                return -EBADMSG;
-        }
-        *ret_response = resp;
-        return 0;
 }

@@ -18,6 +18,7 @@
 struct server {
         struct MHD_Daemon *daemon;
         uint16_t port;
+        unsigned connections; /* open ones; only libmicrohttpd's one thread touches it */
         pthread_mutex_t lock; /* guards the snapshot below */
         char *metrics;
         char *status_json;
@@ -117,6 +118,58 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return r;
 }
 
+static bool is_loopback(const struct sockaddr *sa)
+{
+        if (sa->sa_family == AF_INET)
+                return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+        if (sa->sa_family == AF_INET6) {
+                const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+                return IN6_IS_ADDR_LOOPBACK(a) ||
+                       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+        }
+        return false;
+}
+
+/* The last SERVER_LOOPBACK_RESERVE connections are kept for loopback peers (the node's own
+ * Prometheus, the kubelet's probes, an operator's curl). */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+        const struct server *s = cls;
+
+        (void)addrlen;
+        if (s->connections < SERVER_CONNECTIONS_MAX - SERVER_LOOPBACK_RESERVE)
+                return MHD_YES;
+        return is_loopback(addr) ? MHD_YES : MHD_NO;
+}
+
+static void count_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                             enum MHD_ConnectionNotificationCode code)
+{
+        struct server *s = cls;
+
+        (void)c, (void)socket_context;
+        if (code == MHD_CONNECTION_NOTIFY_STARTED)
+                s->connections++;
+        else if (code == MHD_CONNECTION_NOTIFY_CLOSED && s->connections > 0)
+                s->connections--;
+}
+
+static struct MHD_Daemon *start_daemon(struct server *s, const struct sockaddr_storage *ss)
+{
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                         (ss->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+
+        return MHD_start_daemon(flags, 0, accept_policy, s, handle, s, MHD_OPTION_SOCK_ADDR, ss,
+                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVER_CONNECTIONS_MAX,
+                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVER_PER_IP_MAX,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_IDLE_S,
+                                MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                (size_t)SERVER_CONNECTION_MEMORY, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+                                (unsigned)SERVER_CONNECTIONS_MAX, MHD_OPTION_NOTIFY_CONNECTION,
+                                count_connection, s, MHD_OPTION_END);
+}
+
 int server_start(const char *listen, struct server **ret)
 {
         struct sockaddr_storage ss;
@@ -133,11 +186,7 @@ int server_start(const char *listen, struct server **ret)
                 return -ENOMEM;
         pthread_mutex_init(&s->lock, NULL);
         errno = 0;
-        s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                                             (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                                     0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &ss,
-                                     MHD_OPTION_CONNECTION_LIMIT, 64u,
-                                     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+        s->daemon = start_daemon(s, &ss);
         if (!s->daemon) {
                 r = errno ? -errno : -EADDRINUSE;
                 server_stop(s);

@@ -10,6 +10,18 @@
 
 #include <stdint.h>
 
+/*
+ * Limits against slow or many clients (slowloris): one address holds at most
+ * SERVER_PER_IP_MAX connections, a connection silent for SERVER_IDLE_S is closed, and of the
+ * SERVER_CONNECTIONS_MAX connections the last SERVER_LOOPBACK_RESERVE are only for loopback
+ * peers, so the node's own scrapes and probes get through whatever remote peers do.
+ */
+#define SERVER_CONNECTIONS_MAX   256
+#define SERVER_PER_IP_MAX        16
+#define SERVER_LOOPBACK_RESERVE  32
+#define SERVER_IDLE_S            5
+#define SERVER_CONNECTION_MEMORY (32 * 1024) /* bytes of request buffer per connection */
+
 struct server;
 
 /*

@@ -196,20 +196,25 @@ static const struct case_ cases[] = {
           "# TYPE c counter\nc_total 3 1700000000 # {trace_id=\"a\"} 1\n# EOF\n", "c_total", false,
           0, 1, 3 },
         { "OM exemplar labels do not match the selector", OM,
-          "c_total{a=\"x\"} 3 # {a=\"y\"} 1\n# EOF\n", "c_total{a=\"y\"}", false, 0, 0, 0 },
+          "# TYPE c counter\nc_total{a=\"x\"} 3 # {a=\"y\"} 1\n# EOF\n", "c_total{a=\"y\"}", false,
+          0, 0, 0 },
+        { "OM exemplar on an untyped sample", OM, "c_total{a=\"x\"} 3 # {a=\"y\"} 1\n# EOF\n",
+          "c_total", false, BAD, 0, 0, 1, "exemplar" },
         { "OM histogram with exemplars", OM,
           "# TYPE h histogram\nh_bucket{le=\"1.0\"} 1 # {id=\"x\"} 0.5\nh_bucket{le=\"+Inf\"} 2\n"
           "h_count 2\nh_sum 1.5\nh_created 1.7e9\n# EOF\n",
           "h_count", false, 0, 1, 2 },
         { "OM EOF without newline", OM, "foo 1\n# EOF", "foo", false, 0, 1, 1 },
-        { "OM trailing comma", OM, "foo{a=\"b\",} 1\n# EOF\n", "foo{a=\"b\"}", false, 0, 1, 1 },
+        { "OM trailing comma (0.0.4 only)", OM, "foo{a=\"b\",} 1\n# EOF\n", "foo{a=\"b\"}", false,
+          BAD, 0, 0, 1, "trailing comma" },
         { "OM escapes and look-alike values", OM,
           "foo{a=\"x\\\"} 9\\nfoo 1\",b=\"{,}\"} 2\n# EOF\n", "foo{a=\"x\\\"} 9\\nfoo 1\"}", false,
           0, 1, 2 },
         { "OM NaN and infinities", OM, "a NaN\nb +Inf\nc -Inf\n# EOF\n", "b", false, 0, 1,
           INFINITY },
         { "OM other types", OM,
-          "# TYPE g gaugehistogram\ng_gcount 1\n# TYPE s stateset\ns{s=\"a\"} 1\n# TYPE i info\n"
+          "# TYPE g gaugehistogram\ng_bucket{le=\"+Inf\"} 1\ng_gcount 1\ng_gsum 0.5\n# TYPE s "
+          "stateset\ns{s=\"a\"} 1\n# TYPE i info\n"
           "i_info{v=\"1\"} 1\n# TYPE u unknown\nu 1\n# EOF\n",
           "g_gcount", false, 0, 1, 1 },
         { "OM empty HELP", OM, "# HELP foo \nfoo 1\n# EOF\n", "foo", false, 0, 1, 1 },
@@ -237,13 +242,13 @@ static const struct case_ cases[] = {
         { "OM NaN timestamp", OM, "foo 1 NaN\n# EOF\n", "foo", false, BAD, 0, 0, 1, "timestamp" },
         { "OM garbage after the timestamp", OM, "foo 1 2 3\n# EOF\n", "foo", false, BAD, 0, 0, 1,
           "after the timestamp" },
-        { "OM exemplar without value", OM, "c_total 1 # {a=\"b\"}\n# EOF\n", "c", false, BAD, 0, 0,
-          1, "exemplar value" },
+        { "OM exemplar without value", OM, "# TYPE c counter\nc_total 1 # {a=\"b\"}\n# EOF\n", "c",
+          false, BAD, 0, 0, 2, "exemplar value" },
         { "OM exemplar too long", OM,
-          "c_total 1 # "
+          "# TYPE c counter\nc_total 1 # "
           "{a=\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"} 1\n# EOF\n",
-          "c", false, BAD, 0, 0, 1, "128" },
+          "c", false, BAD, 0, 0, 2, "128" },
         { "OM last sample without newline", OM, "foo 1", "foo", false, BAD, 0, 0, 1, "EOF" },
         { "OM bad value", OM, "foo 1,5\n# EOF\n", "foo", false, BAD, 0, 0, 1, "value" },
         { "OM duplicate labels", OM, "foo{a=\"b\",a=\"c\"} 1\n# EOF\n", "foo", false, BAD, 0, 0, 1,
