@@ -27,12 +27,22 @@ int batch_save_state(struct batch *b)
         return r;
 }
 
-/* Saves what is unsaved; a failure is tried again at the next tick or a second later. */
-static void persist(struct batch *b, int64_t now_ms)
+/*
+ * Saves what is unsaved, logging a failure for action (NULL: the batch); a failure is tried
+ * again at the next tick or a second later. Returns 0 or -errno.
+ */
+static int persist(struct batch *b, int64_t now_ms, const char *action)
 {
-        b->state_dirty = batch_save_state(b) < 0;
-        if (b->state_dirty)
-                b->save_due_ms = now_ms + BATCH_SAVE_RETRY_MS;
+        int r = action ? state_save(b->env->state_dir, b->st) : batch_save_state(b);
+
+        b->state_dirty = r < 0;
+        if (r >= 0)
+                return 0;
+        b->save_due_ms = now_ms + BATCH_SAVE_RETRY_MS;
+        if (action)
+                log_error("batch %s: action %s: cannot save the state file in %s: %s",
+                          b->p->name, action, b->env->state_dir, strerror(-r));
+        return r;
 }
 
 /* Puts a latched trip into the state (in memory). Fails only for want of memory or entropy. */
@@ -79,16 +89,15 @@ static void record_attempt(struct batch *b, const struct actions_outcome *o, int
 {
         struct state_action *x = &b->st->actions[o->action];
 
+        bool was_dirty = b->state_dirty;
+
         state_action_begin_attempt(x);
-        if (batch_save_state(b) < 0) {
+        if (persist(b, now_ms, x->name) < 0) {
                 state_action_undo_attempt(x); /* not recorded, so not sent */
+                b->state_dirty = was_dirty;
                 actions_defer(b->act, now_ms + BATCH_SAVE_RETRY_MS);
-                b->save_due_ms = now_ms + BATCH_SAVE_RETRY_MS;
-                log_error("batch %s: action %s waits until the state is saved", b->p->name,
-                          x->name);
                 return;
         }
-        b->state_dirty = false;
         log_notice("batch %s: action %s: attempt %u of %u (Idempotency-Key %s)", b->p->name,
                    x->name, o->attempt, o->max_attempts, x->key);
         actions_send(b->act, now_ms);
@@ -138,7 +147,7 @@ static void record_finish(struct batch *b, const struct actions_outcome *o, int6
         if (ai < b->p->n_actions)
                 b->attempts[ai][o->kind == ACTIONS_EVENT_DONE ? 0 : 1]++;
         /* A failed save keeps the outcome in memory; the next save carries it. */
-        persist(b, now_ms);
+        persist(b, now_ms, x->name);
         follow_phase(b, x->name);
         if (b->env->evaluated)
                 b->env->evaluated(b->env->userdata);
@@ -169,7 +178,7 @@ void batch_run_actions(struct batch *b, int64_t now_ms)
                                 record_finish(b, &o, now_ms);
                 }
         if (b->state_dirty && now_ms >= b->save_due_ms)
-                persist(b, now_ms);
+                persist(b, now_ms, NULL);
 }
 
 void batch_act(struct batch *b, int64_t now_ms)
