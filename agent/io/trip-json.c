@@ -192,16 +192,17 @@ static bool time_valid(const char *t)
         return end && *end == '\0';
 }
 
+/* The record's members; id NULL: the form has none. */
 static int parse_record(const char *id, const char *t, json_int_t t_ms, struct breaker_trip *trip,
                         char *why, size_t whysize)
 {
         if (t_ms < 0)
                 return bad(why, whysize, "trip: negative t_ms");
-        if (!id[0] || strspn(id, ID_CHARS) != strlen(id) || strlen(id) >= sizeof(trip->id))
+        if (id && (!id[0] || strspn(id, ID_CHARS) != strlen(id) || strlen(id) >= sizeof(trip->id)))
                 return bad(why, whysize, "invalid trip id \"%.64s\"", id);
         if (!time_valid(t) || strlen(t) >= sizeof(trip->time))
                 return bad(why, whysize, "invalid trip time \"%.64s\"", t);
-        strcpy(trip->id, id);
+        strcpy(trip->id, id ? id : "");
         strcpy(trip->time, t);
         trip->t_ms = t_ms;
         return 0;
@@ -211,7 +212,7 @@ static int parse_record(const char *id, const char *t, json_int_t t_ms, struct b
 static int parse_form(json_t *o, enum trip_json_form form, struct breaker_trip *t, char *why,
                       size_t whysize)
 {
-        const char *id = "", *time = "", *instance, *rule;
+        const char *id = NULL, *time = "", *instance, *rule;
         json_int_t t_ms = 0, consecutive, limit;
         json_t *reason = o, *conds;
         json_error_t je;
