@@ -40,8 +40,8 @@ static int persist(struct batch *b, int64_t now_ms, const char *action)
                 return 0;
         b->save_due_ms = now_ms + BATCH_SAVE_RETRY_MS;
         if (action)
-                log_error("batch %s: action %s: cannot save the state file in %s: %s",
-                          b->p->name, action, b->env->state_dir, strerror(-r));
+                log_error("batch %s: action %s: cannot save the state file in %s: %s", b->p->name,
+                          action, b->env->state_dir, strerror(-r));
         return r;
 }
 
