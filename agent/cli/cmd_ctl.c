@@ -479,10 +479,11 @@ static json_t *state_file_json(const char *dir, const char *batch)
 {
         _cleanup_free_ char *path = NULL, *text = NULL;
         _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *status = NULL;
         struct state *s = NULL;
         char why[256];
         size_t len;
-        json_t *o;
+        json_t *o = NULL;
 
         if (asprintf(&path, "%s/%s.json", dir, batch) < 0)
                 return NULL;
@@ -500,7 +501,8 @@ static json_t *state_file_json(const char *dir, const char *batch)
                         len > STATE_FILE_MAX ? "too large" : why);
                 return NULL;
         }
-        o = report_state_json(s);
+        if (report_state_format(s, &status) >= 0)
+                o = json_loads(status, 0, NULL);
         if (o)
                 json_object_set_new(o, "source", json_string("state file"));
         state_free(s);

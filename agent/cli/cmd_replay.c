@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "policy.h"
 #include "trace.h"
+#include "trip-json.h"
 #include "util.h"
 
 static const char usage[] =
@@ -81,30 +82,13 @@ static int parse_args(int argc, char **argv, struct replay_opts *ret)
         return 0;
 }
 
-/* JSON numbers: whole values stay integers, the rest print without float noise. */
-static json_t *json_num(double v)
-{
-        if (v == (double)(int64_t)v && v > -9.0e15 && v < 9.0e15)
-                return json_integer((json_int_t)v);
-        return json_real(v);
-}
-
 static json_t *trip_to_json(const struct breaker_trip *t)
 {
-        json_t *conds = json_array();
+        _cleanup_free_ char *text = NULL;
 
-        for (size_t i = 0; conds && i < t->n_conditions; i++) {
-                const struct breaker_condition *c = &t->conditions[i];
-
-                json_array_append_new(conds,
-                                      json_pack("{s:s, s:o, s:o}", "metric",
-                                                cond_metric_to_string(c->metric), "value",
-                                                c->has_value ? json_num(c->value) : json_null(),
-                                                "threshold", json_num(c->threshold)));
-        }
-        return json_pack("{s:I, s:s, s:s, s:I, s:I, s:o}", "t_ms", (json_int_t)t->t_ms, "instance",
-                         t->instance, "rule", t->rule, "consecutive", (json_int_t)t->consecutive,
-                         "limit", (json_int_t)t->limit, "conditions", conds);
+        if (trip_json_format(t, TRIP_JSON_REPLAY, &text) < 0)
+                return NULL;
+        return json_loads(text, 0, NULL);
 }
 
 static bool metric_is_bytes(enum cond_metric m)

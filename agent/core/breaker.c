@@ -5,76 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "breaker.h"
+#include "breaker-internal.h"
 #include "util.h"
-
-struct target_state {
-        struct rules_window window;
-        struct rules_input input; /* this tick's */
-        struct rules_figures figures;
-        bool has_oom_baseline;
-        uint64_t oom_baseline;
-        bool has_last_gc; /* batch scope: the last GC count seen, for its increments */
-        double last_gc;
-};
-
-struct pair_state {
-        unsigned streak;
-        unsigned no_data;   /* consecutive no-data ticks */
-        bool would_tripped; /* a dry-run trip was reported for the current streak */
-        bool evaluated;
-        struct rules_result last;
-};
-
-/* Which (instance, rule) caused each kind of phase change this tick; -1 = none. */
-struct tick_causes {
-        long trip;
-        long breaching;
-        long no_data_limit;
-        long cleared;
-};
-
-struct breaker {
-        const struct policy *p;
-        size_t n_inst;
-        struct target_state *targets;
-        struct rules_point *storage; /* (n_targets + 1) windows of cap points */
-        struct rules_window batch_window;
-        struct rules_figures batch_figures;
-        double batch_gc;          /* sum of the targets' GC increments since arming */
-        struct pair_state *pairs; /* n_inst * n_rules, instance-major */
-        enum breaker_phase phase;
-        bool has_trip;
-        struct breaker_trip trip;
-        bool has_would_trip;
-        struct breaker_trip would_trip;
-        struct breaker_transition *tv; /* one per pair (dry-run trips) + the phase change */
-        size_t n_tv;
-};
-
-static const char *const phase_names[_BREAKER_PHASE_MAX] = {
-        [BREAKER_ARMED] = "armed",       [BREAKER_BREACHING] = "breaching",
-        [BREAKER_TRIPPED] = "tripped",   [BREAKER_ROLLED_BACK] = "rolled_back",
-        [BREAKER_FAILED] = "failed",     [BREAKER_INCONCLUSIVE] = "inconclusive",
-        [BREAKER_PROMOTED] = "promoted",
-};
-
-const char *breaker_phase_to_string(enum breaker_phase p)
-{
-        if ((unsigned)p >= _BREAKER_PHASE_MAX)
-                return NULL;
-        return phase_names[p];
-}
-
-int breaker_phase_from_string(const char *s, enum breaker_phase *ret)
-{
-        for (int i = 0; i < _BREAKER_PHASE_MAX; i++)
-                if (s && strcmp(s, phase_names[i]) == 0) {
-                        *ret = (enum breaker_phase)i;
-                        return 0;
-                }
-        return -EINVAL;
-}
 
 static size_t window_cap_for(const struct policy *p, size_t window_cap)
 {
@@ -199,20 +131,6 @@ static void batch_update(struct breaker *b, int64_t t_ms, const struct sample *c
         pt.ws_bytes = sum.ws_bytes;
         rules_window_push(&b->batch_window, &pt);
         rules_figures_compute(&sum, &b->batch_window, t_ms, &b->batch_figures);
-}
-
-static struct pair_state *pair_at(const struct breaker *b, size_t inst, size_t rule)
-{
-        return &b->pairs[inst * b->p->n_rules + rule];
-}
-
-const char *breaker_instance_name(const struct breaker *b, size_t instance)
-{
-        if (instance >= b->n_inst)
-                return NULL;
-        if (b->p->scope == POLICY_SCOPE_BATCH)
-                return BREAKER_BATCH_INSTANCE;
-        return b->p->targets[instance].name;
 }
 
 static void trip_fill(const struct breaker *b, long pair, int64_t t_ms, bool dry_run,
@@ -366,27 +284,6 @@ int breaker_step(struct breaker *b, int64_t t_ms, const struct sample *const *sa
         return (int)b->n_tv;
 }
 
-const struct breaker_transition *breaker_transitions(const struct breaker *b, size_t *ret_n)
-{
-        *ret_n = b->n_tv;
-        return b->tv;
-}
-
-enum breaker_phase breaker_phase(const struct breaker *b)
-{
-        return b->phase;
-}
-
-const struct breaker_trip *breaker_trip(const struct breaker *b)
-{
-        return b->has_trip ? &b->trip : NULL;
-}
-
-const struct breaker_trip *breaker_would_trip(const struct breaker *b)
-{
-        return b->has_would_trip ? &b->would_trip : NULL;
-}
-
 void breaker_reset(struct breaker *b)
 {
         for (size_t i = 0; i < b->p->n_targets; i++) {
@@ -408,8 +305,7 @@ void breaker_reset(struct breaker *b)
 
 int breaker_promote(struct breaker *b)
 {
-        if (b->phase == BREAKER_TRIPPED || b->phase == BREAKER_ROLLED_BACK ||
-            b->phase == BREAKER_FAILED)
+        if (breaker_phase_latched(b->phase))
                 return -EBUSY;
         b->phase = BREAKER_PROMOTED;
         return 0;
@@ -429,8 +325,7 @@ int breaker_set_phase(struct breaker *b, enum breaker_phase to)
 
 int breaker_restore(struct breaker *b, enum breaker_phase phase, const struct breaker_trip *trip)
 {
-        bool needs_trip =
-                phase == BREAKER_TRIPPED || phase == BREAKER_ROLLED_BACK || phase == BREAKER_FAILED;
+        bool needs_trip = breaker_phase_latched(phase);
 
         if ((unsigned)phase >= _BREAKER_PHASE_MAX || (needs_trip && !trip))
                 return -EINVAL;
@@ -438,6 +333,8 @@ int breaker_restore(struct breaker *b, enum breaker_phase phase, const struct br
         b->phase = phase;
         if (needs_trip) {
                 b->trip = *trip;
+                b->trip.id[sizeof(b->trip.id) - 1] = '\0';
+                b->trip.time[sizeof(b->trip.time) - 1] = '\0';
                 b->trip.instance[sizeof(b->trip.instance) - 1] = '\0';
                 b->trip.rule[sizeof(b->trip.rule) - 1] = '\0';
                 if (b->trip.n_conditions > _COND_MAX)
@@ -445,58 +342,4 @@ int breaker_restore(struct breaker *b, enum breaker_phase phase, const struct br
                 b->has_trip = true;
         }
         return 0;
-}
-
-bool breaker_oom_baseline(const struct breaker *b, size_t target, uint64_t *ret_count)
-{
-        if (target >= b->p->n_targets || !b->targets[target].has_oom_baseline)
-                return false;
-        *ret_count = b->targets[target].oom_baseline;
-        return true;
-}
-
-int breaker_set_oom_baseline(struct breaker *b, size_t target, uint64_t count)
-{
-        if (target >= b->p->n_targets)
-                return -EINVAL;
-        b->targets[target].has_oom_baseline = true;
-        b->targets[target].oom_baseline = count;
-        return 0;
-}
-
-size_t breaker_n_instances(const struct breaker *b)
-{
-        return b->n_inst;
-}
-
-unsigned breaker_streak(const struct breaker *b, size_t instance, size_t rule)
-{
-        if (instance >= b->n_inst || rule >= b->p->n_rules)
-                return 0;
-        return pair_at(b, instance, rule)->streak;
-}
-
-unsigned breaker_no_data(const struct breaker *b, size_t instance, size_t rule)
-{
-        if (instance >= b->n_inst || rule >= b->p->n_rules)
-                return 0;
-        return pair_at(b, instance, rule)->no_data;
-}
-
-const struct rules_result *breaker_last_result(const struct breaker *b, size_t instance,
-                                               size_t rule)
-{
-        const struct pair_state *ps;
-
-        if (instance >= b->n_inst || rule >= b->p->n_rules)
-                return NULL;
-        ps = pair_at(b, instance, rule);
-        return ps->evaluated ? &ps->last : NULL;
-}
-
-const struct rules_figures *breaker_target_figures(const struct breaker *b, size_t target)
-{
-        if (target >= b->p->n_targets)
-                return NULL;
-        return &b->targets[target].figures;
 }

@@ -37,6 +37,8 @@
 #include "sample.h"
 
 #define BREAKER_BATCH_INSTANCE "*"
+#define BREAKER_TRIP_ID_MAX    127 /* [A-Za-z0-9-] */
+#define BREAKER_TIME_MAX       31  /* RFC 3339, UTC: 2026-11-26T02:17:05Z */
 
 enum breaker_phase {
         BREAKER_ARMED,
@@ -49,6 +51,12 @@ enum breaker_phase {
         _BREAKER_PHASE_MAX,
 };
 
+/*
+ * The phase and the trip below are the one model of a batch's verdict: the breaker
+ * produces them, the state file stores exactly them, and status, replay and webhook
+ * payloads render them (io/trip-json.h).
+ */
+
 /* One condition of a trip reason; metric names come from cond_metric_to_string(). */
 struct breaker_condition {
         enum cond_metric metric;
@@ -57,9 +65,14 @@ struct breaker_condition {
         double threshold;
 };
 
-/* Why the batch tripped (or would have, under dry run). Plain data, safe to copy and store. */
+/*
+ * Why the batch tripped (or would have, under dry run). Plain data, safe to copy and store.
+ * id and time are given when the trip is recorded (state_begin_trip()); "" before.
+ */
 struct breaker_trip {
-        int64_t t_ms;
+        char id[BREAKER_TRIP_ID_MAX + 1];
+        char time[BREAKER_TIME_MAX + 1];    /* wall clock of the record */
+        int64_t t_ms;                       /* monotonic, as in traces */
         char instance[POLICY_NAME_MAX + 1]; /* target name, or "*" in batch scope */
         char rule[POLICY_NAME_MAX + 1];
         unsigned consecutive; /* the streak at the trip */
@@ -84,6 +97,8 @@ struct breaker;
 const char *breaker_phase_to_string(enum breaker_phase p);
 /* The reverse; returns 0 or -EINVAL. */
 int breaker_phase_from_string(const char *s, enum breaker_phase *ret);
+/* True for the phases that hold a trip: tripped, rolled_back and failed (the latch). */
+bool breaker_phase_latched(enum breaker_phase p);
 
 /*
  * A new, armed breaker for policy p, which is borrowed and must outlive it. window_cap is

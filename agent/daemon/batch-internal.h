@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The run-time batch's innards, shared by batch.c and batch-report.c only. */
+/* The run-time batch's innards, shared by the batch*.c files only. */
 
 #include "actions.h"
 #include "batch.h"
@@ -42,6 +42,7 @@ struct batch {
         bool state_dirty;        /* the state changed and is not on disk yet */
         int64_t save_due_ms;     /* when a failed save is tried again */
         bool dry_run_noted;      /* "pending actions not sent" was logged */
+        bool record_failing;     /* recording the trip failed; logged once until it works */
 };
 
 static inline const char *target_name(const struct batch_target *t)
@@ -49,8 +50,19 @@ static inline const char *target_name(const struct batch_target *t)
         return t->b->p->targets[t->index].name;
 }
 
+/* The monotonic clock the batch runs on: env->now_ms, or the real one. */
+int64_t batch_now_ms(const struct batch *b);
+
 /* Saves the state file, logging a failure. Returns 0 or -errno. */
 int batch_save_state(struct batch *b);
+
+/*
+ * The one writer of the state file, after a tick at now_ms: records a latched trip the
+ * state does not hold yet (retried every tick until it works), runs the actions (each
+ * attempt saved before it is sent, so the trip's record goes out with the first one) and
+ * saves what is still unsaved.
+ */
+void batch_act(struct batch *b, int64_t now_ms);
 /* Opens the cgroup and scrape handles of every target of b->p. Returns 0 or -errno. */
 int batch_targets_new(struct batch *b);
 /* Closes them; safe on a partly built batch. */

@@ -11,34 +11,10 @@
 #include "log.h"
 #include "rules.h"
 
-static void trip_from_state(const struct state *s, struct breaker_trip *bt)
-{
-        memset(bt, 0, sizeof(*bt));
-        bt->t_ms = s->trip_t_ms;
-        snprintf(bt->instance, sizeof(bt->instance), "%s", s->reason.instance);
-        snprintf(bt->rule, sizeof(bt->rule), "%s", s->reason.rule);
-        bt->consecutive = s->reason.consecutive;
-        bt->limit = s->reason.limit;
-        for (size_t i = 0; i < s->reason.n_conditions && i < _COND_MAX; i++) {
-                struct breaker_condition *c = &bt->conditions[bt->n_conditions];
-
-                for (int m = 0; m < _COND_MAX; m++)
-                        if (!strcmp(cond_metric_to_string(m), s->reason.conditions[i].metric)) {
-                                c->metric = m;
-                                c->has_value = true;
-                                c->value = s->reason.conditions[i].value;
-                                c->threshold = s->reason.conditions[i].threshold;
-                                bt->n_conditions++;
-                                break;
-                        }
-        }
-}
-
 /* Loads the state file: a latched trip and a promotion survive; baselines come back. */
 static int restore_state(struct batch *b)
 {
         struct state_load_error err = { 0 };
-        struct breaker_trip bt;
         enum breaker_phase phase;
         int r;
 
@@ -57,11 +33,9 @@ static int restore_state(struct batch *b)
                           b->env->state_dir, strerror(-r));
                 return r;
         }
-        if (breaker_phase_from_string(state_phase_to_string(b->st->phase), &phase) < 0)
-                return -EINVAL;
+        phase = b->st->phase;
         if (b->st->has_trip || phase == BREAKER_PROMOTED) {
-                trip_from_state(b->st, &bt);
-                r = breaker_restore(b->br, phase, b->st->has_trip ? &bt : NULL);
+                r = breaker_restore(b->br, phase, b->st->has_trip ? &b->st->trip : NULL);
                 if (r < 0)
                         return r;
                 log_notice("batch %s: restored %s from its state file%s", b->p->name,
@@ -175,20 +149,13 @@ static int rebuild(struct batch *b, struct policy *p)
         return 0;
 }
 
-static bool latched(const struct batch *b)
-{
-        enum breaker_phase ph = breaker_phase(b->br);
-
-        return ph == BREAKER_TRIPPED || ph == BREAKER_ROLLED_BACK || ph == BREAKER_FAILED;
-}
-
 int batch_update_policy(struct batch *b, struct policy *p, const struct stat *st, int64_t now_ms)
 {
         bool promoted = breaker_phase(b->br) == BREAKER_PROMOTED;
         int r;
 
         b->file = *st;
-        if (latched(b)) {
+        if (breaker_phase_latched(breaker_phase(b->br))) {
                 policy_free(b->pending);
                 b->pending = p;
                 log_notice("batch %s: policy changed; the batch is latched (%s), so the new "
@@ -239,7 +206,7 @@ int batch_promote(struct batch *b)
 
         if (r < 0)
                 return r;
-        b->st->phase = STATE_PHASE_PROMOTED;
+        b->st->phase = BREAKER_PROMOTED;
         b->state_dirty = batch_save_state(b) < 0;
         log_notice("batch %s: promoted: no longer watched", b->p->name);
         return b->state_dirty ? -EIO : 0;

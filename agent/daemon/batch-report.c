@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* What a batch shows the outside: its status object and its Prometheus samples. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "batch-internal.h"
 #include "report.h"
@@ -56,9 +60,22 @@ static json_t *streaks_json(const struct batch *b, size_t inst)
         return a;
 }
 
-json_t *batch_status_json(const struct batch *b)
+/* The persisted part (report.h), as an object to add the live figures to. */
+static json_t *state_json(const struct batch *b)
 {
-        json_t *o = report_state_json(b->st), *inst = json_array(), *targets = json_array();
+        char *text = NULL;
+        json_t *o;
+
+        if (report_state_format(b->st, &text) < 0)
+                return NULL;
+        o = json_loads(text, 0, NULL);
+        free(text);
+        return o;
+}
+
+static json_t *status_json(const struct batch *b)
+{
+        json_t *o = state_json(b), *inst = json_array(), *targets = json_array();
         bool batch_scope = b->p->scope == POLICY_SCOPE_BATCH;
 
         if (!o || !inst || !targets) {
@@ -92,6 +109,18 @@ json_t *batch_status_json(const struct batch *b)
         if (breaker_would_trip(b->br))
                 json_object_set_new(o, "would_trip", json_true());
         return o;
+}
+
+int batch_status_format(const struct batch *b, char **ret)
+{
+        json_t *o = status_json(b);
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+        json_decref(o);
+        if (!text)
+                return -ENOMEM;
+        *ret = text;
+        return 0;
 }
 
 static void target_gauge(const struct batch *b, const char *family, enum cond_metric m, FILE *f)

@@ -2,16 +2,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "actions.h"
 #include "batch-internal.h"
 #include "log.h"
-#include "report.h"
 #include "rules.h"
 #include "scrape.h"
 #include "trace.h"
-#include "clock.h"
 #include "util.h"
 
 const char *batch_name(const struct batch *b)
@@ -39,16 +35,6 @@ int64_t batch_next_tick_ms(const struct batch *b)
 enum breaker_phase batch_phase(const struct batch *b)
 {
         return breaker_phase(b->br);
-}
-
-int batch_save_state(struct batch *b)
-{
-        int r = state_save(b->env->state_dir, b->st);
-
-        if (r < 0)
-                log_error("batch %s: cannot save its state in %s: %s", b->p->name,
-                          b->env->state_dir, strerror(-r));
-        return r;
 }
 
 static void evaluate(struct batch *b);
@@ -212,26 +198,6 @@ static void write_trace(struct batch *b)
                 fflush(b->env->trace);
 }
 
-static void reason_from_trip(const struct breaker_trip *bt, struct state_trip_reason *r)
-{
-        memset(r, 0, sizeof(*r));
-        snprintf(r->instance, sizeof(r->instance), "%s", bt->instance);
-        snprintf(r->rule, sizeof(r->rule), "%s", bt->rule);
-        r->consecutive = bt->consecutive;
-        r->limit = bt->limit;
-        for (size_t i = 0; i < bt->n_conditions; i++) {
-                struct state_condition *c = &r->conditions[r->n_conditions];
-
-                if (!bt->conditions[i].has_value)
-                        continue;
-                snprintf(c->metric, sizeof(c->metric), "%s",
-                         cond_metric_to_string(bt->conditions[i].metric));
-                c->value = bt->conditions[i].value;
-                c->threshold = bt->conditions[i].threshold;
-                r->n_conditions++;
-        }
-}
-
 /* "memory_ratio 0.95 > 0.92, gc_per_minute 22 > 15" */
 static void format_conditions(const struct breaker_trip *bt, char *buf, size_t size)
 {
@@ -252,40 +218,18 @@ static void format_conditions(const struct breaker_trip *bt, char *buf, size_t s
         }
 }
 
-static void on_action_event(void *userdata, const struct actions_event *ev);
-
-/* Records the trip in the state file first, then starts the actions. */
-static void start_trip(struct batch *b, const struct breaker_trip *bt)
+/* The trip's line in the log; batch_act() records it and starts the actions. */
+static void announce_trip(struct batch *b, const struct breaker_trip *bt)
 {
-        uint64_t evaluated_ns = mono_ns(); /* the tick that tripped is evaluated */
-        const char *names[POLICY_ACTIONS_MAX];
-        struct state_trip_reason reason;
         char conds[512];
-        int r;
 
         format_conditions(bt, conds, sizeof(conds));
         b->trips_total++;
         log_error("batch %s TRIPPED: instance %s, rule %s, %u/%u in a row: %s", b->p->name,
                   bt->instance, bt->rule, bt->consecutive, bt->limit, conds);
-        reason_from_trip(bt, &reason);
-        for (size_t i = 0; i < b->p->n_actions; i++)
-                names[i] = b->p->actions[i].name;
-        r = state_begin_trip(b->st, &reason, bt->t_ms, time(NULL), names, b->p->n_actions);
-        if (r < 0) {
-                log_error("batch %s: cannot record the trip: %s", b->p->name, strerror(-r));
-                return;
-        }
-        /* For scripts/bench-reaction.sh: compared with the receiver's arrival time. */
-        log_debug("batch %s: trip %s evaluated at mono_ns=%llu", b->p->name, b->st->trip_id,
-                  (unsigned long long)evaluated_ns);
         if (b->p->n_actions == 0)
                 log_notice("batch %s: no actions configured; the trip is only reported",
                            b->p->name);
-}
-
-static enum state_phase to_state_phase(enum breaker_phase p)
-{
-        return (enum state_phase)state_phase_from_string(breaker_phase_to_string(p));
 }
 
 static void log_transition(struct batch *b, const struct breaker_transition *tr)
@@ -302,7 +246,7 @@ static void log_transition(struct batch *b, const struct breaker_transition *tr)
                 return;
         }
         if (tr->to == BREAKER_TRIPPED)
-                return; /* start_trip() says it with the reason */
+                return; /* announce_trip() says it with the reason */
         log_notice("batch %s: %s -> %s%s%s%s%s", b->p->name, breaker_phase_to_string(tr->from),
                    breaker_phase_to_string(tr->to), tr->instance[0] ? ", instance " : "",
                    tr->instance, tr->rule[0] ? ", rule " : "", tr->rule);
@@ -324,23 +268,6 @@ static bool sync_baselines(struct batch *b)
                         changed = true;
         }
         return changed;
-}
-
-/*
- * A fresh trip starts its first action at once: the state write that records the attempt
- * (before anything is sent) records the trip too, so the first request leaves after one
- * fsync'd write instead of two. Returns true when that write happened.
- */
-static bool start_first_attempt(struct batch *b)
-{
-        if (!b->st->has_trip || b->st->phase != STATE_PHASE_TRIPPED || b->st->n_actions == 0 ||
-            b->p->dry_run)
-                return false;
-        if (!b->act && actions_new(b->p, b->st, b->env->state_dir, b->env->http, b->env->host,
-                                   on_action_event, b, &b->act) < 0)
-                return false;
-        actions_run(b->act, mono_ms());
-        return b->st->actions[0].attempts > 0;
 }
 
 /* A healthy tick is only worth a line at debug level: each instance's figures and streaks. */
@@ -371,7 +298,6 @@ static void evaluate(struct batch *b)
         const struct breaker_transition *tr;
         enum breaker_phase before = breaker_phase(b->br), ph;
         size_t n;
-        bool dirty;
 
         b->collecting = false;
         write_trace(b);
@@ -385,114 +311,17 @@ static void evaluate(struct batch *b)
         tr = breaker_transitions(b->br, &n);
         for (size_t i = 0; i < n; i++)
                 log_transition(b, &tr[i]);
-        dirty = sync_baselines(b);
+        if (sync_baselines(b))
+                b->state_dirty = true;
         ph = breaker_phase(b->br);
-        if (ph != before && ph == BREAKER_TRIPPED) {
-                start_trip(b, breaker_trip(b->br));
-                dirty = true;
-        } else if ((ph == BREAKER_ARMED || ph == BREAKER_BREACHING || ph == BREAKER_INCONCLUSIVE) &&
-                   b->st->phase != to_state_phase(ph)) {
+        if (ph != before && ph == BREAKER_TRIPPED)
+                announce_trip(b, breaker_trip(b->br));
+        if (!breaker_phase_latched(ph) && b->st->phase != ph) {
                 /* Also after a restart or reload, where the breaker starts armed afresh. */
-                b->st->phase = to_state_phase(ph);
-                dirty = true;
-        }
-        if (dirty)
+                b->st->phase = ph;
                 b->state_dirty = true;
-        if (b->state_dirty && breaker_phase(b->br) == BREAKER_TRIPPED && !b->act)
-                b->state_dirty = !start_first_attempt(b);
-        if (b->state_dirty)
-                b->state_dirty = batch_save_state(b) < 0;
-        if (b->state_dirty && breaker_phase(b->br) == BREAKER_TRIPPED)
-                log_error("batch %s: the actions wait until the trip is saved", b->p->name);
+        }
+        batch_act(b, batch_now_ms(b));
         if (b->env->evaluated)
                 b->env->evaluated(b->env->userdata);
-}
-
-static void on_action_event(void *userdata, const struct actions_event *ev)
-{
-        struct batch *b = userdata;
-        size_t ai = 0;
-
-        while (ai < b->p->n_actions && strcmp(b->p->actions[ai].name, ev->action))
-                ai++;
-        switch (ev->kind) {
-        case ACTIONS_EVENT_ATTEMPT:
-                log_notice("batch %s: action %s: attempt %u of %u (Idempotency-Key %s)", b->p->name,
-                           ev->action, ev->attempt, ev->max_attempts, ev->key);
-                return;
-        case ACTIONS_EVENT_DONE:
-                log_notice("batch %s: action %s done after %u attempt(s): %s", b->p->name,
-                           ev->action, ev->attempt, ev->result);
-                break;
-        case ACTIONS_EVENT_RETRY:
-                log_warning("batch %s: action %s attempt %u failed: %s; retrying in %lld ms",
-                            b->p->name, ev->action, ev->attempt, ev->result,
-                            (long long)ev->retry_in_ms);
-                break;
-        case ACTIONS_EVENT_FAILED:
-                log_error("batch %s: action %s failed after %u attempt(s): %s", b->p->name,
-                          ev->action, ev->attempt, ev->result);
-                break;
-        default:
-                /* The outcome is only in memory: keep saving until it is on disk. */
-                log_error("batch %s: action %s: %s", b->p->name, ev->action, ev->result);
-                b->state_dirty = true;
-                return;
-        }
-        if (ai < b->p->n_actions)
-                b->attempts[ai][ev->kind == ACTIONS_EVENT_DONE ? 0 : 1]++;
-        if (b->st->phase == STATE_PHASE_ROLLED_BACK &&
-            breaker_phase(b->br) != BREAKER_ROLLED_BACK) {
-                breaker_set_phase(b->br, BREAKER_ROLLED_BACK);
-                log_notice("batch %s: rolled_back: every action is done", b->p->name);
-        } else if (b->st->phase == STATE_PHASE_FAILED && breaker_phase(b->br) != BREAKER_FAILED) {
-                breaker_set_phase(b->br, BREAKER_FAILED);
-                log_error("batch %s: failed: action %s did not succeed", b->p->name, ev->action);
-        }
-        if (b->env->evaluated)
-                b->env->evaluated(b->env->userdata);
-}
-
-void batch_run_actions(struct batch *b, int64_t now_ms)
-{
-        if (b->state_dirty && now_ms >= b->save_due_ms) {
-                b->state_dirty = batch_save_state(b) < 0;
-                b->save_due_ms = now_ms + BATCH_SAVE_RETRY_MS;
-        }
-        if (b->state_dirty || !b->st->has_trip || b->st->phase != STATE_PHASE_TRIPPED)
-                return;
-        if (b->p->dry_run) {
-                if (!b->dry_run_noted)
-                        log_warning("batch %s: dry run: the pending actions of trip %s are not "
-                                    "sent",
-                                    b->p->name, b->st->trip_id);
-                b->dry_run_noted = true;
-                return;
-        }
-        if (!b->act && actions_new(b->p, b->st, b->env->state_dir, b->env->http, b->env->host,
-                                   on_action_event, b, &b->act) < 0) {
-                log_error("batch %s: out of memory starting the actions", b->p->name);
-                return;
-        }
-        actions_run(b->act, now_ms);
-}
-
-int64_t batch_actions_due_ms(const struct batch *b)
-{
-        if (b->state_dirty)
-                return b->save_due_ms;
-        if (!b->st->has_trip || b->st->phase != STATE_PHASE_TRIPPED || b->p->dry_run)
-                return INT64_MAX;
-        return b->act ? actions_next_due_ms(b->act) : 0;
-}
-
-size_t batch_pollfds(struct batch *b, struct pollfd *fds, size_t max)
-{
-        return b->act ? actions_pollfds(b->act, fds, max) : 0;
-}
-
-void batch_dispatch(struct batch *b, const struct pollfd *fds, size_t n, int64_t now_ms)
-{
-        if (b->act)
-                actions_dispatch(b->act, fds, n, now_ms);
 }

@@ -13,8 +13,6 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include <jansson.h>
-
 #include "breaker.h"
 #include "cgroup.h"
 #include "http.h"
@@ -31,6 +29,7 @@ struct batch_env {
         int64_t start_ms;                  /* monotonic ms at which t_ms = 0 */
         void (*evaluated)(void *userdata); /* called after each evaluated tick */
         void *userdata;
+        int64_t (*now_ms)(void); /* the monotonic clock; NULL: the real one (tests fake it) */
 };
 
 struct batch;
@@ -81,8 +80,9 @@ int batch_update_policy(struct batch *b, struct policy *p, const struct stat *st
 
 enum breaker_phase batch_phase(const struct batch *b);
 
-/* The batch's status object (see docs): a new reference, or NULL. */
-json_t *batch_status_json(const struct batch *b);
+/* The batch's status object (see docs) as compact JSON text. Returns 0 and *ret (caller
+ * frees), or -ENOMEM, -EINVAL. */
+int batch_status_format(const struct batch *b, char **ret);
 
 /* Appends the batch's samples of metric family `family` (without HELP/TYPE) to f. */
 void batch_metrics(const struct batch *b, const char *family, FILE *f);

@@ -112,6 +112,13 @@ static char *metrics_text(const struct loop *l)
         return buf;
 }
 
+static json_t *batch_json(const struct batch *b)
+{
+        _cleanup_free_ char *text = NULL;
+
+        return batch_status_format(b, &text) < 0 ? NULL : json_loads(text, 0, NULL);
+}
+
 /* {"batches":[...]} with every batch, or only the one named. */
 static json_t *status_json(const struct loop *l, const char *only)
 {
@@ -119,7 +126,7 @@ static json_t *status_json(const struct loop *l, const char *only)
 
         for (size_t i = 0; a && i < l->n; i++)
                 if (!only || !strcmp(batch_name(l->batches[i]), only))
-                        json_array_append_new(a, batch_status_json(l->batches[i]));
+                        json_array_append_new(a, batch_json(l->batches[i]));
         return json_pack("{s:o}", "batches", a);
 }
 

@@ -1,35 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <jansson.h>
-
-#include "actions.h"
+#include "actions-internal.h"
 #include "haproxy.h"
-#include "report.h"
-#include "template.h"
-#include "clock.h"
 #include "util.h"
 
 struct actions {
         const struct policy *p;
-        struct state *s;
-        const char *state_dir;
+        const struct state *s;
         struct http *http;
         const char *host;
-        actions_event_fn fn;
-        void *userdata;
-        uint64_t http_id;         /* in-flight webhook, 0 when none */
-        struct haproxy_req *hp;   /* in-flight HAProxy command, or NULL */
-        struct state_action *cur; /* the action in flight */
-        int64_t due_ms;           /* the next attempt may not start before this */
+        uint64_t http_id;       /* in-flight webhook, 0 when none */
+        struct haproxy_req *hp; /* in-flight HAProxy command, or NULL */
+        long cur;               /* the action announced or in flight; -1 when none */
+        bool has_outcome;       /* cur finished: outcome waits for actions_next() */
+        struct actions_outcome outcome;
+        int64_t due_ms; /* the next attempt may not start before this */
         uint64_t rng;
 };
 
@@ -51,22 +40,16 @@ static int64_t jitter(struct actions *a, int64_t d)
         return d / 2 + (int64_t)(a->rng % (uint64_t)(d / 2 + 1));
 }
 
-int actions_new(const struct policy *p, struct state *s, const char *state_dir, struct http *http,
-                const char *host, actions_event_fn fn, void *userdata, struct actions **ret)
+int actions_new(const struct policy *p, const struct state *s, struct http *http, const char *host,
+                uint64_t seed, struct actions **ret)
 {
         struct actions *a = calloc(1, sizeof(*a));
 
         if (!a)
                 return -ENOMEM;
-        *a = (struct actions){ .p = p,
-                               .s = s,
-                               .state_dir = state_dir,
-                               .http = http,
-                               .host = host,
-                               .fn = fn,
-                               .userdata = userdata };
-        if (getrandom(&a->rng, sizeof(a->rng), GRND_NONBLOCK) != sizeof(a->rng) || !a->rng)
-                a->rng = (uint64_t)mono_ms() | 1;
+        *a = (struct actions){
+                .p = p, .s = s, .http = http, .host = host, .cur = -1, .rng = seed | 1
+        };
         *ret = a;
         return 0;
 }
@@ -82,25 +65,6 @@ struct actions *actions_free(struct actions *a)
         return NULL;
 }
 
-static void emit(struct actions *a, enum actions_event_kind kind, const struct state_action *x,
-                 int64_t retry_in_ms, const char *result)
-{
-        const struct policy_action *pa = NULL;
-        struct actions_event ev = { .kind = kind,
-                                    .action = x->name,
-                                    .key = x->key,
-                                    .attempt = x->attempts,
-                                    .retry_in_ms = retry_in_ms,
-                                    .result = result };
-
-        for (size_t i = 0; i < a->p->n_actions; i++)
-                if (!strcmp(a->p->actions[i].name, x->name))
-                        pa = &a->p->actions[i];
-        ev.max_attempts = pa ? pa->retries + 1 : 1;
-        if (a->fn)
-                a->fn(a->userdata, &ev);
-}
-
 static const struct policy_action *policy_action(const struct policy *p, const char *name)
 {
         for (size_t i = 0; i < p->n_actions; i++)
@@ -109,177 +73,46 @@ static const struct policy_action *policy_action(const struct policy *p, const c
         return NULL;
 }
 
-int actions_envelope(const struct policy *p, const struct state *s, const char *name,
-                     const char *host, char **ret)
-{
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:o}", "batch",
-                              p->name, "phase", "tripped", "action", name, "trip_id", s->trip_id,
-                              "host", host, "image", p->image, "stable_image", p->stable_image,
-                              "traffic_percent", (json_int_t)p->traffic_percent, "timestamp",
-                              s->trip_time, "reason", report_reason_json(&s->reason));
-        char *text;
-
-        if (!o)
-                return -ENOMEM;
-        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(o);
-        if (!text)
-                return -ENOMEM;
-        *ret = text;
-        return 0;
-}
-
-/*
- * Reads the bearer token: the file must be a regular file of mode 0600 or 0400; one
- * trailing newline is dropped. The token is never logged or stored.
- */
-static int read_token(const char *path, char *buf, size_t size, char *why, size_t whysize)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        struct stat st;
-        ssize_t n;
-
-        if (fd < 0 || fstat(fd, &st) < 0) {
-                snprintf(why, whysize, "token_file %s: %s", path, strerror(errno));
-                return -errno;
-        }
-        if (!S_ISREG(st.st_mode) ||
-            ((st.st_mode & 07777) != 0600 && (st.st_mode & 07777) != 0400)) {
-                snprintf(why, whysize, "token_file %s: must be a regular file of mode 0600 or 0400",
-                         path);
-                return -EPERM;
-        }
-        n = read(fd, buf, size - 1);
-        if (n < 0 || (size_t)n >= size - 1) {
-                snprintf(why, whysize, "token_file %s: %s", path,
-                         n < 0 ? strerror(errno) : "too long");
-                return n < 0 ? -errno : -E2BIG;
-        }
-        buf[n] = '\0';
-        if (n > 0 && buf[n - 1] == '\n')
-                buf[--n] = '\0';
-        if (n == 0 || strpbrk(buf, "\r\n")) {
-                snprintf(why, whysize, "token_file %s: empty or more than one line", path);
-                return -EINVAL;
-        }
-        return 0;
-}
-
-static void fill_vars(const struct actions *a, const char *name, char *percent, size_t size,
-                      struct template_vars *v)
-{
-        snprintf(percent, size, "%u", a->p->traffic_percent);
-        *v = (struct template_vars){ .v = {
-                                             [TEMPLATE_VAR_BATCH] = a->p->name,
-                                             [TEMPLATE_VAR_IMAGE] = a->p->image,
-                                             [TEMPLATE_VAR_STABLE_IMAGE] = a->p->stable_image,
-                                             [TEMPLATE_VAR_TRAFFIC_PERCENT] = percent,
-                                             [TEMPLATE_VAR_TRIP_ID] = a->s->trip_id,
-                                             [TEMPLATE_VAR_ACTION] = name,
-                                             [TEMPLATE_VAR_INSTANCE] = a->s->reason.instance,
-                                             [TEMPLATE_VAR_RULE] = a->s->reason.rule,
-                                             [TEMPLATE_VAR_HOST] = a->host,
-                                     } };
-}
-
-struct http_parts {
-        char *url;
-        char *body;
-        char *headers[POLICY_HEADERS_MAX + 3];
-        size_t n_headers;
-        char token[ACTIONS_TOKEN_MAX];
-};
-
-static void http_parts_free(struct http_parts *hp)
-{
-        free(hp->url);
-        free(hp->body);
-        for (size_t i = 0; i < hp->n_headers; i++)
-                free(hp->headers[i]);
-        explicit_bzero(hp->token, sizeof(hp->token));
-}
-
-/* Expands the URL, headers and body of pa; the same inputs give the same bytes every time. */
-static int build_http(struct actions *a, const struct policy_action *pa,
-                      const struct state_action *x, struct http_parts *hp, char *why,
-                      size_t whysize)
-{
-        struct template_vars vars;
-        char percent[16];
-        bool has_ct = false;
-        int r;
-
-        fill_vars(a, pa->name, percent, sizeof(percent), &vars);
-        r = template_expand(pa->url, &vars, TEMPLATE_ESCAPE_URL, &hp->url);
-        for (size_t i = 0; r >= 0 && i < pa->n_headers; i++) {
-                r = template_expand(pa->headers[i], &vars, TEMPLATE_ESCAPE_NONE,
-                                    &hp->headers[hp->n_headers]);
-                if (r >= 0 && !strncasecmp(hp->headers[hp->n_headers], "content-type:", 13))
-                        has_ct = true;
-                hp->n_headers += r >= 0;
-        }
-        if (r >= 0)
-                r = pa->body ? template_expand(pa->body, &vars, TEMPLATE_ESCAPE_JSON, &hp->body)
-                             : actions_envelope(a->p, a->s, pa->name, a->host, &hp->body);
-        if (r >= 0 && asprintf(&hp->headers[hp->n_headers], "Idempotency-Key: %s", x->key) < 0)
-                r = -ENOMEM;
-        hp->n_headers += r >= 0;
-        if (r >= 0 && !has_ct &&
-            !(hp->headers[hp->n_headers] = strdup("Content-Type: application/json")))
-                r = -ENOMEM;
-        hp->n_headers += r >= 0 && !has_ct;
-        if (r < 0) {
-                snprintf(why, whysize, "cannot build the request: %s", strerror(-r));
-                return r;
-        }
-        if (pa->token_file)
-                return read_token(pa->token_file, hp->token, sizeof(hp->token), why, whysize);
-        return 0;
-}
-
-/* Saves the state; on failure the caller must not send (exactly-once depends on it). */
-static int save(struct actions *a, const struct state_action *x)
-{
-        int r = state_save(a->state_dir, a->s);
-        char msg[160];
-
-        if (r < 0) {
-                snprintf(msg, sizeof(msg), "cannot save the state file in %s: %s", a->state_dir,
-                         strerror(-r));
-                emit(a, ACTIONS_EVENT_ERROR, x, 0, msg);
-        }
-        return r;
-}
-
-/* Records an attempt's outcome: done, retry later, or failed for good. */
-static void finish(struct actions *a, struct state_action *x, bool ok, bool retryable,
-                   int64_t retry_after_ms, const char *result)
+static unsigned max_attempts(const struct actions *a, const struct state_action *x)
 {
         const struct policy_action *pa = policy_action(a->p, x->name);
-        unsigned max_attempts = pa ? pa->retries + 1 : 1;
-        enum actions_event_kind kind;
-        int64_t delay = 0;
 
-        if (ok) {
+        return pa ? pa->retries + 1 : 1;
+}
+
+static void outcome_set(struct actions *a, struct actions_outcome *o, enum actions_event_kind kind,
+                        size_t i, const char *result)
+{
+        const struct state_action *x = &a->s->actions[i];
+
+        *o = (struct actions_outcome){ .kind = kind,
+                                       .action = i,
+                                       .attempt = x->attempts,
+                                       .max_attempts = max_attempts(a, x) };
+        snprintf(o->result, sizeof(o->result), "%s", result ? result : "");
+}
+
+/* Ends the attempt in flight: done, retry later, or failed for good. */
+static void finish(struct actions *a, bool ok, bool retryable, int64_t retry_after_ms,
+                   const char *result)
+{
+        struct actions_outcome *o = &a->outcome;
+        enum actions_event_kind kind = ACTIONS_EVENT_FAILED;
+        const struct state_action *x = &a->s->actions[a->cur];
+
+        if (ok)
                 kind = ACTIONS_EVENT_DONE;
-                state_action_finish(a->s, x, STATE_ACTION_DONE, result);
-        } else if (retryable && x->attempts < max_attempts) {
+        else if (retryable && x->attempts < max_attempts(a, x))
                 kind = ACTIONS_EVENT_RETRY;
-                delay = jitter(a, actions_backoff_ms(x->attempts));
-                if (retry_after_ms > delay)
-                        delay = retry_after_ms < ACTIONS_RETRY_AFTER_MAX_MS
-                                        ? retry_after_ms
-                                        : ACTIONS_RETRY_AFTER_MAX_MS;
-                state_action_finish(a->s, x, STATE_ACTION_PENDING, result);
-        } else {
-                kind = ACTIONS_EVENT_FAILED;
-                state_action_finish(a->s, x, STATE_ACTION_FAILED, result);
+        outcome_set(a, o, kind, (size_t)a->cur, result);
+        if (kind == ACTIONS_EVENT_RETRY) {
+                o->retry_in_ms = jitter(a, actions_backoff_ms(x->attempts));
+                if (retry_after_ms > o->retry_in_ms)
+                        o->retry_in_ms = retry_after_ms < ACTIONS_RETRY_AFTER_MAX_MS
+                                                 ? retry_after_ms
+                                                 : ACTIONS_RETRY_AFTER_MAX_MS;
         }
-        a->cur = NULL;
-        a->due_ms = mono_ms() + delay;
-        /* A failed save leaves the outcome in memory; the next save carries it. */
-        save(a, x);
-        emit(a, kind, x, delay, result);
+        a->has_outcome = true;
 }
 
 /* Retry-After in ms, capped before it is scaled so that no value can overflow. */
@@ -295,24 +128,22 @@ static int64_t retry_after_ms(const struct http_response *resp)
 static void http_done(uint64_t id, struct http_response *resp, void *userdata)
 {
         struct actions *a = userdata;
-        struct state_action *x = a->cur;
         char result[STATE_RESULT_MAX + 1], excerpt[160];
         long st = resp->status;
 
         (void)id;
         a->http_id = 0;
-        if (!x)
+        if (a->cur < 0 || a->has_outcome)
                 return;
         /* A 2xx whose body outgrew the cap still succeeded: the body is only ever an excerpt. */
         if (resp->error == -EFBIG && st >= 200 && st < 300) {
                 snprintf(result, sizeof(result), "HTTP %ld (response body over %d bytes ignored)",
                          st, ACTIONS_RESPONSE_MAX);
-                finish(a, x, true, false, 0, result);
+                finish(a, true, false, 0, result);
                 return;
         }
         if (resp->error < 0) {
-                snprintf(result, sizeof(result), "%s", resp->reason);
-                finish(a, x, false, true, 0, result);
+                finish(a, false, true, 0, resp->reason);
                 return;
         }
         http_body_excerpt(resp->body, resp->body_len, excerpt, sizeof(excerpt));
@@ -320,25 +151,25 @@ static void http_done(uint64_t id, struct http_response *resp, void *userdata)
                 snprintf(result, sizeof(result), "HTTP %ld", st);
         else
                 snprintf(result, sizeof(result), "HTTP %ld: %s", st, excerpt);
-        finish(a, x, st >= 200 && st < 300, st == 429 || st >= 500, retry_after_ms(resp), result);
+        finish(a, st >= 200 && st < 300, st == 429 || st >= 500, retry_after_ms(resp), result);
 }
 
-static int send_http(struct actions *a, const struct policy_action *pa, struct state_action *x,
-                     char *why, size_t whysize)
+static int send_http(struct actions *a, const struct policy_action *pa,
+                     const struct state_action *x, char *why, size_t whysize)
 {
-        struct http_parts hp = { 0 };
+        struct actions_http h = { 0 };
         struct http_request_opts o;
-        int r = build_http(a, pa, x, &hp, why, whysize);
+        int r = actions_http_build(a->p, a->s, a->host, pa, x, &h, why, whysize);
 
         if (r >= 0) {
                 o = (struct http_request_opts){
                         .method = pa->method ? pa->method : "POST",
-                        .url = hp.url,
-                        .headers = (const char *const *)hp.headers,
-                        .n_headers = hp.n_headers,
-                        .body = hp.body,
-                        .body_len = strlen(hp.body),
-                        .bearer_token = hp.token[0] ? hp.token : NULL,
+                        .url = h.url,
+                        .headers = (const char *const *)h.headers,
+                        .n_headers = h.n_headers,
+                        .body = h.body,
+                        .body_len = strlen(h.body),
+                        .bearer_token = h.token[0] ? h.token : NULL,
                         .ca_file = pa->tls_ca,
                         .timeout_ms = pa->timeout_ms,
                         .max_response_bytes = ACTIONS_RESPONSE_MAX,
@@ -347,65 +178,23 @@ static int send_http(struct actions *a, const struct policy_action *pa, struct s
                 if (r < 0)
                         snprintf(why, whysize, "cannot send: %s", strerror(-r));
         }
-        http_parts_free(&hp);
+        actions_http_clear(&h);
         return r;
 }
 
-static int send_haproxy(struct actions *a, const struct policy_action *pa, struct state_action *x,
-                        char *why, size_t whysize)
+static int send_haproxy(struct actions *a, const struct policy_action *pa, char *why,
+                        size_t whysize)
 {
         const struct haproxy_target t = { .socket = pa->socket, .address = pa->address };
         char cmd[HAPROXY_COMMAND_MAX + 1];
         int r;
 
-        (void)x;
         r = haproxy_format_command(pa->state, pa->server, cmd, sizeof(cmd));
         if (r >= 0)
                 r = haproxy_req_start(&t, cmd, HAPROXY_EXPECT_EMPTY, pa->timeout_ms, 0, &a->hp);
         if (r < 0)
                 snprintf(why, whysize, "cannot send the HAProxy command: %s", strerror(-r));
         return r;
-}
-
-static int send_attempt(struct actions *a, const struct policy_action *pa, struct state_action *x,
-                        char *why, size_t whysize)
-{
-        if (pa->type == ACTION_HTTP)
-                return send_http(a, pa, x, why, whysize);
-        return send_haproxy(a, pa, x, why, whysize);
-}
-
-void actions_run(struct actions *a, int64_t now_ms)
-{
-        const struct policy_action *pa;
-        struct state_action *x;
-        char why[STATE_RESULT_MAX + 1];
-
-        if (a->cur || now_ms < a->due_ms)
-                return;
-        x = state_next_pending(a->s);
-        if (!x || x->status != STATE_ACTION_PENDING)
-                return;
-        pa = policy_action(a->p, x->name);
-        if (!pa) {
-                state_action_finish(a->s, x, STATE_ACTION_FAILED,
-                                    "the action is no longer in the policy");
-                save(a, x);
-                emit(a, ACTIONS_EVENT_FAILED, x, 0, "the action is no longer in the policy");
-                return;
-        }
-        state_action_begin_attempt(x);
-        if (save(a, x) < 0) {
-                /* Not recorded, so not sent: undo and try again in a second. */
-                x->status = STATE_ACTION_PENDING;
-                x->attempts--;
-                a->due_ms = now_ms + ACTIONS_BACKOFF_FIRST_MS;
-                return;
-        }
-        a->cur = x;
-        emit(a, ACTIONS_EVENT_ATTEMPT, x, 0, NULL);
-        if (send_attempt(a, pa, x, why, sizeof(why)) < 0)
-                finish(a, x, false, false, 0, why);
 }
 
 /* Judges a finished HAProxy request: refused commands are final, transport errors retry. */
@@ -419,9 +208,65 @@ static void haproxy_finished(struct actions *a, enum haproxy_req_status st)
         else
                 snprintf(result, sizeof(result), "%s", haproxy_req_reason(a->hp));
         a->hp = haproxy_req_free(a->hp);
-        if (a->cur)
-                finish(a, a->cur, st == HAPROXY_REQ_OK, err != -EPROTO && err != -EMSGSIZE, 0,
-                       result);
+        if (a->cur >= 0 && !a->has_outcome)
+                finish(a, st == HAPROXY_REQ_OK, err != -EPROTO && err != -EMSGSIZE, 0, result);
+}
+
+int actions_next(struct actions *a, int64_t now_ms, struct actions_outcome *ret)
+{
+        const struct state_action *x;
+        size_t i;
+
+        if (a->has_outcome) {
+                *ret = a->outcome;
+                a->has_outcome = false;
+                a->cur = -1;
+                a->due_ms = now_ms + (ret->kind == ACTIONS_EVENT_RETRY ? ret->retry_in_ms : 0);
+                return 1;
+        }
+        if (a->cur >= 0 || now_ms < a->due_ms)
+                return 0;
+        x = state_next_pending(a->s);
+        if (!x || x->status != STATE_ACTION_PENDING)
+                return 0;
+        i = (size_t)(x - a->s->actions);
+        if (!policy_action(a->p, x->name)) {
+                outcome_set(a, ret, ACTIONS_EVENT_FAILED, i,
+                            "the action is no longer in the policy");
+                return 1;
+        }
+        a->cur = (long)i;
+        outcome_set(a, ret, ACTIONS_EVENT_ATTEMPT, i, NULL);
+        ret->attempt = x->attempts + 1;
+        return 1;
+}
+
+void actions_send(struct actions *a, int64_t now_ms)
+{
+        const struct state_action *x;
+        const struct policy_action *pa;
+        char why[STATE_RESULT_MAX + 1];
+        int r;
+
+        (void)now_ms;
+        if (a->cur < 0 || a->has_outcome || a->http_id || a->hp)
+                return;
+        x = &a->s->actions[a->cur];
+        pa = policy_action(a->p, x->name);
+        if (pa->type == ACTION_HTTP)
+                r = send_http(a, pa, x, why, sizeof(why));
+        else
+                r = send_haproxy(a, pa, why, sizeof(why));
+        if (r < 0)
+                finish(a, false, false, 0, why);
+        else if (a->hp && haproxy_req_status(a->hp) != HAPROXY_REQ_IN_PROGRESS)
+                haproxy_finished(a, haproxy_req_status(a->hp)); /* failed at once */
+}
+
+void actions_defer(struct actions *a, int64_t until_ms)
+{
+        a->cur = -1;
+        a->due_ms = until_ms;
 }
 
 size_t actions_pollfds(struct actions *a, struct pollfd *fds, size_t max)
@@ -452,21 +297,16 @@ void actions_dispatch(struct actions *a, const struct pollfd *fds, size_t n, int
                 haproxy_finished(a, st);
 }
 
-int64_t actions_next_due_ms(const struct actions *a)
+int64_t actions_next_due_ms(const struct actions *a, int64_t now_ms)
 {
-        struct state_action *x;
+        const struct state_action *x;
 
+        if (a->has_outcome)
+                return now_ms;
         if (a->hp)
-                return mono_ms() + (int64_t)haproxy_req_timeout_ms(a->hp);
-        if (a->cur)
+                return now_ms + (int64_t)haproxy_req_timeout_ms(a->hp);
+        if (a->cur >= 0)
                 return INT64_MAX;
-        x = state_next_pending((struct state *)a->s);
+        x = state_next_pending(a->s);
         return x && x->status == STATE_ACTION_PENDING ? a->due_ms : INT64_MAX;
-}
-
-bool actions_busy(const struct actions *a)
-{
-        struct state_action *x = state_next_pending((struct state *)a->s);
-
-        return a->cur || (x && x->status == STATE_ACTION_PENDING);
 }

@@ -1,50 +1,73 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
 #include "report.h"
+#include "trip-json.h"
+#include "util.h"
 
-json_t *report_reason_json(const struct state_trip_reason *r)
-{
-        json_t *conds = json_array(), *o;
-
-        for (size_t i = 0; conds && i < r->n_conditions; i++)
-                json_array_append_new(conds, json_pack("{s:s, s:f, s:f}", "metric",
-                                                       r->conditions[i].metric, "value",
-                                                       r->conditions[i].value, "threshold",
-                                                       r->conditions[i].threshold));
-        o = json_pack("{s:s, s:s, s:I, s:I, s:o}", "instance", r->instance, "rule", r->rule,
-                      "consecutive", (json_int_t)r->consecutive, "limit", (json_int_t)r->limit,
-                      "conditions", conds);
-        return o;
-}
+/* jansson.h provides json_decrefp() for GCC and clang. */
+#define _cleanup_json_ _cleanup_(json_decrefp)
 
 static json_t *actions_json(const struct state *s)
 {
-        json_t *a = json_array();
+        _cleanup_json_ json_t *a = json_array();
 
         for (size_t i = 0; a && i < s->n_actions; i++) {
                 const struct state_action *x = &s->actions[i];
+                const char *status = state_action_status_to_string(x->status);
 
-                json_array_append_new(
-                        a, json_pack("{s:s, s:s, s:I, s:s, s:s}", "action", x->name, "status",
-                                     state_action_status_to_string(x->status), "attempts",
-                                     (json_int_t)x->attempts, "result", x->result, "key", x->key));
+                if (!status ||
+                    json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:s, s:s}", "action",
+                                                       x->name, "status", status, "attempts",
+                                                       (json_int_t)x->attempts, "result", x->result,
+                                                       "key", x->key)) < 0)
+                        return NULL;
         }
-        return a;
+        return TAKE_PTR(a);
 }
 
-json_t *report_state_json(const struct state *s)
+/* The trip as status shows it, or JSON null when s holds none. */
+static int trip_json(const struct state *s, json_t **ret)
 {
-        json_t *o, *trip = json_null();
+        _cleanup_free_ char *text = NULL;
+        int r;
 
-        if (s->has_trip) {
-                trip = report_reason_json(&s->reason);
-                if (trip) {
-                        json_object_set_new(trip, "t_ms", json_integer(s->trip_t_ms));
-                        json_object_set_new(trip, "time", json_string(s->trip_time));
-                }
+        if (!s->has_trip) {
+                *ret = json_null();
+                return 0;
         }
-        o = json_pack("{s:s, s:s, s:o, s:o, s:o}", "batch", s->batch, "phase",
-                      state_phase_to_string(s->phase), "trip_id",
-                      s->has_trip ? json_string(s->trip_id) : json_null(), "trip",
-                      trip ? trip : json_null(), "actions", actions_json(s));
-        return o;
+        r = trip_json_format(&s->trip, TRIP_JSON_STATUS, &text);
+        if (r < 0)
+                return r;
+        *ret = json_loads(text, 0, NULL);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int report_state_format(const struct state *s, char **ret)
+{
+        _cleanup_json_ json_t *o = NULL;
+        const char *phase = breaker_phase_to_string(s->phase);
+        json_t *trip;
+        char *text;
+        int r;
+
+        if (!phase)
+                return -EINVAL;
+        r = trip_json(s, &trip);
+        if (r < 0)
+                return r;
+        /* "o" steals each reference even when packing fails, so nothing leaks. */
+        o = json_pack("{s:s, s:s, s:o, s:o, s:o}", "batch", s->batch, "phase", phase, "trip_id",
+                      s->has_trip ? json_string(s->trip.id) : json_null(), "trip", trip, "actions",
+                      actions_json(s));
+        if (!o)
+                return -ENOMEM;
+        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (!text)
+                return -ENOMEM;
+        *ret = text;
+        return 0;
 }

@@ -2,20 +2,16 @@
 #pragma once
 
 /*
- * What the agent tells the outside about a batch: the status JSON (control socket,
- * /status, `status`) and its pieces. Pure: values in, JSON out.
+ * What the agent tells the outside about a batch's persisted state: the part of the status
+ * JSON (control socket, /status, `status`) that the state file holds. Values in, text out.
  */
-
-#include <jansson.h>
 
 #include "state.h"
 
-/* The trip reason as status and payloads show it: {"instance","rule","consecutive","limit",
- * "conditions":[{"metric","value","threshold"}]}. Returns a new reference or NULL. */
-json_t *report_reason_json(const struct state_trip_reason *r);
-
 /*
- * The persisted part of a batch's status: batch, phase, trip_id, trip (with t_ms and
- * time) and actions. Returns a new reference, or NULL on allocation failure.
+ * s as compact JSON text: {"batch","phase","trip_id","trip","actions"}, the trip in
+ * TRIP_JSON_STATUS form (or null) and each action's "action","status","attempts","result"
+ * and "key". Returns 0 and *ret (caller frees), -EINVAL for a state that cannot be
+ * rendered, -ENOMEM.
  */
-json_t *report_state_json(const struct state *s);
+int report_state_format(const struct state *s, char **ret);

@@ -9,11 +9,10 @@
 
 #include "fileio.h"
 #include "state.h"
+#include "trip-json.h"
 #include "util.h"
 
-#define ID_CHARS     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-"
 #define ATTEMPTS_MAX 1000000
-#define TIME_FORMAT  "%Y-%m-%dT%H:%M:%SZ"
 
 /* jansson.h provides json_decrefp() for GCC and clang. */
 #define _cleanup_json_ _cleanup_(json_decrefp)
@@ -24,31 +23,16 @@ static void statep_free(struct state **s)
 }
 #define _cleanup_state_ _cleanup_(statep_free)
 
-static json_t *reason_to_json(const struct state_trip_reason *r)
-{
-        json_t *conds = json_array();
-
-        for (size_t i = 0; conds && i < r->n_conditions; i++) {
-                const struct state_condition *c = &r->conditions[i];
-
-                if (json_array_append_new(conds,
-                                          json_pack("{s:s, s:f, s:f}", "metric", c->metric, "value",
-                                                    c->value, "threshold", c->threshold)) < 0) {
-                        json_decref(conds);
-                        return NULL;
-                }
-        }
-        return json_pack("{s:s, s:s, s:I, s:I, s:o}", "instance", r->instance, "rule", r->rule,
-                         "consecutive", (json_int_t)r->consecutive, "limit", (json_int_t)r->limit,
-                         "conditions", conds);
-}
-
+/* The trip in the one form trip-json.h renders, embedded as an object. */
 static json_t *trip_to_json(const struct state *s)
 {
+        _cleanup_free_ char *text = NULL;
+
         if (!s->has_trip)
                 return json_null();
-        return json_pack("{s:s, s:s, s:I, s:o}", "id", s->trip_id, "time", s->trip_time, "t_ms",
-                         (json_int_t)s->trip_t_ms, "reason", reason_to_json(&s->reason));
+        if (trip_json_format(&s->trip, TRIP_JSON_STATE, &text) < 0)
+                return NULL;
+        return json_loads(text, 0, NULL);
 }
 
 static json_t *baselines_to_json(const struct state *s)
@@ -83,11 +67,10 @@ static json_t *actions_to_json(const struct state *s)
 int state_format(const struct state *s, char **ret)
 {
         _cleanup_json_ json_t *o = NULL;
-        const char *phase = state_phase_to_string(s->phase);
+        const char *phase = breaker_phase_to_string(s->phase);
         char *text;
 
-        if (!phase || !state_name_valid(s->batch) ||
-            (s->has_trip && !state_reason_valid(&s->reason)))
+        if (!phase || !state_name_valid(s->batch) || (s->has_trip && !state_trip_valid(&s->trip)))
                 return -EINVAL;
         /* "o" steals each reference even when packing fails, so nothing leaks. */
         o = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o}", "version", STATE_VERSION, "batch", s->batch,
@@ -122,82 +105,21 @@ static int copy_checked(char *dst, size_t size, const char *src, bool ok, const 
         return 0;
 }
 
-static int parse_condition(json_t *j, struct state_condition *c, char *why, size_t whysize)
-{
-        const char *metric;
-        json_error_t je;
-
-        if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:F, s:F}", "metric", &metric, "value",
-                           &c->value, "threshold", &c->threshold) < 0)
-                return bad(why, whysize, "trip condition: %s", je.text);
-        return copy_checked(c->metric, sizeof(c->metric), metric, true, "metric", why, whysize);
-}
-
-static int parse_reason(json_t *j, struct state_trip_reason *r, char *why, size_t whysize)
-{
-        json_int_t consecutive, limit;
-        const char *instance, *rule;
-        json_t *conds, *c;
-        json_error_t je;
-        size_t i;
-        int ret;
-
-        if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:s, s:I, s:I, s:o}", "instance", &instance,
-                           "rule", &rule, "consecutive", &consecutive, "limit", &limit,
-                           "conditions", &conds) < 0)
-                return bad(why, whysize, "trip reason: %s", je.text);
-        if (consecutive < 0 || consecutive > UINT_MAX || limit < 0 || limit > UINT_MAX)
-                return bad(why, whysize, "trip reason: streak out of range");
-        if (!json_is_array(conds) || json_array_size(conds) > STATE_CONDITIONS_MAX)
-                return bad(why, whysize, "trip reason: conditions must be an array of at most %d",
-                           STATE_CONDITIONS_MAX);
-        ret = copy_checked(r->instance, sizeof(r->instance), instance, true, "instance", why,
-                           whysize);
-        ret = ret ?: copy_checked(r->rule, sizeof(r->rule), rule, true, "rule", why, whysize);
-        json_array_foreach(conds, i, c) ret =
-                ret ?: parse_condition(c, &r->conditions[i], why, whysize);
-        if (ret < 0)
-                return ret;
-        r->consecutive = (unsigned)consecutive;
-        r->limit = (unsigned)limit;
-        r->n_conditions = json_array_size(conds);
-        if (!state_reason_valid(r))
-                return bad(why, whysize, "trip reason: invalid name or number");
-        return 0;
-}
-
-static bool time_valid(const char *t)
-{
-        struct tm tm = { 0 };
-        const char *end = strptime(t, TIME_FORMAT, &tm);
-
-        return end && *end == '\0';
-}
-
 static int parse_trip(json_t *j, struct state *s, char *why, size_t whysize)
 {
-        const char *id, *t;
-        json_error_t je;
-        json_int_t t_ms;
-        json_t *reason;
+        _cleanup_free_ char *text = NULL;
         int r;
 
         if (json_is_null(j))
                 return 0;
-        if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:s, s:I, s:o}", "id", &id, "time", &t,
-                           "t_ms", &t_ms, "reason", &reason) < 0)
-                return bad(why, whysize, "trip: %s", je.text);
-        if (t_ms < 0)
-                return bad(why, whysize, "trip: negative t_ms");
-        r = copy_checked(s->trip_id, sizeof(s->trip_id), id,
-                         id[0] && strspn(id, ID_CHARS) == strlen(id), "trip id", why, whysize);
-        r = r
-                    ?: copy_checked(s->trip_time, sizeof(s->trip_time), t, time_valid(t),
-                                    "trip time", why, whysize);
-        r = r ?: parse_reason(reason, &s->reason, why, whysize);
+        text = json_dumps(j, JSON_COMPACT);
+        if (!text)
+                return -ENOMEM;
+        r = trip_json_parse(text, strlen(text), TRIP_JSON_STATE, &s->trip, why, whysize);
         if (r < 0)
                 return r;
-        s->trip_t_ms = t_ms;
+        if (!state_trip_valid(&s->trip))
+                return bad(why, whysize, "trip reason: invalid name or number");
         s->has_trip = true;
         return 0;
 }
@@ -253,8 +175,8 @@ static int parse_action(json_t *j, const struct state *s, size_t i, char *why, s
                 if (strcmp(s->actions[k].name, a->name) == 0)
                         return bad(why, whysize, "action \"%s\" appears twice", a->name);
         /* The key is what receivers deduplicate on: it must be exactly the trip's. */
-        if (strncmp(key, s->trip_id, strlen(s->trip_id)) != 0 || key[strlen(s->trip_id)] != '-' ||
-            strcmp(key + strlen(s->trip_id) + 1, name) != 0)
+        if (strncmp(key, s->trip.id, strlen(s->trip.id)) != 0 || key[strlen(s->trip.id)] != '-' ||
+            strcmp(key + strlen(s->trip.id) + 1, name) != 0)
                 return bad(why, whysize, "action \"%s\": key does not match the trip", a->name);
         a->status = (enum state_action_status)st;
         a->attempts = (unsigned)attempts;
@@ -290,18 +212,14 @@ static int parse_actions(json_t *j, struct state *s, char *why, size_t whysize)
         return 0;
 }
 
-static bool phase_needs_trip(enum state_phase p)
-{
-        return p == STATE_PHASE_TRIPPED || p == STATE_PHASE_ROLLED_BACK || p == STATE_PHASE_FAILED;
-}
-
 static int parse_root(json_t *o, const char *batch, struct state *s, char *why, size_t whysize)
 {
         json_t *trip, *baselines, *actions;
         const char *name, *phase;
+        enum breaker_phase p;
         json_int_t version;
         json_error_t je;
-        int p, r;
+        int r;
 
         if (json_unpack_ex(o, &je, JSON_STRICT, "{s:I, s:s, s:s, s:o, s:o, s:o}", "version",
                            &version, "batch", &name, "phase", &phase, "trip", &trip,
@@ -311,16 +229,15 @@ static int parse_root(json_t *o, const char *batch, struct state *s, char *why, 
                 return bad(why, whysize, "unsupported version %lld", (long long)version);
         if (strcmp(name, batch) != 0)
                 return bad(why, whysize, "holds batch \"%.64s\", not \"%s\"", name, batch);
-        p = state_phase_from_string(phase);
-        if (p < 0)
+        if (breaker_phase_from_string(phase, &p) < 0)
                 return bad(why, whysize, "unknown phase \"%.32s\"", phase);
-        s->phase = (enum state_phase)p;
+        s->phase = p;
         r = parse_trip(trip, s, why, whysize);
         r = r ?: parse_baselines(baselines, s, why, whysize);
         r = r ?: parse_actions(actions, s, why, whysize);
         if (r < 0)
                 return r;
-        if (phase_needs_trip(s->phase) && !s->has_trip)
+        if (breaker_phase_latched(s->phase) && !s->has_trip)
                 return bad(why, whysize, "phase %s without a trip", phase);
         return 0;
 }

@@ -12,16 +12,8 @@
 #include "util.h"
 
 #define NAME_CHARS   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
-#define METRIC_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
 #define ATTEMPTS_MAX 1000000
 #define TIME_FORMAT  "%Y-%m-%dT%H:%M:%SZ"
-
-static const char *const phase_names[_STATE_PHASE_MAX] = {
-        [STATE_PHASE_ARMED] = "armed",       [STATE_PHASE_BREACHING] = "breaching",
-        [STATE_PHASE_TRIPPED] = "tripped",   [STATE_PHASE_ROLLED_BACK] = "rolled_back",
-        [STATE_PHASE_FAILED] = "failed",     [STATE_PHASE_INCONCLUSIVE] = "inconclusive",
-        [STATE_PHASE_PROMOTED] = "promoted",
-};
 
 static const char *const status_names[_STATE_ACTION_STATUS_MAX] = {
         [STATE_ACTION_PENDING] = "pending",
@@ -36,16 +28,6 @@ static int lookup(const char *const *names, size_t n, const char *s)
                 if (names[i] && strcmp(names[i], s) == 0)
                         return (int)i;
         return -EINVAL;
-}
-
-const char *state_phase_to_string(enum state_phase p)
-{
-        return (unsigned)p < _STATE_PHASE_MAX ? phase_names[p] : NULL;
-}
-
-int state_phase_from_string(const char *s)
-{
-        return lookup(phase_names, _STATE_PHASE_MAX, s);
 }
 
 const char *state_action_status_to_string(enum state_action_status st)
@@ -70,18 +52,16 @@ bool state_name_valid(const char *s)
         return chars_valid(s, NAME_CHARS, POLICY_NAME_MAX);
 }
 
-bool state_reason_valid(const struct state_trip_reason *r)
+bool state_trip_valid(const struct breaker_trip *t)
 {
-        if (!(state_name_valid(r->instance) || strcmp(r->instance, "*") == 0) ||
-            !state_name_valid(r->rule))
+        if (!(state_name_valid(t->instance) || strcmp(t->instance, BREAKER_BATCH_INSTANCE) == 0) ||
+            !state_name_valid(t->rule) || t->n_conditions > _COND_MAX)
                 return false;
-        if (r->n_conditions > STATE_CONDITIONS_MAX)
-                return false;
-        for (size_t i = 0; i < r->n_conditions; i++) {
-                const struct state_condition *c = &r->conditions[i];
+        for (size_t i = 0; i < t->n_conditions; i++) {
+                const struct breaker_condition *c = &t->conditions[i];
 
-                if (!chars_valid(c->metric, METRIC_CHARS, STATE_METRIC_MAX) ||
-                    !isfinite(c->value) || !isfinite(c->threshold))
+                if ((unsigned)c->metric >= _COND_MAX || (c->has_value && !isfinite(c->value)) ||
+                    !isfinite(c->threshold))
                         return false;
         }
         return true;
@@ -97,7 +77,7 @@ int state_new(const char *batch, struct state **ret)
         if (!s)
                 return -ENOMEM;
         strcpy(s->batch, batch);
-        s->phase = STATE_PHASE_ARMED;
+        s->phase = BREAKER_ARMED;
         *ret = s;
         return 0;
 }
@@ -127,9 +107,9 @@ static int random_u64(uint64_t *ret)
         return n == sizeof(*ret) ? 0 : -EIO;
 }
 
-int state_trip_id_new(const char *batch, time_t wall_s, char ret[STATE_TRIP_ID_MAX + 1])
+int state_trip_id_new(const char *batch, time_t wall_s, char ret[BREAKER_TRIP_ID_MAX + 1])
 {
-        char id[STATE_TRIP_ID_MAX + 1], stamp[32];
+        char id[BREAKER_TRIP_ID_MAX + 1], stamp[32];
         uint64_t rnd;
         struct tm tm;
         int r;
@@ -172,33 +152,43 @@ static int make_actions(const char *trip_id, const char *const *names, size_t n,
         return 0;
 }
 
-int state_begin_trip(struct state *s, const struct state_trip_reason *reason, int64_t t_ms,
-                     time_t wall_s, const char *const *action_names, size_t n_actions)
+/* The trip as the file keeps it: only the conditions that had data at the trip. */
+static void trip_for_record(const struct breaker_trip *t, struct breaker_trip *ret)
 {
-        char id[STATE_TRIP_ID_MAX + 1];
+        *ret = *t;
+        ret->dry_run = false;
+        ret->n_conditions = 0;
+        for (size_t i = 0; i < t->n_conditions && i < _COND_MAX; i++)
+                if (t->conditions[i].has_value)
+                        ret->conditions[ret->n_conditions++] = t->conditions[i];
+}
+
+int state_begin_trip(struct state *s, const struct breaker_trip *trip, time_t wall_s,
+                     const char *const *action_names, size_t n_actions)
+{
         struct state_action *actions;
+        struct breaker_trip t;
         struct tm tm;
         int r;
 
         if (s->has_trip)
                 return -EBUSY;
-        if (!state_reason_valid(reason) || t_ms < 0 || !gmtime_r(&wall_s, &tm))
+        trip_for_record(trip, &t);
+        if (!state_trip_valid(&t) || t.t_ms < 0 || !gmtime_r(&wall_s, &tm))
                 return -EINVAL;
-        r = state_trip_id_new(s->batch, wall_s, id);
+        r = state_trip_id_new(s->batch, wall_s, t.id);
         if (r < 0)
                 return r;
-        r = make_actions(id, action_names, n_actions, &actions);
+        r = make_actions(t.id, action_names, n_actions, &actions);
         if (r < 0)
                 return r;
+        strftime(t.time, sizeof(t.time), TIME_FORMAT, &tm);
         free(s->actions);
         s->actions = actions;
         s->n_actions = n_actions;
-        strftime(s->trip_time, sizeof(s->trip_time), TIME_FORMAT, &tm);
-        memcpy(s->trip_id, id, sizeof(id));
-        s->trip_t_ms = t_ms;
-        s->reason = *reason;
+        s->trip = t;
         s->has_trip = true;
-        s->phase = STATE_PHASE_TRIPPED;
+        s->phase = BREAKER_TRIPPED;
         return 0;
 }
 
@@ -211,13 +201,11 @@ void state_clear_trip(struct state *s)
         s->baselines = NULL;
         s->n_baselines = 0;
         s->has_trip = false;
-        s->trip_id[0] = s->trip_time[0] = '\0';
-        s->trip_t_ms = 0;
-        memset(&s->reason, 0, sizeof(s->reason));
-        s->phase = STATE_PHASE_ARMED;
+        memset(&s->trip, 0, sizeof(s->trip));
+        s->phase = BREAKER_ARMED;
 }
 
-struct state_action *state_next_pending(struct state *s)
+struct state_action *state_next_pending(const struct state *s)
 {
         if (!s->has_trip)
                 return NULL;
@@ -236,6 +224,13 @@ void state_action_begin_attempt(struct state_action *a)
         a->status = STATE_ACTION_IN_PROGRESS;
         if (a->attempts < ATTEMPTS_MAX)
                 a->attempts++;
+}
+
+void state_action_undo_attempt(struct state_action *a)
+{
+        a->status = STATE_ACTION_PENDING;
+        if (a->attempts > 0)
+                a->attempts--;
 }
 
 /* Keeps result text printable ASCII, so the file stays valid UTF-8 whatever a peer sent. */
@@ -259,16 +254,16 @@ int state_action_finish(struct state *s, struct state_action *a, enum state_acti
         a->status = status;
         a->resumed = false;
         copy_result(a->result, result);
-        s->phase = STATE_PHASE_TRIPPED;
+        s->phase = BREAKER_TRIPPED;
         for (size_t i = 0; i < s->n_actions; i++) {
                 if (s->actions[i].status == STATE_ACTION_FAILED) {
-                        s->phase = STATE_PHASE_FAILED;
+                        s->phase = BREAKER_FAILED;
                         return 0;
                 }
                 all_done = all_done && s->actions[i].status == STATE_ACTION_DONE;
         }
         if (all_done)
-                s->phase = STATE_PHASE_ROLLED_BACK;
+                s->phase = BREAKER_ROLLED_BACK;
         return 0;
 }
 

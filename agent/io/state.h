@@ -17,31 +17,17 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "breaker.h"
 #include "policy.h"
 
-#define STATE_DIR_DEFAULT    "/var/lib/oombreaker"
-#define STATE_FILE_MAX       (1024 * 1024) /* bigger files are corrupt */
-#define STATE_VERSION        1
-#define STATE_TRIP_ID_MAX    127 /* [A-Za-z0-9-] */
-#define STATE_KEY_MAX        (STATE_TRIP_ID_MAX + 1 + POLICY_NAME_MAX)
-#define STATE_TIME_MAX       31 /* RFC 3339, UTC: 2026-11-26T02:17:05Z */
-#define STATE_METRIC_MAX     31
-#define STATE_CONDITIONS_MAX _COND_MAX
-#define STATE_RESULT_MAX     255 /* last result text, truncated */
-#define STATE_BASELINES_MAX  POLICY_TARGETS_MAX
-#define STATE_ACTIONS_MAX    POLICY_ACTIONS_MAX
-#define STATE_ERROR_MAX      256
-
-enum state_phase {
-        STATE_PHASE_ARMED,
-        STATE_PHASE_BREACHING,
-        STATE_PHASE_TRIPPED,
-        STATE_PHASE_ROLLED_BACK,
-        STATE_PHASE_FAILED,
-        STATE_PHASE_INCONCLUSIVE,
-        STATE_PHASE_PROMOTED,
-        _STATE_PHASE_MAX,
-};
+#define STATE_DIR_DEFAULT   "/var/lib/oombreaker"
+#define STATE_FILE_MAX      (1024 * 1024) /* bigger files are corrupt */
+#define STATE_VERSION       1
+#define STATE_KEY_MAX       (BREAKER_TRIP_ID_MAX + 1 + POLICY_NAME_MAX)
+#define STATE_RESULT_MAX    255 /* last result text, truncated */
+#define STATE_BASELINES_MAX POLICY_TARGETS_MAX
+#define STATE_ACTIONS_MAX   POLICY_ACTIONS_MAX
+#define STATE_ERROR_MAX     256
 
 enum state_action_status {
         STATE_ACTION_PENDING,
@@ -49,22 +35,6 @@ enum state_action_status {
         STATE_ACTION_DONE,
         STATE_ACTION_FAILED,
         _STATE_ACTION_STATUS_MAX,
-};
-
-struct state_condition {
-        char metric[STATE_METRIC_MAX + 1]; /* cond_metric_to_string(): "memory_ratio", ... */
-        double value;
-        double threshold;
-};
-
-/* Why the breaker tripped; the loop converts the breaker's own reason into this. */
-struct state_trip_reason {
-        char instance[POLICY_NAME_MAX + 1]; /* "*" in batch scope */
-        char rule[POLICY_NAME_MAX + 1];
-        unsigned consecutive; /* the streak that tripped */
-        unsigned limit;       /* the rule's consecutive */
-        struct state_condition conditions[STATE_CONDITIONS_MAX];
-        size_t n_conditions;
 };
 
 /* OOM kills counted when the batch was armed, so a restart does not re-count old kills. */
@@ -84,12 +54,9 @@ struct state_action {
 
 struct state {
         char batch[POLICY_NAME_MAX + 1];
-        enum state_phase phase;
-        bool has_trip; /* trip_* and reason are valid */
-        char trip_id[STATE_TRIP_ID_MAX + 1];
-        char trip_time[STATE_TIME_MAX + 1]; /* wall clock, RFC 3339 UTC */
-        int64_t trip_t_ms;                  /* monotonic, as in traces */
-        struct state_trip_reason reason;
+        enum breaker_phase phase;
+        bool has_trip;                    /* trip is valid */
+        struct breaker_trip trip;         /* with its id and time; conditions with data only */
         struct state_baseline *baselines; /* n_baselines, at most STATE_BASELINES_MAX */
         size_t n_baselines;
         struct state_action *actions; /* n_actions in policy file order */
@@ -133,16 +100,17 @@ int state_save(const char *dir, const struct state *s);
  * Makes a new trip id for batch: the batch (with '.' and '_' turned into '-'), the UTC
  * time of wall_s and 64 random bits from getrandom(), joined by '-'. Returns 0 or -errno.
  */
-int state_trip_id_new(const char *batch, time_t wall_s, char ret[STATE_TRIP_ID_MAX + 1]);
+int state_trip_id_new(const char *batch, time_t wall_s, char ret[BREAKER_TRIP_ID_MAX + 1]);
 
 /*
- * Records a trip in s: phase tripped, a new trip id, wall_s as the trip time, t_ms, the
- * reason, and one pending action per name (file order) keyed <trip_id>-<name>. Returns 0,
- * -EBUSY if s already holds a trip (the latch), -EINVAL for bad names or too many
- * actions, or -errno from state_trip_id_new().
+ * Records trip in s: phase tripped, the trip with a new id, wall_s as its time and only its
+ * conditions that had data, and one pending action per name (file order) keyed
+ * <trip_id>-<name>. Only s in memory changes: the caller saves it. Returns 0, -EBUSY if s
+ * already holds a trip (the latch), -EINVAL for bad names or too many actions, or -errno
+ * from state_trip_id_new().
  */
-int state_begin_trip(struct state *s, const struct state_trip_reason *reason, int64_t t_ms,
-                     time_t wall_s, const char *const *action_names, size_t n_actions);
+int state_begin_trip(struct state *s, const struct breaker_trip *trip, time_t wall_s,
+                     const char *const *action_names, size_t n_actions);
 
 /*
  * Forgets the trip, its actions and the baselines and returns s to armed (`reset`).
@@ -153,13 +121,16 @@ void state_clear_trip(struct state *s);
  * The action to run now: the first in file order that is not done. NULL when every action
  * is done, or when that first one failed (later actions wait on it), or there is no trip.
  */
-struct state_action *state_next_pending(struct state *s);
+struct state_action *state_next_pending(const struct state *s);
 
 /*
  * Marks the start of an attempt of a: in progress, one more attempt. Save before sending,
  * so a crash after sending resumes with the same key.
  */
 void state_action_begin_attempt(struct state_action *a);
+
+/* Takes back an attempt begun but not sent (its save failed): pending, one attempt less. */
+void state_action_undo_attempt(struct state_action *a);
 
 /*
  * Records the outcome of a's attempt: status (pending to retry, done, failed) and result
@@ -192,13 +163,8 @@ int state_parse(const char *text, size_t len, const char *batch, struct state **
 /* True for a name the file may hold: [A-Za-z0-9._-]{1,POLICY_NAME_MAX}. */
 bool state_name_valid(const char *s);
 
-/* True when r's names are valid and its numbers finite, so it can be stored. */
-bool state_reason_valid(const struct state_trip_reason *r);
-
-/* "armed", "breaching", ...; NULL if out of range. */
-const char *state_phase_to_string(enum state_phase p);
-/* Returns the phase named s, or -EINVAL. */
-int state_phase_from_string(const char *s);
+/* True when t's names are valid, its metrics known and its numbers finite, so it can be stored. */
+bool state_trip_valid(const struct breaker_trip *t);
 /* "pending", "in_progress", "done", "failed"; NULL if out of range. */
 const char *state_action_status_to_string(enum state_action_status st);
 /* Returns the status named s, or -EINVAL. */

@@ -93,13 +93,16 @@ static char *read_file(const char *path)
         return buf;
 }
 
-static const struct state_trip_reason reason = {
+static const struct breaker_trip reason = {
+        .t_ms = 210000,
         .instance = "canary-1",
         .rule = "heap-pressure",
         .consecutive = 3,
         .limit = 3,
-        .conditions = { { "memory_ratio", 0.95, 0.92 }, { "gc_per_minute", 18, 15 } },
-        .n_conditions = 2,
+        .conditions = { { COND_MEMORY_RATIO, true, 0.95, 0.92 },
+                        { COND_HEAP_RATIO, false, 0, 0.9 }, /* no data: not recorded */
+                        { COND_GC_PER_MINUTE, true, 18, 15 } },
+        .n_conditions = 3,
 };
 
 static const char *const action_names[] = { "drain", "rollback", "notify" };
@@ -112,7 +115,7 @@ static struct state *make_tripped(void)
         assert_int_equal(state_new(BATCH, &s), 0);
         assert_int_equal(state_baseline_set(s, "canary-1", 2), 0);
         assert_int_equal(state_baseline_set(s, "canary-2", 0), 0);
-        assert_int_equal(state_begin_trip(s, &reason, 210000, 1795400225, action_names, 3), 0);
+        assert_int_equal(state_begin_trip(s, &reason, 1795400225, action_names, 3), 0);
         return s;
 }
 
@@ -129,22 +132,22 @@ static struct state *save_and_load(const struct state *s)
 struct round_trip_case {
         const char *name;
         enum state_action_status status[3]; /* of drain, rollback, notify */
-        enum state_phase phase;
+        enum breaker_phase phase;
 };
 
 static const struct round_trip_case round_trip_cases[] = {
         { "fresh trip",
           { STATE_ACTION_PENDING, STATE_ACTION_PENDING, STATE_ACTION_PENDING },
-          STATE_PHASE_TRIPPED },
+          BREAKER_TRIPPED },
         { "drained",
           { STATE_ACTION_DONE, STATE_ACTION_PENDING, STATE_ACTION_PENDING },
-          STATE_PHASE_TRIPPED },
+          BREAKER_TRIPPED },
         { "all done",
           { STATE_ACTION_DONE, STATE_ACTION_DONE, STATE_ACTION_DONE },
-          STATE_PHASE_ROLLED_BACK },
+          BREAKER_ROLLED_BACK },
         { "rollback failed",
           { STATE_ACTION_DONE, STATE_ACTION_FAILED, STATE_ACTION_PENDING },
-          STATE_PHASE_FAILED },
+          BREAKER_FAILED },
 };
 
 static void test_round_trip(void **ctx)
@@ -166,17 +169,17 @@ static void test_round_trip(void **ctx)
                 assert_string_equal(back->batch, BATCH);
                 assert_int_equal(back->phase, tc->phase);
                 assert_true(back->has_trip);
-                assert_string_equal(back->trip_id, s->trip_id);
-                assert_string_equal(back->trip_time, "2026-11-23T02:17:05Z");
-                assert_int_equal(back->trip_t_ms, 210000);
-                assert_string_equal(back->reason.instance, "canary-1");
-                assert_string_equal(back->reason.rule, "heap-pressure");
-                assert_int_equal(back->reason.consecutive, 3);
-                assert_int_equal(back->reason.limit, 3);
-                assert_int_equal(back->reason.n_conditions, 2);
-                assert_string_equal(back->reason.conditions[1].metric, "gc_per_minute");
-                assert_true(fabs(back->reason.conditions[0].value - 0.95) < 1e-12);
-                assert_true(fabs(back->reason.conditions[0].threshold - 0.92) < 1e-12);
+                assert_string_equal(back->trip.id, s->trip.id);
+                assert_string_equal(back->trip.time, "2026-11-23T02:17:05Z");
+                assert_int_equal(back->trip.t_ms, 210000);
+                assert_string_equal(back->trip.instance, "canary-1");
+                assert_string_equal(back->trip.rule, "heap-pressure");
+                assert_int_equal(back->trip.consecutive, 3);
+                assert_int_equal(back->trip.limit, 3);
+                assert_int_equal(back->trip.n_conditions, 2);
+                assert_int_equal(back->trip.conditions[1].metric, COND_GC_PER_MINUTE);
+                assert_true(fabs(back->trip.conditions[0].value - 0.95) < 1e-12);
+                assert_true(fabs(back->trip.conditions[0].threshold - 0.92) < 1e-12);
                 assert_int_equal(state_baseline_get(back, "canary-1", &kills), 0);
                 assert_int_equal(kills, 2);
                 assert_int_equal(state_baseline_get(back, "canary-3", &kills), -ENOENT);
@@ -200,9 +203,9 @@ static void test_armed_round_trip(void **ctx)
 
         (void)ctx;
         assert_int_equal(state_new(BATCH, &s), 0);
-        s->phase = STATE_PHASE_INCONCLUSIVE;
+        s->phase = BREAKER_INCONCLUSIVE;
         back = save_and_load(s);
-        assert_int_equal(back->phase, STATE_PHASE_INCONCLUSIVE);
+        assert_int_equal(back->phase, BREAKER_INCONCLUSIVE);
         assert_false(back->has_trip);
         assert_int_equal(back->n_actions, 0);
         assert_null(state_next_pending(back));
@@ -212,7 +215,7 @@ static void test_armed_round_trip(void **ctx)
 
 static void test_trip_id_and_keys(void **ctx)
 {
-        char ids[64][STATE_TRIP_ID_MAX + 1];
+        char ids[64][BREAKER_TRIP_ID_MAX + 1];
         struct state *s = make_tripped();
 
         (void)ctx;
@@ -228,16 +231,16 @@ static void test_trip_id_and_keys(void **ctx)
         for (size_t i = 0; i < s->n_actions; i++) {
                 char want[STATE_KEY_MAX + 1];
 
-                snprintf(want, sizeof(want), "%s-%s", s->trip_id, action_names[i]);
+                snprintf(want, sizeof(want), "%s-%s", s->trip.id, action_names[i]);
                 assert_string_equal(s->actions[i].key, want);
         }
         /* The trip latches: a second trip is refused and changes nothing. */
-        strcpy(ids[0], s->trip_id);
-        assert_int_equal(state_begin_trip(s, &reason, 1, 1, action_names, 1), -EBUSY);
-        assert_string_equal(s->trip_id, ids[0]);
+        strcpy(ids[0], s->trip.id);
+        assert_int_equal(state_begin_trip(s, &reason, 1, action_names, 1), -EBUSY);
+        assert_string_equal(s->trip.id, ids[0]);
         assert_int_equal(s->n_actions, 3);
         state_clear_trip(s);
-        assert_int_equal(s->phase, STATE_PHASE_ARMED);
+        assert_int_equal(s->phase, BREAKER_ARMED);
         assert_false(s->has_trip);
         assert_null(state_next_pending(s));
         state_free(s);
@@ -602,7 +605,7 @@ static void test_crash_walk(void **ctx)
                 assert_int_equal(state_action_finish(s, a, STATE_ACTION_DONE, "HTTP 200"), 0);
                 assert_int_equal(state_save(dir, s), 0);
         }
-        assert_int_equal(s->phase, STATE_PHASE_ROLLED_BACK);
+        assert_int_equal(s->phase, BREAKER_ROLLED_BACK);
         for (size_t i = 0; i < 3; i++)
                 assert_int_equal(sent[i], 1);
         assert_int_equal(state_action_finish(s, &s->actions[0], STATE_ACTION_IN_PROGRESS, ""),
@@ -610,35 +613,61 @@ static void test_crash_walk(void **ctx)
         state_free(s);
 }
 
-struct name_case {
-        const char *s;
-        int phase; /* from state_phase_from_string */
-};
-
-static const struct name_case name_cases[] = {
-        { "armed", STATE_PHASE_ARMED },
-        { "breaching", STATE_PHASE_BREACHING },
-        { "tripped", STATE_PHASE_TRIPPED },
-        { "rolled_back", STATE_PHASE_ROLLED_BACK },
-        { "failed", STATE_PHASE_FAILED },
-        { "inconclusive", STATE_PHASE_INCONCLUSIVE },
-        { "promoted", STATE_PHASE_PROMOTED },
-        { "Armed", -EINVAL },
-        { "", -EINVAL },
-};
-
 static void test_names(void **ctx)
 {
         (void)ctx;
-        for (size_t c = 0; c < ELEMENTSOF(name_cases); c++) {
-                assert_int_equal(state_phase_from_string(name_cases[c].s), name_cases[c].phase);
-                if (name_cases[c].phase >= 0)
-                        assert_string_equal(state_phase_to_string(name_cases[c].phase),
-                                            name_cases[c].s);
-        }
-        assert_null(state_phase_to_string(_STATE_PHASE_MAX));
+        assert_string_equal(state_action_status_to_string(STATE_ACTION_IN_PROGRESS), "in_progress");
         assert_int_equal(state_action_status_from_string("in_progress"), STATE_ACTION_IN_PROGRESS);
         assert_int_equal(state_action_status_from_string("sent"), -EINVAL);
+        assert_null(state_action_status_to_string(_STATE_ACTION_STATUS_MAX));
+}
+
+static const char *source_dir(void)
+{
+        const char *d = getenv("OOMBREAKER_SOURCE_DIR");
+
+        return d ? d : ".";
+}
+
+/* A file the release before the one model wrote (tests/fixtures/state) loads as it was. */
+static void test_old_format_loads(void **ctx)
+{
+        _cleanup_free_ char *text = NULL, *again = NULL, *path = NULL;
+        struct state *s;
+
+        (void)ctx;
+        assert_true(asprintf(&path, "%s/tests/fixtures/state/v1.0.1-a.json", source_dir()) > 0);
+        text = read_file(path);
+        assert_int_equal(state_parse(text, strlen(text), "v1.0.1-a", &s, NULL, 0), 0);
+        assert_int_equal(s->phase, BREAKER_TRIPPED);
+        assert_true(s->has_trip);
+        assert_string_equal(s->trip.id, "v1-0-1-a-20261123T021705Z-b2da295f8ac341b4");
+        assert_string_equal(s->trip.time, "2026-11-23T02:17:05Z");
+        assert_int_equal(s->trip.t_ms, 225000);
+        assert_string_equal(s->trip.instance, "canary-1");
+        assert_string_equal(s->trip.rule, "heap-pressure");
+        assert_int_equal(s->trip.n_conditions, 2);
+        assert_int_equal(s->trip.conditions[0].metric, COND_MEMORY_RATIO);
+        assert_true(s->trip.conditions[0].has_value && s->trip.conditions[0].value == 0.9375);
+        assert_int_equal(s->trip.conditions[1].metric, COND_GC_PER_MINUTE);
+        assert_true(s->trip.conditions[1].threshold == 15);
+        assert_int_equal(s->n_actions, 3);
+        assert_int_equal(s->actions[0].status, STATE_ACTION_DONE);
+        assert_int_equal(s->actions[1].status, STATE_ACTION_PENDING); /* was in progress */
+        assert_true(s->actions[1].resumed);
+        assert_int_equal(s->actions[1].attempts, 2);
+        state_free(s);
+
+        /* With nothing in progress, the file comes back byte for byte. */
+        free(path);
+        free(text);
+        assert_true(asprintf(&path, "%s/tests/fixtures/state/v1.0.2-b.json", source_dir()) > 0);
+        text = read_file(path);
+        assert_int_equal(state_parse(text, strlen(text), "v1.0.2-b", &s, NULL, 0), 0);
+        assert_int_equal(s->phase, BREAKER_ROLLED_BACK);
+        assert_int_equal(state_format(s, &again), 0);
+        assert_string_equal(again, text);
+        state_free(s);
 }
 
 int main(void)
@@ -658,6 +687,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_walk, setup, teardown),
                 cmocka_unit_test(test_names),
+                cmocka_unit_test(test_old_format_loads),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
