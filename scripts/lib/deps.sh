@@ -10,6 +10,7 @@ OOMBREAKER_PACKAGES=(
 	haproxy prometheus python3 python3-prometheus-client
 	golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-common-dev
 	curl jq procps psmisc socat python3-yaml
+	oomd
 	dpkg-dev man-db groff-base
 	lintian bash-completion
 )
@@ -47,5 +48,10 @@ deps_install() {
 	for svc in haproxy prometheus; do
 		pkill -x "$svc" 2>/dev/null || true
 	done
+	# oomd (scripts/bench whole runs its own on a fixture tree) would watch this host with its
+	# packaged desktop config: stop the service the install may have started.
+	case " $missing " in
+	*" oomd "*) invoke-rc.d oomd stop >/dev/null 2>&1 || true ;;
+	esac
 	return 0
 }

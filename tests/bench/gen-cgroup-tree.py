@@ -3,7 +3,7 @@
 config watching the same cgroups, for the whole-agent benchmark (scripts/bench-whole.sh).
 
   gen-cgroup-tree.py --root DIR --policies N --targets-per-policy M --template CGDIR \
-                     [--policy-dir DIR] [--oomd-config FILE] [--interval 1s]
+                     [--policy-dir DIR] [--oomd-config FILE] [--interval 1s] [--agent-only]
 
 Tree: DIR/bench/pNN/cMMM for N policies × M targets, each a copy of the template cgroup's
 files (tests/fixtures/cgroup-v2/system.slice/order-canary@1.service: a 6.x memory.stat,
@@ -64,7 +64,12 @@ def template_files(cgdir):
     return files
 
 
+AGENT_FILES = ("memory.current", "memory.max", "memory.stat", "memory.events", "memory.pressure",
+               "cgroup.controllers")
+
+
 def make_tree(root, n_pol, n_tgt, files):
+    os.makedirs(root, exist_ok=True)
     write(os.path.join(root, "cgroup.controllers"), "cpu io memory pids\n")
     write(os.path.join(root, "cgroup.subtree_control"), "memory pids io\n")
     for top in ("bench",) + tuple(f"bench/p{p:02d}" for p in range(n_pol)):
@@ -134,10 +139,15 @@ def main(argv):
     ap.add_argument("--policy-dir")
     ap.add_argument("--oomd-config")
     ap.add_argument("--interval", default="1s")
+    ap.add_argument("--agent-only", action="store_true",
+                    help="only the files the agent opens (a big tree takes less memory)")
     a = ap.parse_args(argv)
     if not (1 <= a.policies <= 99 and 1 <= a.targets_per_policy <= 256):
         ap.error("want 1..99 policies of 1..256 targets (the policy format caps targets at 256)")
-    make_tree(a.root, a.policies, a.targets_per_policy, template_files(a.template))
+    files = template_files(a.template)
+    if a.agent_only:
+        files = {k: v for k, v in files.items() if k in AGENT_FILES}
+    make_tree(a.root, a.policies, a.targets_per_policy, files)
     if a.policy_dir:
         write_policies(a.policy_dir, a.policies, a.targets_per_policy, a.interval)
     if a.oomd_config:
