@@ -8,8 +8,8 @@
 #
 # One agent, one cgroup limited to 64 MiB (swap off), one policy: interval INTERVAL,
 # `consecutive = 1`, a rule `oom_kills_at_least = 1`, actions cut then rollback (http, to
-# tests/tools/receiver.py). Each round waits a random 0–1.5 s (so kills fall at random points of
-# the tick), starts a hog that is OOM-killed, waits for /cut, waits until the batch is rolled
+# tests/tools/receiver.py). Each round waits a random 0 to INTERVAL (so kills fall at uniformly
+# random points of the tick), starts a hog that is OOM-killed, waits for /cut, waits until the batch is rolled
 # back and re-arms it with `oombreaker reset`. A polling agent reacts at its next tick (0 to one
 # interval later, plus the durable state write); kernel OOM events make it milliseconds.
 # Prints each kill's figure, then median, p90, p99 (the largest of fewer than 100) and max.
@@ -28,6 +28,12 @@ while getopts n:i: opt; do
 	esac
 done
 [[ $kills =~ ^[1-9][0-9]*$ ]] || { echo "$0: -n wants a positive number" >&2; exit 1; }
+case $interval in
+*ms) interval_ms=${interval%ms} ;;
+*s) interval_ms=$((${interval%s} * 1000)) ;;
+*) interval_ms=$((interval * 1000)) ;;
+esac
+[[ $interval_ms =~ ^[1-9][0-9]*$ ]] || { echo "$0: -i wants 500ms, 5s or 5" >&2; exit 1; }
 # shellcheck source=../tests/lib/common.sh
 source tests/lib/common.sh
 # shellcheck source=../tests/lib/run.sh
@@ -72,7 +78,7 @@ cut_ns() {
 : >"$TEST_TMP/figures"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq "$kills"); do
-	sleep "$(awk -v s="$RANDOM" 'BEGIN { printf "%.3f", s % 1500 / 1000 }')"
+	sleep "$(awk -v s="$RANDOM" -v ms="$interval_ms" 'BEGIN { printf "%.3f", s % ms / 1000 }')"
 	out=$("$PYTHON" tests/bench/oom-hog.py "$(cg_path hog)/cgroup.procs" 1024) ||
 		fail "kill $i: the hog was not killed"
 	kill_ns=${out#mono_ns=}
