@@ -9,8 +9,8 @@
 # One agent, one cgroup limited to 64 MiB (swap off), one policy: interval INTERVAL,
 # `consecutive = 1`, a rule `oom_kills_at_least = 1`, actions cut then rollback (http, to
 # tests/tools/receiver.py). Each round waits a random 0 to INTERVAL (so kills fall at uniformly
-# random points of the tick), starts a hog that is OOM-killed, waits for /cut, waits until the batch is rolled
-# back and re-arms it with `oombreaker reset`. A polling agent reacts at its next tick (0 to one
+# random points of the tick), starts a hog that is OOM-killed, waits for /cut, waits until the
+# batch is rolled back and re-arms it with `oombreaker reset`. A polling agent reacts at its next tick (0 to one
 # interval later, plus the durable state write); kernel OOM events make it milliseconds.
 # Prints each kill's figure, then median, p90, p99 (the largest of fewer than 100) and max.
 set -euo pipefail
