@@ -3,10 +3,10 @@
 # oomd run side by side, in the same run, on one fixture cgroup2 tree of 4 policies × 250
 # cgroups (tests/bench/gen-cgroup-tree.py; 6.x file contents copied from
 # tests/fixtures/cgroup-v2), interval 1 s, for SECS seconds; then a bare pread loop over the
-# agent's files of the same cgroups (tests/bench/bench-floor.c); then the agent alone on 40 × 250
-# = 10 000 cgroups.
+# agent's files of the same cgroups (tests/bench/bench-floor.c); then the agent alone on the
+# 1000 cgroups and on 40 × 250 = 10 000, for the scaling ratio and RSS growth per target.
 #
-#   scripts/bench-whole.sh [-d SECS] [-n BIG]   (root; default 60 s, 10000 targets)
+#   scripts/bench-whole.sh [-d SECS] [-n BIG]   (root; default 60 s, 10000 targets; ~5 min)
 #
 # CPU is utime + stime from /proc/PID/stat (all threads) between two reads SECS apart, after a
 # warm-up. Ticks: the agent's oombreaker_tick_duration_seconds_count from /metrics (one count
@@ -168,27 +168,43 @@ awk -v a="$a_us" -v o="${o_us:-}" -v fl="${f[floor_us]}" 'BEGIN {
 	printf "agent/floor: %.2fx (goal <= 1.5x)\n", a / fl
 }'
 
-# --- BIG cgroups: the agent alone -----------------------------------------------------------
+# --- the agent alone: 1000 cgroups, then BIG -----------------------------------------------
+# 1000 again, alone, so the scaling ratio compares runs without oomd beside them.
 rm -rf "$TEST_TMP/tree" "$TEST_TMP/pol"
-"$PYTHON" tests/bench/gen-cgroup-tree.py --root "$TEST_TMP/big" --policies "$big_files" \
-	--targets-per-policy $PER --template "$TEMPLATE" --policy-dir "$TEST_TMP/bigpol" --agent-only
-echo "== whole agent: $((big_files * PER)) fixture cgroups ($big_files policies × $PER), interval 1 s," \
-	"${secs} s, agent alone $big_note"
-agent_spawn big "$TEST_TMP/big" "$TEST_TMP/bigpol"
-sleep 5
-b_t0=$(agent_ticks "$APORT") b_c0=$(cpu_ticks "$APID")
-sleep "$secs"
-b_c1=$(cpu_ticks "$APID") b_t1=$(agent_ticks "$APORT")
-echo "load average at end: $(loadavg)"
-b_ct=$(((b_t1 - b_t0) * PER))
-b_us=$(us_per "$b_c0" "$b_c1" "$b_ct")
-b_rss=$(status_kib "$APID" VmRSS) b_fds=$(nfds "$APID")
-row "" "CPU s" "ticks" "cgroup-ticks" "µs/cgroup-tick" "RSS KiB" "HWM KiB" "fds"
-row agent "$(awk -v d=$((b_c1 - b_c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", d / hz }')" \
-	"$((b_t1 - b_t0))" "$b_ct" "$b_us" "$b_rss" "$(status_kib "$APID" VmHWM)" "$b_fds"
-spawn_kill "$APID" 10 || true
-awk -v a="$a_us" -v b="$b_us" -v ra="$a_rss" -v rb="$b_rss" -v fa="$a_fds" -v fb="$b_fds" \
-	-v s="$small" -v n=$((big_files * PER - small)) 'BEGIN {
-	printf "%d vs %d targets: CPU per cgroup-tick %.2fx (goal <= 1.5x); RSS +%.2f KiB and +%.2f fds per target\n",
-		n + s, s, b / a, (rb - ra) / n, (fb - fa) / n
+
+# agent_alone N_POLICIES NOTE: generates a tree of N_POLICIES × PER cgroups (agent files only),
+# runs the agent alone on it for SECS, prints its row. Sets AL_US, AL_RSS, AL_FDS.
+agent_alone() {
+	local n=$1 t0 t1 c0 c1 ct
+	rm -rf "$TEST_TMP/alone" "$TEST_TMP/alonepol"
+	"$PYTHON" tests/bench/gen-cgroup-tree.py --root "$TEST_TMP/alone" --policies "$n" \
+		--targets-per-policy $PER --template "$TEMPLATE" --policy-dir "$TEST_TMP/alonepol" \
+		--agent-only
+	echo "== whole agent: $((n * PER)) fixture cgroups ($n policies × $PER), interval 1 s," \
+		"${secs} s, agent alone ${2}"
+	agent_spawn "alone$n" "$TEST_TMP/alone" "$TEST_TMP/alonepol"
+	sleep 5
+	t0=$(agent_ticks "$APORT") c0=$(cpu_ticks "$APID")
+	sleep "$secs"
+	c1=$(cpu_ticks "$APID") t1=$(agent_ticks "$APORT")
+	echo "load average at end: $(loadavg)"
+	ct=$(((t1 - t0) * PER))
+	AL_US=$(us_per "$c0" "$c1" "$ct")
+	AL_RSS=$(status_kib "$APID" VmRSS) AL_FDS=$(nfds "$APID")
+	row "" "CPU s" "ticks" "cgroup-ticks" "µs/cgroup-tick" "RSS KiB" "HWM KiB" "fds"
+	row agent "$(awk -v d=$((c1 - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", d / hz }')" \
+		"$((t1 - t0))" "$ct" "$AL_US" "$AL_RSS" "$(status_kib "$APID" VmHWM)" "$AL_FDS"
+	spawn_kill "$APID" 10 || true
+	rm -rf "$TEST_TMP/alone" "$TEST_TMP/alonepol"
+}
+
+agent_alone 4 ""
+s_us=$AL_US s_rss=$AL_RSS s_fds=$AL_FDS
+agent_alone "$big_files" "$big_note"
+awk -v a="$s_us" -v aw="$a_us" -v b="$AL_US" -v ra="$s_rss" -v rb="$AL_RSS" -v fa="$s_fds" \
+	-v fb="$AL_FDS" -v s="$small" -v n=$((big_files * PER - small)) 'BEGIN {
+	printf "%d vs %d targets, both alone: CPU per cgroup-tick %.2fx (%.2fx the side-by-side figure; goal <= 1.5x)\n",
+		n + s, s, b / a, b / aw
+	printf "growth from %d to %d targets: RSS +%.2f KiB and +%.2f fds per target\n",
+		s, n + s, (rb - ra) / n, (fb - fa) / n
 }'
