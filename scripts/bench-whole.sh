@@ -82,8 +82,9 @@ agent_spawn() {
 		--socket "$TEST_TMP/$1.sock" --listen "127.0.0.1:$APORT" --cgroup-root "$2"
 	APID=$SPAWN_PID
 	wait_until 60 eval "[ \"\$(agent_ticks $APORT)\" -gt 0 ] || ! _group_alive $APID" || true
-	_group_alive "$APID" && [ "$(agent_ticks "$APORT")" -gt 0 ] ||
+	if ! _group_alive "$APID" || ! [ "$(agent_ticks "$APORT")" -gt 0 ]; then
 		fail "the agent $1 did not tick: $(tail -n 5 "$TEST_TMP/$1.log")"
+	fi
 }
 
 # oomd_spawn TREE CONFIG: starts oomd in a private mount namespace where TREE is bind-mounted
