@@ -184,17 +184,25 @@ static void print_trip(json_t *trip)
         printf("\n");
 }
 
+/* An instance's figure of metric m in status JSON, or NULL. */
+static json_t *figure(json_t *in, enum cond_metric m)
+{
+        json_t *v = json_object_get(in, metric_get(m)->status_key);
+
+        return json_is_number(v) ? v : NULL;
+}
+
 static void print_instance(json_t *in)
 {
         json_t *st, *v;
         size_t i;
 
         printf("  %-16s", json_string_value(json_object_get(in, "instance")));
-        if ((v = json_object_get(in, "memory_ratio")) && json_is_number(v))
+        if ((v = figure(in, COND_MEMORY_RATIO)))
                 printf(" memory %.1f%%", 100.0 * json_number_value(v));
-        if ((v = json_object_get(in, "working_set")) && json_is_number(v))
+        if ((v = figure(in, COND_MEMORY_BYTES)))
                 printf(" (%.1f MiB)", json_number_value(v) / 1048576.0);
-        if ((v = json_object_get(in, "gc_per_minute")) && json_is_number(v))
+        if ((v = figure(in, COND_GC_PER_MINUTE)))
                 printf(" gc/min %.1f", json_number_value(v));
         json_array_foreach(json_object_get(in, "streaks"), i, st)
         {

@@ -91,15 +91,13 @@ static json_t *trip_to_json(const struct breaker_trip *t)
         return json_loads(text, 0, NULL);
 }
 
-static bool metric_is_bytes(enum cond_metric m)
-{
-        return m == COND_MEMORY_BYTES || m == COND_MEMORY_GROWTH;
-}
-
 static void print_value(double v, enum cond_metric m)
 {
-        if (metric_is_bytes(m))
-                printf("%.1fMiB%s", v / (1024.0 * 1024.0), m == COND_MEMORY_GROWTH ? "/min" : "");
+        enum metric_unit u = metric_get(m)->unit;
+
+        if (u == METRIC_UNIT_BYTES || u == METRIC_UNIT_BYTES_PER_MINUTE)
+                printf("%.1fMiB%s", v / (1024.0 * 1024.0),
+                       u == METRIC_UNIT_BYTES_PER_MINUTE ? "/min" : "");
         else
                 printf("%.4g", v);
 }
@@ -116,7 +114,7 @@ static void print_trip(const char *what, const struct breaker_trip *t)
                         print_value(c->value, c->metric);
                 else
                         printf("(no data)");
-                printf(" %s ", c->metric == COND_OOM_KILLS ? ">=" : ">");
+                printf(" %s ", metric_cmp_op(c->metric));
                 print_value(c->threshold, c->metric);
                 printf("\n");
         }

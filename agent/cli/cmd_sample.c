@@ -231,6 +231,14 @@ static void print_u64_cell(bool has, uint64_t v, int width)
                 printf(" %*s", width, "-");
 }
 
+static void print_pct_cell(bool has, double pct)
+{
+        if (has)
+                printf(" %8.2f", pct);
+        else
+                printf(" %8s", "-");
+}
+
 static void print_row(const struct entry *e)
 {
         const struct mem_sample *m = &e->s.memory;
@@ -247,10 +255,8 @@ static void print_row(const struct entry *e)
                fmt_size(d, sizeof(d), m->has_inactive_file, m->inactive_file_bytes));
         print_u64_cell(m->has_oom_kill, m->oom_kill, 9);
         print_u64_cell(m->has_failcnt, m->failcnt, 7);
-        if (m->has_psi)
-                printf(" %8.2f %8.2f", m->psi_some_avg10_pct, m->psi_full_avg10_pct);
-        else
-                printf(" %8s %8s", "-", "-");
+        print_pct_cell(m->has_psi_some, m->psi_some_avg10_pct);
+        print_pct_cell(m->has_psi_full, m->psi_full_avg10_pct);
         printf("  v%d:%s", (int)cgroup_hierarchy_version(e->h), e->path);
         if (cgroup_target_gone(e->t))
                 printf(" (no data)");

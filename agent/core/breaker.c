@@ -105,7 +105,8 @@ static void input_add(struct rules_input *sum, const struct rules_input *in)
         sum->heap_max_bytes += in->heap_max_bytes;
         sum->has_oom_kills &= in->has_oom_kills;
         sum->oom_kills += in->oom_kills;
-        sum->has_psi &= in->has_psi;
+        sum->has_psi_some &= in->has_psi_some;
+        sum->has_psi_full &= in->has_psi_full;
         if (in->psi_some_avg10_pct > sum->psi_some_avg10_pct)
                 sum->psi_some_avg10_pct = in->psi_some_avg10_pct;
         if (in->psi_full_avg10_pct > sum->psi_full_avg10_pct)
@@ -119,7 +120,8 @@ static void batch_update(struct breaker *b, int64_t t_ms, const struct sample *c
                 .has_limit = true,
                 .has_heap = true,
                 .has_oom_kills = true,
-                .has_psi = true,
+                .has_psi_some = true,
+                .has_psi_full = true,
         };
         struct rules_point pt = { .t_ms = t_ms, .has_gc = true, .gc_count = b->batch_gc };
 

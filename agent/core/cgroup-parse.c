@@ -246,12 +246,13 @@ int cgroup_parse_psi(const char *buf, size_t len, struct mem_sample *m)
                 if (r < 0)
                         return r;
         }
-        if (!some.found || !full.found)
+        if (!some.found && !full.found)
                 return -ENODATA;
-        m->has_psi = true;
+        m->has_psi_some = some.found;
         m->psi_some_avg10_pct = some.avg10_pct;
-        m->psi_full_avg10_pct = full.avg10_pct;
         m->psi_some_total_us = some.total_us;
+        m->has_psi_full = full.found;
+        m->psi_full_avg10_pct = full.avg10_pct;
         m->psi_full_total_us = full.total_us;
         return 0;
 }
@@ -273,14 +274,13 @@ void cgroup_sample_add(struct mem_sample *acc, const struct mem_sample *m)
         SUM(has_anon, anon_bytes);
         SUM(has_oom_kill, oom_kill);
         SUM(has_failcnt, failcnt);
-        SUM(has_psi, psi_some_total_us);
-        acc->psi_full_total_us =
-                acc->has_psi ? add_sat(acc->psi_full_total_us, m->psi_full_total_us) : 0;
+        SUM(has_psi_some, psi_some_total_us);
+        SUM(has_psi_full, psi_full_total_us);
 #undef SUM
         acc->psi_some_avg10_pct =
-                acc->has_psi ? fmax(acc->psi_some_avg10_pct, m->psi_some_avg10_pct) : 0;
+                acc->has_psi_some ? fmax(acc->psi_some_avg10_pct, m->psi_some_avg10_pct) : 0;
         acc->psi_full_avg10_pct =
-                acc->has_psi ? fmax(acc->psi_full_avg10_pct, m->psi_full_avg10_pct) : 0;
+                acc->has_psi_full ? fmax(acc->psi_full_avg10_pct, m->psi_full_avg10_pct) : 0;
         acc->has_max = acc->has_max && m->has_max;
         acc->max_unlimited = acc->has_max && (acc->max_unlimited || m->max_unlimited);
         acc->max_bytes =

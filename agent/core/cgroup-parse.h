@@ -42,9 +42,10 @@ int cgroup_parse_stat(const char *buf, size_t len, enum cgroup_version v, struct
 int cgroup_parse_oom_kill(const char *buf, size_t len, uint64_t *ret);
 
 /*
- * memory.pressure ("some avg10=.. avg60=.. avg300=.. total=..", then "full ..."): sets
- * has_psi, the avg10 percentages and the totals (µs) in *m. Both lines are required.
- * Returns 0, -ENODATA (a line missing), -EINVAL, -ERANGE; *m untouched on error.
+ * memory.pressure ("some avg10=.. avg60=.. avg300=.. total=..", then "full ..."): sets, for
+ * each line found, has_psi_some / has_psi_full, its avg10 percentage and its total (µs) in
+ * *m. Each line stands alone: a file with only "some" still yields the "some" figures.
+ * Returns 0, -ENODATA (neither line), -EINVAL, -ERANGE; *m untouched on error.
  */
 int cgroup_parse_psi(const char *buf, size_t len, struct mem_sample *m);
 

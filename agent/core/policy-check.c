@@ -42,15 +42,20 @@ static void check_target(struct policy_parser *ps, const struct parsed_section *
 static void check_rule(struct policy_parser *ps, const struct parsed_section *s)
 {
         const struct key_def *t = policy_keys_table(SECTION_RULE);
+        char keys[400];
+        size_t len = 0;
 
         for (size_t i = 0; t[i].name; i++)
                 if ((t[i].flags & KEY_COND) && s->key_line[i])
                         return;
-        parser_diag(ps, s->line, false,
-                    "[rule %s] has no condition (use memory_ratio_above, memory_bytes_above, "
-                    "memory_growth_above, gc_per_minute_above, heap_ratio_above, "
-                    "oom_kills_at_least, psi_some_above or psi_full_above)",
-                    ps->p->rules[s->index].name);
+        for (int m = 0; m < _COND_MAX && len < sizeof(keys); m++)
+                len += (size_t)snprintf(keys + len, sizeof(keys) - len, "%s%s",
+                                        m == 0              ? ""
+                                        : m + 1 < _COND_MAX ? ", "
+                                                            : " or ",
+                                        cond_metric_key(m));
+        parser_diag(ps, s->line, false, "[rule %s] has no condition (use %s)",
+                    ps->p->rules[s->index].name, keys);
 }
 
 /* token_file must be 0600 or 0400; a missing one is only a warning for `check`. */
@@ -141,16 +146,12 @@ static void check_action(struct policy_parser *ps, const struct parsed_section *
 /* The first rule that needs runtime metrics, and the condition that does. */
 static const struct policy_rule *runtime_rule(const struct policy *p, enum cond_metric *ret)
 {
-        for (size_t i = 0; i < p->n_rules; i++) {
-                if (p->rules[i].has[COND_GC_PER_MINUTE]) {
-                        *ret = COND_GC_PER_MINUTE;
-                        return &p->rules[i];
-                }
-                if (p->rules[i].has[COND_HEAP_RATIO]) {
-                        *ret = COND_HEAP_RATIO;
-                        return &p->rules[i];
-                }
-        }
+        for (size_t i = 0; i < p->n_rules; i++)
+                for (int m = 0; m < _COND_MAX; m++)
+                        if (p->rules[i].has[m] && metric_get(m)->source == METRIC_SOURCE_RUNTIME) {
+                                *ret = m;
+                                return &p->rules[i];
+                        }
         return NULL;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "policy-internal.h"
+#include "metrics.h"
 #include "policy-keys.h"
 #include "units.h"
 #include "util.h"
@@ -52,16 +53,20 @@ static const struct key_def target_keys[] = {
         { NULL },
 };
 
-/* For conditions, offset is the enum cond_metric. */
+/* A condition's value syntax follows its unit in the registry. */
+#define COND_KIND(unit)                                 \
+        ((unit) == METRIC_UNIT_RATIO        ? V_RATIO   \
+         : (unit) == METRIC_UNIT_PER_MINUTE ? V_NUMBER  \
+         : (unit) == METRIC_UNIT_COUNT      ? V_UINT    \
+         : (unit) == METRIC_UNIT_PERCENT    ? V_PERCENT \
+                                            : V_SIZE)
+
+/* Conditions come from the metric registry; their offset is the enum cond_metric. */
 static const struct key_def rule_keys[] = {
-        { "memory_ratio_above", V_RATIO, COND_MEMORY_RATIO, 0, 1, .flags = KEY_COND },
-        { "memory_bytes_above", V_SIZE, COND_MEMORY_BYTES, 1, PIB, .flags = KEY_COND },
-        { "memory_growth_above", V_SIZE, COND_MEMORY_GROWTH, 1, PIB, .flags = KEY_COND },
-        { "gc_per_minute_above", V_NUMBER, COND_GC_PER_MINUTE, 0, 1000000, .flags = KEY_COND },
-        { "heap_ratio_above", V_RATIO, COND_HEAP_RATIO, 0, 1, .flags = KEY_COND },
-        { "oom_kills_at_least", V_UINT, COND_OOM_KILLS, 1, 1000000, .flags = KEY_COND },
-        { "psi_some_above", V_PERCENT, COND_PSI_SOME, 0, 100, .flags = KEY_COND },
-        { "psi_full_above", V_PERCENT, COND_PSI_FULL, 0, 100, .flags = KEY_COND },
+#define METRIC(id, name, unit, source, cmp, key, min, max, ...) \
+        { key, COND_KIND(unit), id, min, max, .flags = KEY_COND },
+#include "metrics.def"
+#undef METRIC
         { "consecutive", V_UINT, RULE(consecutive), 1, 1000 },
         { "dry_run", V_BOOL, RULE(dry_run) },
         { NULL },

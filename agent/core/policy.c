@@ -434,34 +434,6 @@ void policy_diags_print(const struct policy_diags *diags, const char *path, void
                 fprintf(f, "%s: %zu more problems not shown\n", path, diags->n_dropped);
 }
 
-const char *cond_metric_to_string(enum cond_metric m)
-{
-        static const char *const names[_COND_MAX] = {
-                [COND_MEMORY_RATIO] = "memory_ratio",   [COND_MEMORY_BYTES] = "memory_bytes",
-                [COND_MEMORY_GROWTH] = "memory_growth", [COND_GC_PER_MINUTE] = "gc_per_minute",
-                [COND_HEAP_RATIO] = "heap_ratio",       [COND_OOM_KILLS] = "oom_kills",
-                [COND_PSI_SOME] = "psi_some",           [COND_PSI_FULL] = "psi_full",
-        };
-
-        return (unsigned)m < _COND_MAX ? names[m] : NULL;
-}
-
-const char *cond_metric_key(enum cond_metric m)
-{
-        static const char *const keys[_COND_MAX] = {
-                [COND_MEMORY_RATIO] = "memory_ratio_above",
-                [COND_MEMORY_BYTES] = "memory_bytes_above",
-                [COND_MEMORY_GROWTH] = "memory_growth_above",
-                [COND_GC_PER_MINUTE] = "gc_per_minute_above",
-                [COND_HEAP_RATIO] = "heap_ratio_above",
-                [COND_OOM_KILLS] = "oom_kills_at_least",
-                [COND_PSI_SOME] = "psi_some_above",
-                [COND_PSI_FULL] = "psi_full_above",
-        };
-
-        return (unsigned)m < _COND_MAX ? keys[m] : NULL;
-}
-
 const char *gc_preset_to_string(enum gc_preset p)
 {
         static const char *const names[_GC_PRESET_MAX] = {

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h" /* enum cond_metric: the conditions a [rule] may hold */
+
 #define POLICY_NAME_MAX    64  /* batch, target, rule and action names */
 #define POLICY_TARGETS_MAX 256 /* per file */
 #define POLICY_RULES_MAX   64
@@ -34,19 +36,6 @@ enum gc_preset {
         GC_PRESET_NODEJS,
         GC_PRESET_PYTHON,
         _GC_PRESET_MAX,
-};
-
-/* Conditions a [rule] may hold; a rule breaches when all of its conditions hold. */
-enum cond_metric {
-        COND_MEMORY_RATIO,  /* memory_ratio_above: working set / limit, ratio */
-        COND_MEMORY_BYTES,  /* memory_bytes_above: working set, bytes */
-        COND_MEMORY_GROWTH, /* memory_growth_above: working-set growth, bytes per minute */
-        COND_GC_PER_MINUTE, /* gc_per_minute_above: GC cycles per minute */
-        COND_HEAP_RATIO,    /* heap_ratio_above: runtime heap used / max, ratio */
-        COND_OOM_KILLS,     /* oom_kills_at_least: OOM kills since arming (>=, not >) */
-        COND_PSI_SOME,      /* psi_some_above: memory.pressure some avg10, percent */
-        COND_PSI_FULL,      /* psi_full_above: memory.pressure full avg10, percent */
-        _COND_MAX,
 };
 
 enum action_type {
@@ -168,10 +157,6 @@ void policy_diags_clear(struct policy_diags *diags);
 /* Prints every diagnostic as "PATH:LINE: message" (or "PATH: message") to f. */
 void policy_diags_print(const struct policy_diags *diags, const char *path, void *f);
 
-/* Names, for messages and JSON: "memory_ratio", "gc_per_minute", ...; NULL if out of range. */
-const char *cond_metric_to_string(enum cond_metric m);
-/* The policy key of a condition: "memory_ratio_above", ... */
-const char *cond_metric_key(enum cond_metric m);
 const char *gc_preset_to_string(enum gc_preset p);
 const char *policy_scope_to_string(enum policy_scope s);
 

@@ -81,8 +81,9 @@ void rules_input_from_sample(const struct sample *s, uint64_t fallback_limit_byt
         if (in.has_oom_kills)
                 in.oom_kills =
                         m->oom_kill >= oom_baseline ? m->oom_kill - oom_baseline : m->oom_kill;
-        in.has_psi = m->has_psi;
+        in.has_psi_some = m->has_psi_some;
         in.psi_some_avg10_pct = m->psi_some_avg10_pct;
+        in.has_psi_full = m->has_psi_full;
         in.psi_full_avg10_pct = m->psi_full_avg10_pct;
         *ret = in;
 }
@@ -164,8 +165,8 @@ void rules_figures_compute(const struct rules_input *in, const struct rules_wind
         set(&f, COND_HEAP_RATIO, in->has_heap && in->heap_max_bytes > 0,
             in->heap_max_bytes > 0 ? in->heap_used_bytes / in->heap_max_bytes : 0);
         set(&f, COND_OOM_KILLS, in->has_oom_kills, (double)in->oom_kills);
-        set(&f, COND_PSI_SOME, in->has_psi, in->psi_some_avg10_pct);
-        set(&f, COND_PSI_FULL, in->has_psi, in->psi_full_avg10_pct);
+        set(&f, COND_PSI_SOME, in->has_psi_some, in->psi_some_avg10_pct);
+        set(&f, COND_PSI_FULL, in->has_psi_full, in->psi_full_avg10_pct);
         *ret = f;
 }
 
@@ -189,7 +190,7 @@ void rules_evaluate(const struct policy_rule *r, const struct rules_figures *f,
                         any_missing = true;
                         continue;
                 }
-                c->holds = m == COND_OOM_KILLS ? c->value >= c->threshold : c->value > c->threshold;
+                c->holds = metric_breaches(c->metric, c->value, c->threshold);
                 any_false |= !c->holds;
         }
         if (any_false || res.n_conds == 0)

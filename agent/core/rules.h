@@ -59,8 +59,9 @@ struct rules_input {
         double heap_max_bytes;
         bool has_oom_kills;
         uint64_t oom_kills; /* since the batch was armed */
-        bool has_psi;
+        bool has_psi_some;
         double psi_some_avg10_pct;
+        bool has_psi_full;
         double psi_full_avg10_pct;
 };
 

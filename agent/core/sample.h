@@ -24,10 +24,12 @@ struct mem_sample {
         uint64_t oom_kill; /* cumulative counter */
         bool has_failcnt;
         uint64_t failcnt; /* v1 only */
-        bool has_psi;
+        /* memory.pressure: each line stands alone, so a rule on "some" needs only "some" */
+        bool has_psi_some;
         double psi_some_avg10_pct;
-        double psi_full_avg10_pct;
         uint64_t psi_some_total_us;
+        bool has_psi_full;
+        double psi_full_avg10_pct;
         uint64_t psi_full_total_us;
 };
 

@@ -10,13 +10,6 @@
 #include "report.h"
 #include "rules.h"
 
-static const char *const figure_keys[_COND_MAX] = {
-        [COND_MEMORY_RATIO] = "memory_ratio",   [COND_MEMORY_BYTES] = "working_set",
-        [COND_MEMORY_GROWTH] = "memory_growth", [COND_GC_PER_MINUTE] = "gc_per_minute",
-        [COND_HEAP_RATIO] = "heap_ratio",       [COND_OOM_KILLS] = "oom_kills",
-        [COND_PSI_SOME] = "psi_some_avg10",     [COND_PSI_FULL] = "psi_full_avg10",
-};
-
 /* A target's last figures and why any are missing. */
 static void add_figures(const struct batch *b, size_t i, json_t *o)
 {
@@ -25,7 +18,7 @@ static void add_figures(const struct batch *b, size_t i, json_t *o)
 
         for (int m = 0; f && m < _COND_MAX; m++)
                 if (f->has[m])
-                        json_object_set_new(o, figure_keys[m], json_real(f->value[m]));
+                        json_object_set_new(o, metric_get(m)->status_key, json_real(f->value[m]));
         if (s->memory.has_max && !s->memory.max_unlimited)
                 json_object_set_new(o, "limit", json_integer((json_int_t)s->memory.max_bytes));
         else if (b->p->targets[i].memory_limit_bytes)

@@ -210,8 +210,7 @@ static void format_conditions(const struct breaker_trip *bt, char *buf, size_t s
                 if (c->has_value)
                         len += (size_t)snprintf(buf + len, size - len, "%s%s %g %s %g",
                                                 i ? ", " : "", cond_metric_to_string(c->metric),
-                                                c->value, c->metric == COND_OOM_KILLS ? ">=" : ">",
-                                                c->threshold);
+                                                c->value, metric_cmp_op(c->metric), c->threshold);
                 else
                         len += (size_t)snprintf(buf + len, size - len, "%s%s no data",
                                                 i ? ", " : "", cond_metric_to_string(c->metric));

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "metrics.h"
 #include "trace.h"
 #include "util.h"
 
@@ -31,42 +32,43 @@ static int set_real(json_t *o, const char *key, bool has, double v)
         return json_object_set_new(o, key, json_real(v));
 }
 
-static json_t *memory_to_json(const struct mem_sample *m)
+static bool *input_has(struct sample *s, const struct metric_input_def *in)
 {
-        json_t *o = json_object();
-        int r = 0;
-
-        if (!o)
-                return NULL;
-        r |= set_u64(o, "current", m->has_current, m->current_bytes);
-        if (m->has_max)
-                r |= m->max_unlimited ? json_object_set_new(o, "max", json_null())
-                                      : set_u64(o, "max", true, m->max_bytes);
-        r |= set_u64(o, "inactive_file", m->has_inactive_file, m->inactive_file_bytes);
-        r |= set_u64(o, "anon", m->has_anon, m->anon_bytes);
-        r |= set_u64(o, "oom_kill", m->has_oom_kill, m->oom_kill);
-        r |= set_u64(o, "failcnt", m->has_failcnt, m->failcnt);
-        r |= set_real(o, "psi_some_avg10", m->has_psi, m->psi_some_avg10_pct);
-        r |= set_real(o, "psi_full_avg10", m->has_psi, m->psi_full_avg10_pct);
-        r |= set_u64(o, "psi_some_total", m->has_psi, m->psi_some_total_us);
-        r |= set_u64(o, "psi_full_total", m->has_psi, m->psi_full_total_us);
-        if (r) {
-                json_decref(o);
-                return NULL;
-        }
-        return o;
+        return (bool *)((char *)s + in->has_offset);
 }
 
-static json_t *runtime_to_json(const struct runtime_sample *rt)
+static void *input_value(struct sample *s, const struct metric_input_def *in)
+{
+        return (char *)s + in->value_offset;
+}
+
+static int input_to_json(json_t *o, const struct sample *cs, const struct metric_input_def *in)
+{
+        struct sample *s = (struct sample *)cs; /* only read */
+
+        if (!*input_has(s, in))
+                return 0;
+        switch (in->value) {
+        case METRIC_VALUE_LIMIT:
+                if (s->memory.max_unlimited)
+                        return json_object_set_new(o, in->field, json_null());
+                /* fall through */
+        case METRIC_VALUE_U64:
+                return set_u64(o, in->field, true, *(uint64_t *)input_value(s, in));
+        default:
+                return set_real(o, in->field, true, *(double *)input_value(s, in));
+        }
+}
+
+/* The "memory" or "runtime" object of s: every input of that section the registry names. */
+static json_t *section_to_json(const struct sample *s, const char *section)
 {
         json_t *o = json_object();
         int r = 0;
 
-        if (!o)
-                return NULL;
-        r |= set_real(o, "gc_count", rt->has_gc_count, rt->gc_count);
-        r |= set_real(o, "heap_used", rt->has_heap_used, rt->heap_used_bytes);
-        r |= set_real(o, "heap_max", rt->has_heap_max, rt->heap_max_bytes);
+        for (int i = 0; o && i < _METRIC_INPUT_MAX; i++)
+                if (!strcmp(metric_input_get(i)->section, section))
+                        r |= input_to_json(o, s, metric_input_get(i));
         if (r) {
                 json_decref(o);
                 return NULL;
@@ -81,8 +83,8 @@ static json_t *sample_to_json(const char *batch, const char *instance, const str
 
         if (!o)
                 return NULL;
-        mem = memory_to_json(&s->memory);
-        rt = runtime_to_json(&s->runtime);
+        mem = section_to_json(s, "memory");
+        rt = section_to_json(s, "runtime");
         if (json_object_set_new(o, "t_ms", json_integer(s->t_ms)) < 0 ||
             json_object_set_new(o, "batch", json_string(batch)) < 0 ||
             json_object_set_new(o, "instance", json_string(instance)) < 0 ||
@@ -167,43 +169,38 @@ static int get_real(json_t *o, const char *key, bool *has, double *v, char *err,
         return 0;
 }
 
-static int memory_from_json(json_t *o, struct mem_sample *m, char *err, size_t errsize)
+/* Reads one input of a section; an absent or null field leaves it no-data ("max": null is no
+ * limit). */
+static int input_from_json(json_t *o, const struct metric_input_def *in, struct sample *s,
+                           char *err, size_t errsize)
 {
-        json_t *max = json_object_get(o, "max");
-        bool some = false, full = false, st = false, ft = false;
-        int r = 0;
+        json_t *j = json_object_get(o, in->field);
+        bool has = false;
+        int r;
 
-        if (!json_is_object(o))
-                return fail(err, errsize, "\"memory\" is not an object");
-        r = r ?: get_u64(o, "current", &m->has_current, &m->current_bytes, err, errsize);
-        if (max && json_is_null(max)) {
-                m->has_max = m->max_unlimited = true;
-        } else {
-                r = r ?: get_u64(o, "max", &m->has_max, &m->max_bytes, err, errsize);
+        if (in->value == METRIC_VALUE_LIMIT && j && json_is_null(j)) {
+                s->memory.has_max = s->memory.max_unlimited = true;
+                return 0;
         }
-        r = r
-                    ?: get_u64(o, "inactive_file", &m->has_inactive_file, &m->inactive_file_bytes,
-                               err, errsize);
-        r = r ?: get_u64(o, "anon", &m->has_anon, &m->anon_bytes, err, errsize);
-        r = r ?: get_u64(o, "oom_kill", &m->has_oom_kill, &m->oom_kill, err, errsize);
-        r = r ?: get_u64(o, "failcnt", &m->has_failcnt, &m->failcnt, err, errsize);
-        r = r ?: get_real(o, "psi_some_avg10", &some, &m->psi_some_avg10_pct, err, errsize);
-        r = r ?: get_real(o, "psi_full_avg10", &full, &m->psi_full_avg10_pct, err, errsize);
-        r = r ?: get_u64(o, "psi_some_total", &st, &m->psi_some_total_us, err, errsize);
-        r = r ?: get_u64(o, "psi_full_total", &ft, &m->psi_full_total_us, err, errsize);
-        m->has_psi = some && full;
+        if (in->value == METRIC_VALUE_REAL)
+                r = get_real(o, in->field, &has, input_value(s, in), err, errsize);
+        else
+                r = get_u64(o, in->field, &has, input_value(s, in), err, errsize);
+        if (r == 0 && !in->detail)
+                *input_has(s, in) = has;
         return r;
 }
 
-static int runtime_from_json(json_t *o, struct runtime_sample *rt, char *err, size_t errsize)
+static int section_from_json(json_t *o, const char *section, struct sample *s, char *err,
+                             size_t errsize)
 {
         int r = 0;
 
         if (!json_is_object(o))
-                return fail(err, errsize, "\"runtime\" is not an object");
-        r = r ?: get_real(o, "gc_count", &rt->has_gc_count, &rt->gc_count, err, errsize);
-        r = r ?: get_real(o, "heap_used", &rt->has_heap_used, &rt->heap_used_bytes, err, errsize);
-        r = r ?: get_real(o, "heap_max", &rt->has_heap_max, &rt->heap_max_bytes, err, errsize);
+                return fail(err, errsize, "\"%s\" is not an object", section);
+        for (int i = 0; r == 0 && i < _METRIC_INPUT_MAX; i++)
+                if (!strcmp(metric_input_get(i)->section, section))
+                        r = input_from_json(o, metric_input_get(i), s, err, errsize);
         return r;
 }
 
@@ -246,10 +243,10 @@ int trace_parse(const char *line, size_t len, char ret_batch[POLICY_NAME_MAX + 1
         if (r < 0)
                 return r;
         j = json_object_get(o, "memory");
-        if (j && !json_is_null(j) && (r = memory_from_json(j, &s.memory, err, errsize)) < 0)
+        if (j && !json_is_null(j) && (r = section_from_json(j, "memory", &s, err, errsize)) < 0)
                 return r;
         j = json_object_get(o, "runtime");
-        if (j && !json_is_null(j) && (r = runtime_from_json(j, &s.runtime, err, errsize)) < 0)
+        if (j && !json_is_null(j) && (r = section_from_json(j, "runtime", &s, err, errsize)) < 0)
                 return r;
         *ret = s;
         return 0;

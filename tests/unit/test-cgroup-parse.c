@@ -215,10 +215,13 @@ static void test_oom_kill(void **state)
         }
 }
 
+enum { SOME = 1, FULL = 2, BOTH = 3 };
+
 struct psi_case {
         const char *name;
         const char *in;
         int r;
+        unsigned has; /* SOME, FULL: the figures found */
         double some, full;
         uint64_t some_total, full_total;
 };
@@ -229,17 +232,21 @@ static void test_psi(void **state)
                 { "kernel format",
                   "some avg10=3.10 avg60=1.55 avg300=0.62 total=81312\n"
                   "full avg10=0.40 avg60=0.20 avg300=0.08 total=19020\n",
-                  0, 3.10, 0.40, 81312, 19020 },
+                  0, BOTH, 3.10, 0.40, 81312, 19020 },
                 { "idle",
                   "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
                   "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
-                  0, 0, 0, 0, 0 },
+                  0, BOTH, 0, 0, 0, 0 },
                 { "full first, 100%",
                   "full avg10=100.00 avg60=0.20 avg300=0.08 total=5\n"
                   "some avg10=100.00 avg60=1.55 avg300=0.62 total=18446744073709551615\n",
-                  0, 100, 100, UINT64_MAX, 5 },
+                  0, BOTH, 100, 100, UINT64_MAX, 5 },
+                /* Each figure stands alone: a rule on psi_some needs only "some". */
                 { "some only (cpu.pressure-like)",
-                  "some avg10=3.10 avg60=1.55 avg300=0.62 total=81312\n", -ENODATA },
+                  "some avg10=3.10 avg60=1.55 avg300=0.62 total=81312\n", 0, SOME, 3.10, 0, 81312,
+                  0 },
+                { "full only", "full avg10=0.40 avg60=0.20 avg300=0.08 total=19020\n", 0, FULL, 0,
+                  0.40, 0, 19020 },
                 { "empty", "", -ENODATA },
                 { "over 100%",
                   "some avg10=100.01 avg60=0 avg300=0 total=1\n"
@@ -272,7 +279,8 @@ static void test_psi(void **state)
 
                 if (r != c->r)
                         fail_msg("case %s: r=%d, want %d", c->name, r, c->r);
-                assert_int_equal(m.has_psi, r == 0);
+                assert_int_equal(m.has_psi_some, r == 0 && (c->has & SOME));
+                assert_int_equal(m.has_psi_full, r == 0 && (c->has & FULL));
                 if (r < 0)
                         continue;
                 assert_float_equal(m.psi_some_avg10_pct, c->some, 1e-9);
@@ -291,7 +299,8 @@ static bool mem_equal(const struct mem_sample *a, const struct mem_sample *b)
                a->inactive_file_bytes == b->inactive_file_bytes && a->has_anon == b->has_anon &&
                a->anon_bytes == b->anon_bytes && a->has_oom_kill == b->has_oom_kill &&
                a->oom_kill == b->oom_kill && a->has_failcnt == b->has_failcnt &&
-               a->failcnt == b->failcnt && a->has_psi == b->has_psi &&
+               a->failcnt == b->failcnt && a->has_psi_some == b->has_psi_some &&
+               a->has_psi_full == b->has_psi_full &&
                a->psi_some_avg10_pct == b->psi_some_avg10_pct &&
                a->psi_full_avg10_pct == b->psi_full_avg10_pct &&
                a->psi_some_total_us == b->psi_some_total_us &&
@@ -348,25 +357,37 @@ static void test_sample_add(void **state)
                     .has_failcnt = true,
                     .failcnt = 10 } },
                 { "PSI: worst average, summed totals",
-                  { .has_psi = true,
+                  { .has_psi_some = true,
+                    .has_psi_full = true,
                     .psi_some_avg10_pct = 3.5,
                     .psi_full_avg10_pct = 0.1,
                     .psi_some_total_us = 100,
                     .psi_full_total_us = 10 },
-                  { .has_psi = true,
+                  { .has_psi_some = true,
+                    .has_psi_full = true,
                     .psi_some_avg10_pct = 1.0,
                     .psi_full_avg10_pct = 0.4,
                     .psi_some_total_us = 50,
                     .psi_full_total_us = 5 },
-                  { .has_psi = true,
+                  { .has_psi_some = true,
+                    .has_psi_full = true,
                     .psi_some_avg10_pct = 3.5,
                     .psi_full_avg10_pct = 0.4,
                     .psi_some_total_us = 150,
                     .psi_full_total_us = 15 } },
                 { "PSI missing on one side",
-                  { .has_psi = true, .psi_some_avg10_pct = 3.5 },
+                  { .has_psi_some = true, .psi_some_avg10_pct = 3.5 },
                   { 0 },
                   { 0 } },
+                { "PSI: some on both, full on one: some stays, full is no-data",
+                  { .has_psi_some = true,
+                    .has_psi_full = true,
+                    .psi_some_avg10_pct = 2.0,
+                    .psi_full_avg10_pct = 1.0,
+                    .psi_some_total_us = 7,
+                    .psi_full_total_us = 3 },
+                  { .has_psi_some = true, .psi_some_avg10_pct = 4.0, .psi_some_total_us = 1 },
+                  { .has_psi_some = true, .psi_some_avg10_pct = 4.0, .psi_some_total_us = 8 } },
                 { "saturates instead of wrapping",
                   { .has_current = true, .current_bytes = UINT64_MAX - 1 },
                   { .has_current = true, .current_bytes = 5 },

@@ -229,7 +229,7 @@ static void check_sample(const struct mem_sample *m, const struct sample_case *c
         check_u64("anon", m->has_anon, m->anon_bytes, c->anon, i);
         check_u64("oom_kill", m->has_oom_kill, m->oom_kill, c->oom_kill, i);
         check_u64("failcnt", m->has_failcnt, m->failcnt, c->failcnt, i);
-        assert_int_equal(m->has_psi, c->psi_some >= 0);
+        assert_int_equal(m->has_psi_some && m->has_psi_full, c->psi_some >= 0);
         if (c->psi_some >= 0)
                 assert_float_equal(m->psi_some_avg10_pct, c->psi_some, 1e-9);
 }

@@ -26,7 +26,8 @@ static void test_round_trip(void **state)
                                         .inactive_file_bytes = 10485760,
                                         .has_oom_kill = true,
                                         .oom_kill = 2,
-                                        .has_psi = true,
+                                        .has_psi_some = true,
+                                        .has_psi_full = true,
                                         .psi_some_avg10_pct = 3.1,
                                         .psi_full_avg10_pct = 0.4 };
         s.runtime = (struct runtime_sample){ .has_gc_count = true,
@@ -43,10 +44,85 @@ static void test_round_trip(void **state)
         assert_int_equal(back.t_ms, 5000);
         assert_true(back.memory.has_current && back.memory.current_bytes == 1932735283);
         assert_true(back.memory.has_max && !back.memory.max_unlimited);
-        assert_true(back.memory.has_psi && fabs(back.memory.psi_some_avg10_pct - 3.1) < 1e-9);
+        assert_true(back.memory.has_psi_some && fabs(back.memory.psi_some_avg10_pct - 3.1) < 1e-9);
+        assert_true(back.memory.has_psi_full && fabs(back.memory.psi_full_avg10_pct - 0.4) < 1e-9);
         assert_false(back.memory.has_anon);
         assert_true(back.runtime.has_gc_count && back.runtime.gc_count == 4812);
         assert_false(back.runtime.has_heap_max);
+}
+
+/* Every field, in the order the trace format has always written them. */
+static void test_format_every_field(void **state)
+{
+        static const char want[] =
+                "{\"t_ms\":7,\"batch\":\"b\",\"instance\":\"i\",\"memory\":{\"current\":100,"
+                "\"max\":null,\"inactive_file\":10,\"anon\":50,\"oom_kill\":1,\"failcnt\":2,"
+                "\"psi_some_avg10\":3.1,\"psi_full_avg10\":0.4,\"psi_some_total\":81312,"
+                "\"psi_full_total\":19020},\"runtime\":{\"gc_count\":4812,\"heap_used\":1.5,"
+                "\"heap_max\":2048}}";
+        struct sample s = { .t_ms = 7 };
+        char buf[TRACE_LINE_MAX];
+
+        (void)state;
+        s.memory = (struct mem_sample){ .has_current = true,
+                                        .current_bytes = 100,
+                                        .has_max = true,
+                                        .max_unlimited = true,
+                                        .has_inactive_file = true,
+                                        .inactive_file_bytes = 10,
+                                        .has_anon = true,
+                                        .anon_bytes = 50,
+                                        .has_oom_kill = true,
+                                        .oom_kill = 1,
+                                        .has_failcnt = true,
+                                        .failcnt = 2,
+                                        .has_psi_some = true,
+                                        .psi_some_avg10_pct = 3.1,
+                                        .psi_some_total_us = 81312,
+                                        .has_psi_full = true,
+                                        .psi_full_avg10_pct = 0.4,
+                                        .psi_full_total_us = 19020 };
+        s.runtime = (struct runtime_sample){ .has_gc_count = true,
+                                             .gc_count = 4812,
+                                             .has_heap_used = true,
+                                             .heap_used_bytes = 1.5,
+                                             .has_heap_max = true,
+                                             .heap_max_bytes = 2048 };
+        assert_int_equal(trace_format(buf, sizeof(buf), "b", "i", &s), (int)strlen(want));
+        assert_string_equal(buf, want);
+}
+
+/* Each PSI figure stands alone: "some" without "full" is written, read back and kept. */
+static void test_psi_some_alone(void **state)
+{
+        static const char line[] = "{\"t_ms\":1,\"batch\":\"b\",\"instance\":\"i\",\"memory\":"
+                                   "{\"psi_some_avg10\":12.5,\"psi_some_total\":99}}";
+        char batch[POLICY_NAME_MAX + 1], inst[POLICY_NAME_MAX + 1], err[128], buf[TRACE_LINE_MAX];
+        struct sample s;
+
+        (void)state;
+        assert_int_equal(trace_parse(line, strlen(line), batch, inst, &s, err, sizeof(err)), 0);
+        assert_true(s.memory.has_psi_some);
+        assert_true(fabs(s.memory.psi_some_avg10_pct - 12.5) < 1e-9);
+        assert_int_equal(s.memory.psi_some_total_us, 99);
+        assert_false(s.memory.has_psi_full);
+        assert_true(trace_format(buf, sizeof(buf), "b", "i", &s) > 0);
+        assert_non_null(strstr(buf, "\"psi_some_avg10\":12.5,\"psi_some_total\":99"));
+        assert_null(strstr(buf, "psi_full"));
+}
+
+/* A total alone is not a figure: without its avg10 the line's PSI stays no-data. */
+static void test_psi_total_alone(void **state)
+{
+        static const char line[] = "{\"t_ms\":1,\"batch\":\"b\",\"instance\":\"i\",\"memory\":"
+                                   "{\"psi_full_total\":5}}";
+        char batch[POLICY_NAME_MAX + 1], inst[POLICY_NAME_MAX + 1], err[128];
+        struct sample s;
+
+        (void)state;
+        assert_int_equal(trace_parse(line, strlen(line), batch, inst, &s, err, sizeof(err)), 0);
+        assert_false(s.memory.has_psi_full);
+        assert_false(s.memory.has_psi_some);
 }
 
 struct case_ {
@@ -98,8 +174,9 @@ static void test_parse_cases(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_round_trip),
-                cmocka_unit_test(test_parse_cases),
+                cmocka_unit_test(test_round_trip),         cmocka_unit_test(test_parse_cases),
+                cmocka_unit_test(test_format_every_field), cmocka_unit_test(test_psi_some_alone),
+                cmocka_unit_test(test_psi_total_alone),
         };
 
         return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
