@@ -36,6 +36,7 @@ cases=(
 	"single-spike|0|armed|100000:armed>breaching 105000:breaching>armed|null"
 	"breach-breach-pass|0|armed|50000:armed>breaching 60000:breaching>armed 65000:armed>breaching 75000:breaching>armed|null"
 	"oom-kill|2|tripped|50000:armed>tripped|50000 canary-1 oom 1/1 oom_kills"
+	"psi-some-only|2|tripped|50000:armed>breaching 60000:breaching>tripped|60000 canary-1 pressure 3/3 psi_some"
 	"metrics-gap|2|tripped|215000:armed>breaching 240000:breaching>inconclusive 255000:inconclusive>tripped|255000 canary-1 heap-pressure 3/3 memory_ratio,gc_per_minute"
 	"metrics-lost|3|inconclusive|215000:armed>breaching 235000:breaching>inconclusive|null"
 )
