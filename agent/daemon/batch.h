@@ -83,6 +83,3 @@ enum breaker_phase batch_phase(const struct batch *b);
 /* The batch's status object (see docs) as compact JSON text. Returns 0 and *ret (caller
  * frees), or -ENOMEM, -EINVAL. */
 int batch_status_format(const struct batch *b, char **ret);
-
-/* Appends the batch's samples of metric family `family` (without HELP/TYPE) to f. */
-void batch_metrics(const struct batch *b, const char *family, FILE *f);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The loop's innards, shared by loop.c and loop-policies.c only. */
+/* The loop's innards, shared by the loop*.c files and test-loop.c only. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,6 +9,7 @@
 #include "batch.h"
 #include "cgroup.h"
 #include "control.h"
+#include "exposition.h"
 #include "http.h"
 #include "loop.h"
 #include "server.h"
@@ -17,10 +18,15 @@
 #define LOOP_WAIT_MAX_MS  1000
 #define LOOP_FDS_MAX      (2 + CONTROL_CLIENTS_MAX + 1 + LOOP_BATCHES_MAX)
 
-#define N_BUCKETS 9 /* tick_buckets[] in loop.c */
+/* Where the loop reads the time: the monotonic clock, or a test's fake one. */
+struct loop_clock {
+        uint64_t (*now_ns)(void *userdata);
+        void *userdata;
+};
 
 struct loop {
         const struct loop_config *cfg;
+        struct loop_clock clock;
         struct http *http;
         int tfd;
         int sfd;
@@ -40,10 +46,39 @@ struct loop {
         int64_t last_ping_ms; /* the last WATCHDOG=1 */
         int64_t idle_next_ms;
         int64_t last_tick_end_ms;
-        uint64_t tick_buckets[N_BUCKETS];
-        uint64_t tick_count;
-        double tick_sum_s;
+        struct tick_stats ticks;
 };
+
+static inline uint64_t loop_now_ns(const struct loop *l)
+{
+        return l->clock.now_ns(l->clock.userdata);
+}
+
+static inline int64_t loop_now_ms(const struct loop *l)
+{
+        return (int64_t)(loop_now_ns(l) / 1000000u);
+}
+
+/* Ticks every batch whose tick is due at now (monotonic ms), then its due action attempts. */
+void loop_run_due(struct loop *l, int64_t now);
+/* The next time anything is due (ms); INT64_MAX when nothing is. */
+int64_t loop_next_deadline(const struct loop *l);
+/*
+ * Opens what the batches share (the cgroup hierarchy, the HTTP client, the trace file) and
+ * fills l->env; no sockets, no signals. Returns 0 or -errno after logging why.
+ */
+int loop_setup_env(struct loop *l);
+/* Frees the batches and closes whatever setup opened; fine on a partly set up loop. */
+void loop_teardown(struct loop *l);
+
+/* Puts /metrics and /status on the listener, STATUS= and the watchdog ping to systemd. */
+void loop_publish(struct loop *l);
+/* Pings systemd's watchdog between long ticks while every batch is on schedule. */
+void loop_watchdog_keepalive(struct loop *l, int64_t now);
+/* The status JSON of every batch, compact; malloc'd, or NULL. */
+char *loop_status_text(const struct loop *l);
+/* The control socket's handler (control_open()'s callback); userdata is the loop. */
+void loop_on_control(void *userdata, const struct control_peer *peer, json_t *req, json_t **ret);
 
 /* The batch named name, or NULL. */
 struct batch *loop_find_batch(struct loop *l, const char *name);

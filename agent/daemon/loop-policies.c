@@ -10,7 +10,6 @@
 #include "log.h"
 #include "loop-internal.h"
 #include "notify.h"
-#include "clock.h"
 #include "util.h"
 
 static struct batch *find_batch_by_path(struct loop *l, const char *path)
@@ -133,7 +132,7 @@ static int add_batch(struct loop *l, struct policy *p, const struct stat *st)
                 policy_free(p);
                 return -E2BIG;
         }
-        r = batch_new(p, st, &l->env, mono_ms(), &b);
+        r = batch_new(p, st, &l->env, loop_now_ms(l), &b);
         if (r < 0)
                 return r;
         l->batches[l->n++] = b;
@@ -217,7 +216,7 @@ void loop_reload(struct loop *l)
                         continue;
                 }
                 if (old && !strcmp(batch_name(old), p->name))
-                        batch_update_policy(old, p, &st, mono_ms());
+                        batch_update_policy(old, p, &st, loop_now_ms(l));
                 else if (old) {
                         log_error("%s: the batch name changed from %s to %s; keeping %s", fl.v[i],
                                   batch_name(old), p->name, batch_name(old));

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "batch-internal.h"
+#include "exposition.h"
+#include "metrics.h"
+#include "rules.h"
+#include "util.h"
+
+static const double tick_bounds_s[EXPOSITION_TICK_BUCKETS] = { 0.0001, 0.0005, 0.001, 0.005, 0.01,
+                                                               0.05,   0.1,    0.5,   1 };
+
+struct family;
+
+/* What the writers see: the batches, the tick histogram, and the family being written. */
+struct ctx {
+        struct batch *const *b;
+        size_t n;
+        const struct tick_stats *ticks;
+        const struct family *fam;
+        FILE *f;
+};
+
+struct family {
+        const char *name; /* NULL: here come the registry's figure gauges */
+        const char *type;
+        const char *help;
+        void (*write)(const struct ctx *x);
+        enum cond_metric metric; /* of a figure gauge */
+};
+
+void tick_stats_record(struct tick_stats *t, double seconds)
+{
+        for (size_t i = 0; i < EXPOSITION_TICK_BUCKETS; i++)
+                if (seconds <= tick_bounds_s[i])
+                        t->buckets[i]++;
+        t->count++;
+        t->sum_s += seconds;
+}
+
+static void write_state(const struct ctx *x)
+{
+        for (size_t i = 0; i < x->n; i++)
+                for (int ph = 0; ph < _BREAKER_PHASE_MAX; ph++)
+                        fprintf(x->f, "%s{batch=\"%s\",state=\"%s\"} %d\n", x->fam->name,
+                                x->b[i]->p->name, breaker_phase_to_string(ph),
+                                ph == (int)batch_phase(x->b[i]));
+}
+
+static void write_streaks(const struct ctx *x)
+{
+        for (size_t i = 0; i < x->n; i++) {
+                const struct batch *b = x->b[i];
+
+                for (size_t k = 0; k < breaker_n_instances(b->br); k++)
+                        for (size_t r = 0; r < b->p->n_rules; r++)
+                                fprintf(x->f, "%s{batch=\"%s\",instance=\"%s\",rule=\"%s\"} %u\n",
+                                        x->fam->name, b->p->name, breaker_instance_name(b->br, k),
+                                        b->p->rules[r].name, breaker_streak(b->br, k, r));
+        }
+}
+
+static void write_trips(const struct ctx *x)
+{
+        for (size_t i = 0; i < x->n; i++)
+                fprintf(x->f, "%s{batch=\"%s\"} %llu\n", x->fam->name, x->b[i]->p->name,
+                        (unsigned long long)x->b[i]->trips_total);
+}
+
+static void write_attempts(const struct ctx *x)
+{
+        for (size_t i = 0; i < x->n; i++) {
+                const struct batch *b = x->b[i];
+
+                for (size_t a = 0; a < b->p->n_actions; a++)
+                        for (int ok = 0; ok < 2; ok++)
+                                fprintf(x->f, "%s{batch=\"%s\",action=\"%s\",result=\"%s\"} %llu\n",
+                                        x->fam->name, b->p->name, b->p->actions[a].name,
+                                        ok ? "error" : "ok",
+                                        (unsigned long long)b->attempts[a][ok]);
+        }
+}
+
+/* A registry figure of every target at the last tick; no-data has no sample. */
+static void write_figure(const struct ctx *x)
+{
+        for (size_t i = 0; i < x->n; i++) {
+                const struct batch *b = x->b[i];
+
+                for (size_t t = 0; t < b->n_t; t++) {
+                        const struct rules_figures *fig = breaker_target_figures(b->br, t);
+
+                        if (fig && fig->has[x->fam->metric])
+                                fprintf(x->f, "%s{batch=\"%s\",instance=\"%s\"} %.17g\n",
+                                        x->fam->name, b->p->name, target_name(&b->t[t]),
+                                        fig->value[x->fam->metric]);
+                }
+        }
+}
+
+static void write_sample_errors(const struct ctx *x)
+{
+        for (size_t i = 0; i < x->n; i++) {
+                const struct batch *b = x->b[i];
+
+                for (size_t t = 0; t < b->n_t; t++)
+                        for (int src = 0; src < 2; src++)
+                                fprintf(x->f,
+                                        "%s{batch=\"%s\",instance=\"%s\",source=\"%s\"} %llu\n",
+                                        x->fam->name, b->p->name, target_name(&b->t[t]),
+                                        src ? "metrics" : "cgroup",
+                                        (unsigned long long)b->t[t].errors[src]);
+        }
+}
+
+static void write_ticks(const struct ctx *x)
+{
+        const char *n = x->fam->name;
+
+        for (size_t i = 0; i < EXPOSITION_TICK_BUCKETS; i++)
+                fprintf(x->f, "%s_bucket{le=\"%g\"} %llu\n", n, tick_bounds_s[i],
+                        (unsigned long long)x->ticks->buckets[i]);
+        fprintf(x->f, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9f\n%s_count %llu\n", n,
+                (unsigned long long)x->ticks->count, n, x->ticks->sum_s, n,
+                (unsigned long long)x->ticks->count);
+}
+
+static const struct family families[] = {
+        { "oombreaker_batch_state", "gauge", "Current phase of each batch (1 for the current one).",
+          write_state },
+        { "oombreaker_breach_streak", "gauge", "Consecutive breaches of each rule per instance.",
+          write_streaks },
+        { "oombreaker_trips_total", "counter", "Trips since the agent started.", write_trips },
+        { "oombreaker_action_attempts_total", "counter", "Action attempts by outcome.",
+          write_attempts },
+        { NULL }, /* the registry's figure gauges, in registry order */
+        { "oombreaker_sample_errors_total", "counter", "Ticks on which an input was missing.",
+          write_sample_errors },
+        { "oombreaker_tick_duration_seconds", "histogram", "Time spent sampling one batch's tick.",
+          write_ticks },
+};
+
+static void write_family(struct ctx *x, const struct family *fam)
+{
+        x->fam = fam;
+        fprintf(x->f, "# HELP %s %s\n# TYPE %s %s\n", fam->name, fam->help, fam->name, fam->type);
+        fam->write(x);
+}
+
+char *exposition_text(struct batch *const *batches, size_t n, const struct tick_stats *ticks)
+{
+        struct ctx x = { .b = batches, .n = n, .ticks = ticks };
+        char *buf = NULL;
+        size_t len = 0;
+
+        x.f = open_memstream(&buf, &len);
+        if (!x.f)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(families); i++) {
+                if (families[i].name) {
+                        write_family(&x, &families[i]);
+                        continue;
+                }
+                for (int m = 0; m < _COND_MAX; m++) {
+                        const struct metric_def *d = metric_get(m);
+                        struct family fig = { d->family, "gauge", d->help, write_figure, m };
+
+                        if (d->family)
+                                write_family(&x, &fig);
+                }
+        }
+        if (fclose(x.f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/* The control socket's commands (status, reset, promote) and the status JSON of the batches. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "log.h"
+#include "loop-internal.h"
+#include "util.h"
+
+static json_t *batch_json(const struct batch *b)
+{
+        _cleanup_free_ char *text = NULL;
+
+        return batch_status_format(b, &text) < 0 ? NULL : json_loads(text, 0, NULL);
+}
+
+/* {"batches":[...]} with every batch, or only the one named. */
+static json_t *status_json(const struct loop *l, const char *only)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < l->n; i++)
+                if (!only || !strcmp(batch_name(l->batches[i]), only))
+                        json_array_append_new(a, batch_json(l->batches[i]));
+        return json_pack("{s:o}", "batches", a);
+}
+
+char *loop_status_text(const struct loop *l)
+{
+        json_t *st = status_json(l, NULL);
+        char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
+
+        json_decref(st);
+        return text;
+}
+
+static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static json_t *fail(const char *fmt, ...)
+{
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static json_t *change(struct loop *l, const struct control_peer *peer, const char *cmd,
+                      struct batch *b)
+{
+        int r;
+
+        if (!peer->privileged) {
+                log_warning("control: %s of batch %s refused for uid %u (not root, not in the "
+                            "socket's group)",
+                            cmd, batch_name(b), (unsigned)peer->uid);
+                return fail("permission denied: %s needs root or membership in the control "
+                            "socket's group",
+                            cmd);
+        }
+        log_notice("control: %s of batch %s requested by uid %u (pid %d)", cmd, batch_name(b),
+                   (unsigned)peer->uid, (int)peer->pid);
+        r = !strcmp(cmd, "reset") ? batch_reset(b, loop_now_ms(l)) : batch_promote(b);
+        if (r == -EBUSY)
+                return fail("batch %s tripped: reset it (and roll back) instead of promoting",
+                            batch_name(b));
+        if (r < 0)
+                return fail("the new phase could not be saved to the state file (%s)",
+                            strerror(-r));
+        l->publish = true;
+        return json_pack("{s:b, s:s, s:s}", "ok", 1, "batch", batch_name(b), "phase",
+                         breaker_phase_to_string(batch_phase(b)));
+}
+
+void loop_on_control(void *userdata, const struct control_peer *peer, json_t *req, json_t **ret)
+{
+        struct loop *l = userdata;
+        const char *cmd = json_string_value(json_object_get(req, "cmd"));
+        const char *name = json_string_value(json_object_get(req, "batch"));
+        struct batch *b = name ? loop_find_batch(l, name) : NULL;
+        json_t *st;
+
+        if (!cmd) {
+                *ret = fail("missing \"cmd\" (status, reset or promote)");
+                return;
+        }
+        if (name && !b) {
+                *ret = fail("no batch named %s is loaded", name);
+                return;
+        }
+        if (!strcmp(cmd, "status")) {
+                st = status_json(l, name);
+                json_object_set_new(st, "ok", json_true());
+                *ret = st;
+        } else if (!strcmp(cmd, "reset") || !strcmp(cmd, "promote")) {
+                *ret = b ? change(l, peer, cmd, b) : fail("%s needs a batch", cmd);
+        } else {
+                *ret = fail("unknown command \"%s\" (status, reset or promote)", cmd);
+        }
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* What the loop tells the outside after a tick: /metrics, /status, systemd's status and watchdog.
+ */
+#include <stdio.h>
+
+#include "exposition.h"
+#include "loop-internal.h"
+#include "notify.h"
+#include "server.h"
+#include "util.h"
+
+void loop_on_evaluated(void *userdata)
+{
+        struct loop *l = userdata;
+
+        l->publish = true;
+        l->ticked = true;
+        l->last_tick_end_ms = loop_now_ms(l);
+}
+
+/* The shortest interval of any batch (the idle heartbeat without one): what /healthz measures
+ * staleness in. */
+static uint64_t min_interval_ms(const struct loop *l)
+{
+        uint64_t m = l->n ? UINT64_MAX : LOOP_IDLE_TICK_MS;
+
+        for (size_t i = 0; i < l->n; i++)
+                if (batch_policy(l->batches[i])->interval_ms < m)
+                        m = batch_policy(l->batches[i])->interval_ms;
+        return m;
+}
+
+void loop_publish(struct loop *l)
+{
+        _cleanup_free_ char *metrics = exposition_text(l->batches, l->n, &l->ticks);
+        _cleanup_free_ char *status = loop_status_text(l);
+        char line[NOTIFY_STATUS_MAX];
+        size_t len = 0;
+
+        l->publish = false;
+        if (l->server && metrics && status)
+                server_publish(l->server, metrics, status, (uint64_t)l->last_tick_end_ms * 1000,
+                               min_interval_ms(l) * 1000);
+        len = (size_t)snprintf(line, sizeof(line), "%zu batch(es)", l->n);
+        for (size_t i = 0; i < l->n && len < sizeof(line); i++)
+                len += (size_t)snprintf(line + len, sizeof(line) - len, "%s %s %s", i ? "," : ":",
+                                        batch_name(l->batches[i]),
+                                        breaker_phase_to_string(batch_phase(l->batches[i])));
+        notify_status(line);
+        /* The watchdog hears from completed ticks, so a wedged sampler gets restarted. */
+        if (l->ticked && notify_watchdog() > 0)
+                l->last_ping_ms = loop_now_ms(l);
+        l->ticked = false;
+}
+
+/*
+ * A batch may tick less often than systemd's watchdog wants a ping (interval up to 1h,
+ * WatchdogSec=30s). Between ticks, the loop pings at half the timeout while every batch's next
+ * tick is still on schedule, so a long interval does not get the agent killed, while a loop
+ * that stops turning or falls behind its ticks still does.
+ */
+void loop_watchdog_keepalive(struct loop *l, int64_t now)
+{
+        if (l->watchdog_ms == 0 || now - l->last_ping_ms < l->watchdog_ms / 2)
+                return;
+        for (size_t i = 0; i < l->n; i++)
+                if (now - batch_next_tick_ms(l->batches[i]) > LOOP_WAIT_MAX_MS)
+                        return;
+        if (notify_watchdog() > 0)
+                l->last_ping_ms = now;
+}
