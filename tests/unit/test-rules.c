@@ -221,33 +221,24 @@ static const struct instant_case instant_cases[] = {
           RULES_BREACH,
           12.5 },
         /* Each PSI figure stands alone, as the rule names it. */
-        { "psi some alone breaches a psi_some rule",
-          { .has = PSI_S, .psi_some = 12.5 },
-          0,
-          false,
-          0,
-          { { COND_PSI_SOME, 10 } },
-          1,
-          RULES_BREACH,
-          12.5 },
-        { "psi some alone leaves a psi_full rule no-data",
-          { .has = PSI_S, .psi_some = 12.5 },
-          0,
-          false,
-          0,
-          { { COND_PSI_FULL, 1 } },
-          1,
-          RULES_NO_DATA,
-          NONE },
-        { "psi full alone breaches a psi_full rule",
-          { .has = PSI_F, .psi_full = 2.0 },
-          0,
-          false,
-          0,
-          { { COND_PSI_FULL, 1 } },
-          1,
-          RULES_BREACH,
-          2.0 },
+        { .name = "psi some alone breaches a psi_some rule",
+          .row = { .has = PSI_S, .psi_some = 12.5 },
+          .conds = { { COND_PSI_SOME, 10 } },
+          .n_conds = 1,
+          .expect = RULES_BREACH,
+          .expect_value0 = 12.5 },
+        { .name = "psi some alone leaves a psi_full rule no-data",
+          .row = { .has = PSI_S, .psi_some = 12.5 },
+          .conds = { { COND_PSI_FULL, 1 } },
+          .n_conds = 1,
+          .expect = RULES_NO_DATA,
+          .expect_value0 = NONE },
+        { .name = "psi full alone breaches a psi_full rule",
+          .row = { .has = PSI_F, .psi_full = 2.0 },
+          .conds = { { COND_PSI_FULL, 1 } },
+          .n_conds = 1,
+          .expect = RULES_BREACH,
+          .expect_value0 = 2.0 },
         { "one false beats a missing one",
           { .has = CUR | INACT | MAX, .current = 1 * GiB, .inactive = 0, .max = 2 * GiB },
           0,
@@ -446,87 +437,12 @@ static void test_window_ignores_time_going_back(void **state)
         assert_int_equal(w.n, 0);
 }
 
-/*
- * The registry's inputs column says which trace fields a figure is computed from: with
- * every input present each figure has data, and dropping one input takes away exactly the
- * figures whose row names it. Windowed figures get two ticks, both with the same inputs.
- */
-static const unsigned input_bits[_METRIC_INPUT_MAX] = {
-        [METRIC_INPUT_CURRENT] = CUR,          [METRIC_INPUT_MAX] = MAX,
-        [METRIC_INPUT_INACTIVE_FILE] = INACT,  [METRIC_INPUT_OOM_KILL] = OOM,
-        [METRIC_INPUT_PSI_SOME_AVG10] = PSI_S, [METRIC_INPUT_PSI_FULL_AVG10] = PSI_F,
-        [METRIC_INPUT_GC_COUNT] = GC,          [METRIC_INPUT_HEAP_USED] = HU,
-        [METRIC_INPUT_HEAP_MAX] = HM,
-};
-
-static void figures_of(unsigned has, struct rules_figures *ret)
-{
-        struct row r = { .has = has,
-                         .current = 2 * GiB,
-                         .max = 4 * GiB,
-                         .inactive = 0,
-                         .oom = 1,
-                         .gc = 10,
-                         .heap_used = 1,
-                         .heap_max = 2,
-                         .psi_some = 1,
-                         .psi_full = 1 };
-        struct rules_point storage[4], pt;
-        struct rules_window w;
-        struct rules_input in;
-
-        rules_window_init(&w, storage, ELEMENTSOF(storage));
-        for (int64_t t = 1000; t <= 2000; t += 1000) {
-                struct sample s = sample_of(t, &r);
-
-                r.current += MiB;
-                r.gc += 5;
-                rules_point_from_sample(&s, &pt);
-                rules_window_push(&w, &pt);
-                rules_input_from_sample(&s, 0, true, 0, &in);
-                rules_figures_compute(&in, &w, s.t_ms, ret);
-        }
-}
-
-static void test_registry_inputs(void **state)
-{
-        unsigned all = 0;
-        struct rules_figures f;
-
-        (void)state;
-        for (int i = 0; i < _METRIC_INPUT_MAX; i++)
-                all |= input_bits[i];
-        figures_of(all, &f);
-        for (int m = 0; m < _COND_MAX; m++)
-                if (!f.has[m])
-                        fail_msg("%s has no data with every input present",
-                                 cond_metric_to_string(m));
-        for (int i = 0; i < _METRIC_INPUT_MAX; i++) {
-                if (!input_bits[i])
-                        continue; /* not an input of any figure */
-                figures_of(all & ~input_bits[i], &f);
-                for (int m = 0; m < _COND_MAX; m++) {
-                        bool needs = metric_get(m)->inputs & (1u << i);
-
-                        if (f.has[m] == needs)
-                                fail_msg("%s without %s: has=%d, registry says it needs it: %d",
-                                         cond_metric_to_string(m), metric_input_get(i)->field,
-                                         f.has[m], needs);
-                }
-        }
-        for (int i = 0; i < _METRIC_INPUT_MAX; i++)
-                if (!input_bits[i])
-                        for (int m = 0; m < _COND_MAX; m++)
-                                assert_false(metric_get(m)->inputs & (1u << i));
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_instant),
                 cmocka_unit_test(test_window),
                 cmocka_unit_test(test_window_ignores_time_going_back),
-                cmocka_unit_test(test_registry_inputs),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
