@@ -122,10 +122,9 @@ __attribute__((format(printf, 3, 4))) static int bad(char *why, size_t whysize, 
 
 static int metric_from_string(const char *s)
 {
-        for (int m = 0; m < _COND_MAX; m++)
-                if (strcmp(cond_metric_to_string(m), s) == 0)
-                        return m;
-        return -EINVAL;
+        int m = metric_from_name(s);
+
+        return m < 0 ? -EINVAL : m;
 }
 
 static int parse_condition(json_t *j, struct breaker_condition *c, char *why, size_t whysize)
