@@ -42,17 +42,17 @@ int forecast_add(struct forecast *f, int64_t t_ms, uint64_t bytes, uint64_t wind
         return 0;
 }
 
-int forecast_fit(const struct forecast *f, struct forecast_fit *ret)
+/* The least-squares line through count points from the first-th oldest; -ENODATA when they
+ * all share one time. */
+static int fit_range(const struct forecast *f, size_t first, size_t count, struct forecast_fit *ret)
 {
-        double st = 0, sy = 0, stt = 0, sty = 0, n = (double)f->n, y0, denom;
+        double st = 0, sy = 0, stt = 0, sty = 0, n = (double)count, y0, denom;
         int64_t t0;
 
-        if (f->n < FORECAST_MIN_SAMPLES)
-                return -ENODATA;
         /* Centre both axes on the oldest sample so the sums stay small and exact enough. */
-        t0 = point_at(f, 0)->t_ms;
-        y0 = (double)point_at(f, 0)->bytes;
-        for (size_t i = 0; i < f->n; i++) {
+        t0 = point_at(f, first)->t_ms;
+        y0 = (double)point_at(f, first)->bytes;
+        for (size_t i = first; i < first + count; i++) {
                 double t = (double)(point_at(f, i)->t_ms - t0) / 1000.0;
                 double y = (double)point_at(f, i)->bytes - y0;
 
@@ -64,11 +64,26 @@ int forecast_fit(const struct forecast *f, struct forecast_fit *ret)
         denom = n * stt - st * st;
         if (denom <= 0)
                 return -ENODATA;
-        ret->n = f->n;
+        ret->n = count;
         ret->t0_ms = t0;
         ret->slope_bytes_per_s = (n * sty - st * sy) / denom;
         ret->intercept_bytes = y0 + (sy - ret->slope_bytes_per_s * st) / n;
         return 0;
+}
+
+int forecast_fit(const struct forecast *f, struct forecast_fit *ret)
+{
+        if (f->n < FORECAST_MIN_SAMPLES ||
+            point_at(f, f->n - 1)->t_ms - point_at(f, 0)->t_ms < FORECAST_MIN_SPAN_MS)
+                return -ENODATA;
+        return fit_range(f, 0, f->n, ret);
+}
+
+int forecast_fit_recent(const struct forecast *f, struct forecast_fit *ret)
+{
+        if (f->n < FORECAST_MIN_SAMPLES)
+                return -ENODATA;
+        return fit_range(f, f->n - FORECAST_MIN_SAMPLES, FORECAST_MIN_SAMPLES, ret);
 }
 
 int forecast_time_to_limit(const struct forecast_fit *fit, int64_t now_ms, uint64_t limit_bytes,
@@ -85,5 +100,26 @@ int forecast_time_to_limit(const struct forecast_fit *fit, int64_t now_ms, uint6
         if (seconds > (double)(INT64_MAX / 1000) / 2)
                 return -ERANGE;
         *ret_ms = (int64_t)llround(seconds * 1000.0);
+        return 0;
+}
+
+int forecast_predict(const struct forecast *f, int64_t now_ms, uint64_t limit_bytes,
+                     struct forecast_prediction *ret)
+{
+        struct forecast_prediction p = { 0 };
+        int64_t whole_ms, recent_ms;
+        int r;
+
+        r = forecast_fit(f, &p.window);
+        if (r < 0)
+                return r;
+        r = forecast_fit_recent(f, &p.recent);
+        if (r < 0)
+                return r;
+        *ret = p;
+        if (forecast_time_to_limit(&p.window, now_ms, limit_bytes, &whole_ms) < 0 ||
+            forecast_time_to_limit(&p.recent, now_ms, limit_bytes, &recent_ms) < 0)
+                return -ERANGE;
+        ret->time_to_limit_ms = whole_ms > recent_ms ? whole_ms : recent_ms;
         return 0;
 }

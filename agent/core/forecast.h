@@ -10,10 +10,18 @@
  * trace holds everything replay needs to reproduce the verdict exactly.
  *
  * The rules it follows (docs/policy.md, time_to_limit_below):
- *  - fewer than FORECAST_MIN_SAMPLES samples in the window is no-data ("warming up");
+ *  - fewer than FORECAST_MIN_SAMPLES samples in the window, or samples spanning less than
+ *    FORECAST_MIN_SPAN_MS, is no-data ("warming up");
  *  - a flat or falling trend never reaches the limit;
  *  - a working set that falls by more than half between two samples (a restart of the
- *    target, or a counter reset) starts the window again from that sample.
+ *    target, or a counter reset) starts the window again from that sample;
+ *  - the prediction is the later of two lines': the whole window's and its last
+ *    FORECAST_MIN_SAMPLES samples'. A burst that has stopped (a cache filled at start-up, a
+ *    one-off allocation) keeps the window's line rising long after; the recent line is flat
+ *    again at once. A leak keeps both rising.
+ * Measured on the real traces in tests/fixtures/traces/real (docs/BENCHMARKS.md): without the
+ * span and the recent line, a service filling an 80 MiB cache in ~6 s after each restart tripped
+ * a 30 s threshold every time.
  */
 
 #include <stdbool.h>
@@ -21,7 +29,8 @@
 #include <stdint.h>
 
 #define FORECAST_MIN_SAMPLES 4
-#define FORECAST_SAMPLES_MAX 128 /* older samples of a long window give way to newer ones */
+#define FORECAST_MIN_SPAN_MS 10000 /* a shorter run of samples is start-up, not yet a trend */
+#define FORECAST_SAMPLES_MAX 128   /* older samples of a long window give way to newer ones */
 
 struct forecast_point {
         int64_t t_ms;
@@ -53,9 +62,13 @@ void forecast_reset(struct forecast *f);
  */
 int forecast_add(struct forecast *f, int64_t t_ms, uint64_t bytes, uint64_t window_ms);
 
-/* Fits the line through the window. Returns 0, or -ENODATA with fewer than
- * FORECAST_MIN_SAMPLES samples (or all at one time). */
+/* Fits the line through the window. Returns 0, or -ENODATA while warming up (fewer than
+ * FORECAST_MIN_SAMPLES samples, or spanning less than FORECAST_MIN_SPAN_MS). */
 int forecast_fit(const struct forecast *f, struct forecast_fit *ret);
+
+/* Fits the line through the newest FORECAST_MIN_SAMPLES samples. Returns 0 or -ENODATA (too
+ * few samples). */
+int forecast_fit_recent(const struct forecast *f, struct forecast_fit *ret);
 
 /*
  * Milliseconds from now_ms until the fitted line reaches limit_bytes. Returns 0 and the
@@ -64,3 +77,18 @@ int forecast_fit(const struct forecast *f, struct forecast_fit *ret);
  */
 int forecast_time_to_limit(const struct forecast_fit *fit, int64_t now_ms, uint64_t limit_bytes,
                            int64_t *ret_ms);
+
+/* What the rule sees: both lines, and when the working set reaches the limit. */
+struct forecast_prediction {
+        struct forecast_fit window; /* the line through the whole window */
+        struct forecast_fit recent; /* the line through its newest FORECAST_MIN_SAMPLES samples */
+        int64_t time_to_limit_ms;   /* the later of the two lines' times; <= 0: at or past it */
+};
+
+/*
+ * Predicts, at now_ms, when the working set reaches limit_bytes. Returns 0 with *ret filled,
+ * -ENODATA while warming up, or -ERANGE when either line is flat or falling (never). *ret's
+ * fits are written for -ERANGE too, so a caller can show them.
+ */
+int forecast_predict(const struct forecast *f, int64_t now_ms, uint64_t limit_bytes,
+                     struct forecast_prediction *ret);

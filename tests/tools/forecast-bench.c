@@ -7,7 +7,8 @@
  *   forecast-bench [--window MS] [--below MS] [--ratio R] [--consecutive N] [--limit BYTES]
  *                  [--ticks] TRACE.jsonl
  *
- * Prints {"forecast_trip_ms":…,"ratio_trip_ms":…,"oom_seen_ms":…} (null for never); with
+ * Prints {"forecast_trip_ms":…,"ratio_trip_ms":…,"ratio_cross_ms":…,"oom_seen_ms":…,
+ * "forecast_trips":N} (times null for never; N counts trips as if re-armed after each); with
  * --ticks, one line per tick first: t_ms, working set (MiB), time to the limit (ms, or - / w).
  */
 #include <errno.h>
@@ -31,34 +32,43 @@ struct opts {
 struct run {
         struct forecast f;
         unsigned fc_streak, ratio_streak;
-        int64_t fc_trip, ratio_trip, oom_seen;
+        int64_t fc_trip, ratio_trip, oom_seen, ratio_cross;
+        unsigned fc_trips; /* trips counted as if re-armed after each: false trips */
         bool has_oom0;
         uint64_t oom0;
 };
 
-/* Returns 1 breach, 0 pass, -1 no-data; *ttl_ms is written when a fit exists. */
+/* Returns 1 breach, 0 pass, -1 no-data; *ttl_ms is written when there is a prediction. */
 static int forecast_step(struct run *r, const struct opts *o, const struct sample *s, uint64_t ws,
                          uint64_t limit, int64_t *ttl_ms)
 {
-        struct forecast_fit fit;
+        struct forecast_prediction p;
+        int k;
 
         if (forecast_add(&r->f, s->t_ms, ws, (uint64_t)o->window_ms) < 0)
                 return -1;
-        if (forecast_fit(&r->f, &fit) < 0)
+        k = forecast_predict(&r->f, s->t_ms, limit, &p);
+        if (k == -ENODATA)
                 return -1;
-        if (forecast_time_to_limit(&fit, s->t_ms, limit, ttl_ms) < 0) {
+        if (k < 0) {
                 *ttl_ms = INT64_MAX;
                 return 0;
         }
+        *ttl_ms = p.time_to_limit_ms;
         return *ttl_ms > 0 && *ttl_ms < o->below_ms;
 }
 
-static void streak(int outcome, unsigned *st, unsigned need, int64_t t, int64_t *trip)
+/* Returns true when this tick trips (the streak then starts again, as after a re-arm). */
+static bool streak(int outcome, unsigned *st, unsigned need, int64_t t, int64_t *trip)
 {
         if (outcome == 0)
                 *st = 0;
-        else if (outcome > 0 && ++*st >= need && *trip < 0)
+        if (outcome <= 0 || ++*st < need)
+                return false;
+        *st = 0;
+        if (*trip < 0)
                 *trip = t;
+        return true;
 }
 
 static void step(struct run *r, const struct opts *o, const struct sample *s)
@@ -79,8 +89,10 @@ static void step(struct run *r, const struct opts *o, const struct sample *s)
         if (sample_working_set(m, &ws) && limit > 0) {
                 fc = forecast_step(r, o, s, ws, limit, &ttl);
                 ratio = (double)ws / (double)limit > o->ratio;
+                if (ratio > 0 && r->ratio_cross < 0)
+                        r->ratio_cross = s->t_ms;
         }
-        streak(fc, &r->fc_streak, o->consecutive, s->t_ms, &r->fc_trip);
+        r->fc_trips += streak(fc, &r->fc_streak, o->consecutive, s->t_ms, &r->fc_trip);
         streak(ratio, &r->ratio_streak, o->consecutive, s->t_ms, &r->ratio_trip);
         if (!o->ticks)
                 return;
@@ -103,7 +115,7 @@ static void print_ms(const char *name, int64_t v, const char *sep)
 
 static int bench(FILE *in, const struct opts *o)
 {
-        struct run r = { .fc_trip = -1, .ratio_trip = -1, .oom_seen = -1 };
+        struct run r = { .fc_trip = -1, .ratio_trip = -1, .oom_seen = -1, .ratio_cross = -1 };
         char line[TRACE_LINE_MAX], batch[POLICY_NAME_MAX + 1], inst[POLICY_NAME_MAX + 1];
         char err[128];
         unsigned lineno = 0;
@@ -121,7 +133,9 @@ static int bench(FILE *in, const struct opts *o)
         printf("{");
         print_ms("forecast_trip_ms", r.fc_trip, ",");
         print_ms("ratio_trip_ms", r.ratio_trip, ",");
-        print_ms("oom_seen_ms", r.oom_seen, "}\n");
+        print_ms("ratio_cross_ms", r.ratio_cross, ",");
+        print_ms("oom_seen_ms", r.oom_seen, ",");
+        printf("\"forecast_trips\":%u}\n", r.fc_trips);
         return 0;
 }
 

@@ -26,29 +26,55 @@ struct series_case {
 };
 
 static const struct series_case series_cases[] = {
-        { "steady leak 1 MiB/s", 1000, 5, { 100, 101, 102, 103, 104 }, 200, 96000 },
-        { "fast leak 16 MiB/s", 1000, 4, { 10, 26, 42, 58 }, 256, 12375 },
+        { "steady leak 0.2 MiB/s", 5000, 5, { 100, 101, 102, 103, 104 }, 200, 480000 },
+        { "fast leak 16 MiB/s",
+          1000,
+          11,
+          { 10, 26, 42, 58, 74, 90, 106, 122, 138, 154, 170 },
+          256,
+          5375 },
         { "flat", 5000, 6, { 80, 80, 80, 80, 80, 80 }, 256, NEVER },
         { "falling", 5000, 5, { 90, 85, 80, 75, 70 }, 256, NEVER },
-        { "GC sawtooth, no trend", 1000, 8, { 60, 90, 60, 90, 60, 90, 60, 90 }, 256, 0 },
+        { "GC sawtooth, no trend",
+          1000,
+          12,
+          { 60, 90, 60, 90, 60, 90, 60, 90, 60, 90, 60, 90 },
+          256,
+          0 },
         { "three samples warm up", 1000, 3, { 10, 20, 30 }, 256, WARMING },
-        { "restart restarts the window", 1000, 6, { 200, 210, 220, 20, 21, 22 }, 256, WARMING },
-        { "already past the limit", 1000, 4, { 250, 260, 270, 280 }, 256, -2400 },
+        { "under 10 s of samples warm up",
+          1000,
+          10,
+          { 10, 26, 42, 58, 74, 90, 106, 122, 138, 154 },
+          256,
+          WARMING },
+        { "restart restarts the window", 5000, 6, { 200, 210, 220, 20, 21, 22 }, 256, WARMING },
+        { "already past the limit", 5000, 4, { 250, 260, 270, 280 }, 256, -12000 },
+        /* A cache filled at start-up: the window's line still rises, the recent one is flat. */
+        { "burst that stopped",
+          1000,
+          12,
+          { 5, 25, 45, 65, 85, 94, 94, 94, 94, 94, 94, 94 },
+          256,
+          NEVER },
 };
 
 static int64_t verdict(const struct series_case *c)
 {
         struct forecast f = { 0 };
-        struct forecast_fit fit;
-        int64_t t = 0, ms;
+        struct forecast_prediction p;
+        int64_t t = 0;
+        int r;
 
         for (size_t i = 0; i < c->n; i++, t += c->step_ms)
                 assert_int_equal(forecast_add(&f, t, c->mib[i] * MiB, WINDOW), 0);
-        if (forecast_fit(&f, &fit) == -ENODATA)
+        r = forecast_predict(&f, t - c->step_ms, c->limit_mib * MiB, &p);
+        if (r == -ENODATA)
                 return WARMING;
-        if (forecast_time_to_limit(&fit, t - c->step_ms, c->limit_mib * MiB, &ms) == -ERANGE)
+        if (r == -ERANGE)
                 return NEVER;
-        return ms;
+        assert_int_equal(r, 0);
+        return p.time_to_limit_ms;
 }
 
 static void test_series(void **state)
@@ -107,6 +133,32 @@ static void test_ring_keeps_newest(void **state)
         assert_int_equal(forecast_time_to_limit(&fit, fit.t0_ms, 10000 * MiB, &ms), 0);
 }
 
+/* A leak that starts after a flat spell: the window's line lags the recent one, and the
+ * prediction is the later (the window's) of the two. */
+static void test_later_of_two_lines(void **state)
+{
+        struct forecast f = { 0 };
+        struct forecast_prediction p;
+        int64_t whole, recent, t = 0;
+
+        (void)state;
+        for (int i = 0; i < 20; i++, t += 1000)
+                assert_int_equal(forecast_add(&f, t,
+                                              (uint64_t)(i < 16 ? 100 : 100 + 10 * (i - 15)) * MiB,
+                                              WINDOW),
+                                 0);
+        t -= 1000;
+        assert_int_equal(forecast_predict(&f, t, 1000 * MiB, &p), 0);
+        assert_int_equal(p.window.n, 20);
+        assert_int_equal(p.recent.n, FORECAST_MIN_SAMPLES);
+        assert_int_equal(forecast_time_to_limit(&p.window, t, 1000 * MiB, &whole), 0);
+        assert_int_equal(forecast_time_to_limit(&p.recent, t, 1000 * MiB, &recent), 0);
+        assert_true(recent < whole);
+        assert_int_equal(p.time_to_limit_ms, whole);
+        /* 10 MiB/s from 140 MiB: 86 s by the recent line. */
+        assert_in_range(recent, 85000, 87000);
+}
+
 static void test_time_must_advance(void **state)
 {
         struct forecast f = { 0 };
@@ -124,6 +176,7 @@ int main(void)
                 cmocka_unit_test(test_series),
                 cmocka_unit_test(test_window_drops_old_samples),
                 cmocka_unit_test(test_ring_keeps_newest),
+                cmocka_unit_test(test_later_of_two_lines),
                 cmocka_unit_test(test_time_must_advance),
         };
 
