@@ -10,7 +10,7 @@
 # for a benign trace, the trips. While the policy lacks time_to_limit_below (an agent built
 # before the rule), the forecast column comes from build/forecast-bench, core/forecast itself.
 #
-#   scripts/bench-forecast.sh [--check]
+#   [FORECAST_BELOW_S=30] scripts/bench-forecast.sh [--check]
 #
 # --check: exit 1 unless every leak trips before its OOM kill, every fast leak trips before
 # the ratio rule, and no benign trace trips.
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 BUILD=${OOMBREAKER_BINARY_DIR:-build}
 OOMBREAKER=${OOMBREAKER:-$BUILD/oombreaker}
 TRACES=tests/fixtures/traces/real
-BELOW_S=30
+BELOW_S=${FORECAST_BELOW_S:-30} # the forecast threshold, seconds
 RATIO=0.85
 check=false
 [ "${1:-}" != --check ] || check=true
