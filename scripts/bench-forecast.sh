@@ -65,8 +65,17 @@ ratio_cross() {
 		(.memory.current - .memory.inactive_file) > $r * .memory.max)) | first | .t_ms // null' "$1"
 }
 
-s() { [ "$1" = null ] && echo "never" || awk -v v="$1" 'BEGIN { printf "%.1f s", v / 1000 }'; }
-lead() { [ "$1" = null ] || [ "$2" = null ] && echo "–" || awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f s", (b - a) / 1000 }'; }
+# s MS: "12.3 s", or "never" for null. lead A B: B - A as "+1.5 s", or "–" when either is null.
+s() {
+	if [ "$1" = null ]; then echo never; else awk -v v="$1" 'BEGIN { printf "%.1f s", v / 1000 }'; fi
+}
+lead() {
+	if [ "$1" = null ] || [ "$2" = null ]; then
+		echo "–"
+	else
+		awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f s", (b - a) / 1000 }'
+	fi
+}
 
 via_replay=false
 forecast_by_replay "$TRACES/go-leak-2.ini" && via_replay=true

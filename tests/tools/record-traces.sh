@@ -97,6 +97,7 @@ setup_scenarios() {
 	make_cgroup page-cache 256MiB
 	start_memload page-cache
 	PAGE_FILE=$TEST_TMP/pagecache.bin # on a disk fs (tmpfs pages would be shmem, not cache)
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	cg_spawn page-cache cache-rw bash -c 'while :; do
 		dd if=/dev/zero of="$0" bs=1M count=512 status=none; cat "$0" >/dev/null; cat "$0" >/dev/null
 	done' "$PAGE_FILE"
@@ -150,6 +151,7 @@ policies=()
 for n in "${ALL[@]}"; do policies+=(--policy "$OUT/$n.ini"); done
 spawn agent "$OOMBREAKER" run "${policies[@]}" --state-dir "$TEST_TMP/state" --socket "$TEST_TMP/a.sock" \
 	--listen none --cgroup-root "$CG_ROOT" --trace "$TEST_TMP/all.jsonl"
+# shellcheck disable=SC2034 # read by at()'s eval
 START_US=$(_now_us)
 # The agent's start on the kernel log's clock: its start time (clock ticks since boot).
 AGENT_BOOT_MS=$(awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%d\n", $20 * 1000 / hz }' \
@@ -159,7 +161,9 @@ for r in 2 8 16; do curl -sf -X POST "http://127.0.0.1:${PORT[go-leak-$r]}/leak"
 at 40 && restart_leaky
 at 80 && restart_leaky
 at "$BENIGN_SECS"
-wait_until 120 eval '[ -n "$(oom_ms py-slow-leak)" ]' || log "py-slow-leak: no OOM kill yet"
+for n in "${LEAKS[@]}"; do
+	wait_until 120 eval "[ -n \"\$(oom_ms $n)\" ]" || log "$n: no OOM kill yet"
+done
 at $((BENIGN_SECS + 3))
 
 for n in "${ALL[@]}"; do
