@@ -26,3 +26,13 @@ bool cli_help_or_version(int argc, char **argv, const char *usage)
         }
         return false;
 }
+
+void cli_print_policy_diags(const struct policy_diags *diags, const char *path)
+{
+        char line[1024];
+
+        for (size_t i = 0; i < diags->n; i++)
+                fprintf(stderr, "%s\n", policy_diag_format(&diags->v[i], path, line, sizeof(line)));
+        if (diags->n_dropped > 0)
+                fprintf(stderr, "%s: %zu more problems not shown\n", path, diags->n_dropped);
+}

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "policy.h"
+
 #ifndef OOMBREAKER_VERSION
 #define OOMBREAKER_VERSION "0.0.0"
 #endif
@@ -18,3 +20,6 @@ void cli_print_version(void);
  * version and returns true, in which case the caller exits 0. usage is the full help text.
  */
 bool cli_help_or_version(int argc, char **argv, const char *usage);
+
+/* Prints a policy load's diagnostics to stderr, one "PATH:LINE: message" each. */
+void cli_print_policy_diags(const struct policy_diags *diags, const char *path);

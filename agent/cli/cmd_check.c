@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "policy.h"
+#include "policy-load.h"
 #include "units.h"
 
 static const char usage[] =
@@ -41,7 +41,7 @@ static int check_one(const char *path)
         int r;
 
         r = policy_load(path, POLICY_LOAD_CHECK, &p, &diags);
-        policy_diags_print(&diags, path, stderr);
+        cli_print_policy_diags(&diags, path);
         if (r == 0)
                 print_summary(p);
         else if (diags.n == 0)

@@ -16,7 +16,7 @@
 #include "breaker.h"
 #include "cli.h"
 #include "commands.h"
-#include "policy.h"
+#include "policy-load.h"
 #include "trace.h"
 #include "trip-json.h"
 #include "util.h"
@@ -317,7 +317,7 @@ static int load_policy(const char *path, struct policy **ret)
 
         /* A token_file that only exists where the agent runs does not matter to a replay. */
         q = policy_load(path, POLICY_LOAD_CHECK, ret, &diags);
-        policy_diags_print(&diags, path, stderr);
+        cli_print_policy_diags(&diags, path);
         if (q < 0 && diags.n == 0)
                 fprintf(stderr, "%s: cannot load: %s\n", path, strerror(-q));
         policy_diags_clear(&diags);

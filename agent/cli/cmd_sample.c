@@ -12,7 +12,7 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "commands.h"
-#include "policy.h"
+#include "policy-load.h"
 #include "scrape.h"
 #include "trace.h"
 #include "util.h"
@@ -336,7 +336,7 @@ static int load_policy(const char *file, struct policy **ret)
         struct policy_diags diags = { 0 };
         int r = policy_load(file, POLICY_LOAD_CHECK, ret, &diags);
 
-        policy_diags_print(&diags, file, stderr);
+        cli_print_policy_diags(&diags, file);
         if (r < 0 && diags.n == 0)
                 fprintf(stderr, "oombreaker sample: %s: %s\n", file, strerror(-r));
         policy_diags_clear(&diags);

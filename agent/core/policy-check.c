@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Checks that need the whole policy file: required keys, sections, cross-references, modes. */
-#include <errno.h>
+/* Checks that need the whole policy file: required keys, sections, cross-references. */
 #include <string.h>
-#include <sys/stat.h>
 
 #include "policy-keys.h"
 #include "util.h"
@@ -58,35 +56,6 @@ static void check_rule(struct policy_parser *ps, const struct parsed_section *s)
                     ps->p->rules[s->index].name, keys);
 }
 
-/* token_file must be 0600 or 0400; a missing one is only a warning for `check`. */
-static void check_token_file(struct policy_parser *ps, const struct parsed_section *s,
-                             const char *path)
-{
-        int line = parser_key_line(s, "token_file");
-        struct stat st;
-
-        if (ps->flags & POLICY_LOAD_NO_MODE_CHECKS)
-                return;
-        if (stat(path, &st) < 0) {
-                bool warn = (ps->flags & POLICY_LOAD_CHECK) &&
-                            (errno == ENOENT || errno == ENOTDIR || errno == EACCES);
-
-                if (errno == ENOENT)
-                        parser_diag(ps, line, warn,
-                                    "token_file: %s does not exist (it must exist, with mode "
-                                    "0600 or 0400, where the policy runs)",
-                                    path);
-                else
-                        parser_diag(ps, line, warn, "token_file: cannot check %s: %s", path,
-                                    strerror(errno));
-                return;
-        }
-        if (!S_ISREG(st.st_mode) || ((st.st_mode & 0777) != 0600 && (st.st_mode & 0777) != 0400))
-                parser_diag(ps, line, false,
-                            "token_file: %s has mode %04o (must be a file with mode 0600 or 0400)",
-                            path, (unsigned)(st.st_mode & 07777));
-}
-
 /* Keys of the other action type are errors at their own line. */
 static void check_action_keys(struct policy_parser *ps, const struct parsed_section *s,
                               enum action_type type)
@@ -120,8 +89,8 @@ static void check_action(struct policy_parser *ps, const struct parsed_section *
                         parser_diag(ps, s->line, false,
                                     "url: required key missing in [action %s] (type = http)",
                                     a->name);
-                if (a->token_file)
-                        check_token_file(ps, s, a->token_file);
+                /* Checked by the caller (io/policy-load.c): the core does no file I/O. */
+                a->token_file_line = parser_key_line(s, "token_file");
                 return;
         }
         if (!parser_key_line(s, "socket") && !parser_key_line(s, "address"))

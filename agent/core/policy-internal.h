@@ -3,7 +3,7 @@
 
 /*
  * State shared by policy.c (reading, sections, keys) and policy-check.c (the checks that
- * need the whole file). Not a public API: only these two files include it.
+ * need the whole file). Not a public API: only the policy*.c files include it.
  */
 
 #include <stdarg.h>
@@ -33,8 +33,8 @@ struct parsed_section {
 struct policy_parser {
         struct policy *p;
         struct policy_diags *diags;
-        unsigned flags;
-        const char *text; /* the reader's input */
+        size_t errors_before, diags_before; /* diags->n_errors and diags->n at the start */
+        const char *text;                   /* the reader's input */
         size_t len, pos;
         int lineno; /* of the line inih handles right now */
         struct parsed_section *sections;
@@ -43,6 +43,13 @@ struct policy_parser {
         bool any_header;            /* a section header was seen, valid or not */
         bool oom;
 };
+
+/* policy_diags_add() with a va_list. */
+int policy_diags_addv(struct policy_diags *d, int line, bool warning, const char *fmt, va_list ap)
+        __attribute__((format(printf, 4, 0)));
+
+/* Sorts the diagnostics from index from on by line (file-wide ones first); stable. */
+void policy_diags_sort(struct policy_diags *d, size_t from);
 
 /* Records a diagnostic; line 0 concerns the whole file. Sets ps->oom when out of memory. */
 void parser_diag(struct policy_parser *ps, int line, bool warning, const char *fmt, ...)
@@ -62,5 +69,5 @@ struct parsed_section *policy_keys_new_object(struct policy_parser *ps, enum sec
 void policy_keys_set(struct policy_parser *ps, struct parsed_section *s, const char *key,
                      const char *value);
 
-/* The checks that need the whole file: required keys, sections, cross-references, modes. */
+/* The checks that need the whole file: required keys, sections, cross-references. */
 void policy_check_all(struct policy_parser *ps);

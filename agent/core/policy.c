@@ -1,20 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Policy files: inih does the KEY = VALUE splitting and comments; our reader in front of it
- * numbers the lines, rejects overlong, indented and malformed lines, and handles the section
- * headers itself (inih truncates them at 50 characters and does not report them).
+ * Policy text to model. An INI splitter (inih, run by io/policy-load.c) does the KEY = VALUE
+ * splitting and comments; our reader in front of it numbers the lines, rejects overlong,
+ * indented and malformed lines, and handles the section headers itself (inih truncates them
+ * at 50 characters and does not report them). Pure: text in, model or diagnostics out.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <ini.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "policy-internal.h"
 #include "util.h"
-
-#define POLICY_FILE_MAX (1024 * 1024)
 
 static const char *const section_names[_SECTION_KIND_MAX] = {
         [SECTION_BATCH] = "batch",
@@ -25,28 +22,11 @@ static const char *const section_names[_SECTION_KIND_MAX] = {
 
 void parser_diag(struct policy_parser *ps, int line, bool warning, const char *fmt, ...)
 {
-        struct policy_diags *d = ps->diags;
-        struct policy_diag *v;
         va_list ap;
 
-        if (!warning)
-                d->n_errors++;
-        if (d->n >= POLICY_ERRORS_MAX) {
-                d->n_dropped++;
-                return;
-        }
-        v = realloc(d->v, (d->n + 1) * sizeof(*v));
-        if (!v) {
-                ps->oom = true;
-                d->n_dropped++;
-                return;
-        }
-        d->v = v;
-        v = &d->v[d->n++];
-        v->line = line;
-        v->warning = warning;
         va_start(ap, fmt);
-        vsnprintf(v->message, sizeof(v->message), fmt, ap);
+        if (policy_diags_addv(ps->diags, line, warning, fmt, ap) < 0)
+                ps->oom = true;
         va_end(ap);
 }
 
@@ -182,10 +162,9 @@ static bool line_is_for_inih(struct policy_parser *ps, char *line)
         return true;
 }
 
-/* inih's reader: hands over one whole line, or an empty one in place of a rejected line. */
-static char *reader(char *str, int num, void *stream)
+char *policy_parser_read_line(char *str, int num, void *parser)
 {
-        struct policy_parser *ps = stream;
+        struct policy_parser *ps = parser;
         size_t max = POLICY_LINE_MAX, n;
         const char *line, *nl;
 
@@ -218,9 +197,9 @@ static char *reader(char *str, int num, void *stream)
         return str;
 }
 
-static int handler(void *user, const char *section, const char *name, const char *value)
+int policy_parser_set_key(void *parser, const char *section, const char *name, const char *value)
 {
-        struct policy_parser *ps = user;
+        struct policy_parser *ps = parser;
 
         (void)section; /* inih truncates it; the reader tracks the full header */
         if (!ps->cur) {
@@ -231,16 +210,6 @@ static int handler(void *user, const char *section, const char *name, const char
         }
         policy_keys_set(ps, ps->cur, name, value);
         return 1;
-}
-
-static void configure_inih(void)
-{
-#ifdef HAVE_INI_RUNTIME_OPTIONS
-        ini_allow_multiline = false;
-        ini_max_line = POLICY_LINE_MAX + 2;
-        ini_stop_on_first_error = false;
-        ini_allow_no_value = false;
-#endif
 }
 
 static struct policy *policy_new(const char *path)
@@ -262,111 +231,61 @@ static struct policy *policy_new(const char *path)
         return p;
 }
 
-/* Diagnostics of one load in line order (file-wide ones first); stable. */
-static void sort_diags(struct policy_diags *d, size_t from)
+int policy_parser_new(const char *text, size_t len, const char *name, struct policy_diags *diags,
+                      struct policy_parser **ret)
 {
-        for (size_t i = from + 1; i < d->n; i++) {
-                struct policy_diag tmp = d->v[i];
-                size_t j = i;
+        struct policy_parser *ps = calloc(1, sizeof(*ps));
 
-                for (; j > from && d->v[j - 1].line > tmp.line; j--)
-                        d->v[j] = d->v[j - 1];
-                d->v[j] = tmp;
-        }
-}
-
-static int parse_text(const char *text, size_t len, const char *name, unsigned flags,
-                      size_t errors_before, size_t diags_before, struct policy **ret,
-                      struct policy_diags *diags)
-{
-        struct policy_parser ps = { .diags = diags, .flags = flags, .text = text, .len = len };
-        int r;
-
-        ps.p = policy_new(name);
-        ps.sections = calloc(SECTIONS_MAX, sizeof(*ps.sections));
-        if (!ps.p || !ps.sections) {
-                policy_free(ps.p);
-                free(ps.sections);
+        if (!ps)
+                return -ENOMEM;
+        *ps = (struct policy_parser){ .diags = diags,
+                                      .text = text,
+                                      .len = len,
+                                      .errors_before = diags->n_errors,
+                                      .diags_before = diags->n };
+        ps->p = policy_new(name);
+        ps->sections = calloc(SECTIONS_MAX, sizeof(*ps->sections));
+        if (!ps->p || !ps->sections) {
+                policy_parser_free(ps);
                 return -ENOMEM;
         }
-        configure_inih();
-        r = ini_parse_stream(reader, &ps, handler, &ps);
-        if (r > 0 && diags->n_errors == errors_before)
-                parser_diag(&ps, r, false, "syntax error");
-        policy_check_all(&ps);
-        free(ps.sections);
-        sort_diags(diags, diags_before);
-        if (ps.oom || r < 0) {
-                policy_free(ps.p);
-                return -ENOMEM;
-        }
-        if (diags->n_errors != errors_before) {
-                policy_free(ps.p);
-                return -EINVAL;
-        }
-        *ret = ps.p;
+        *ret = ps;
         return 0;
 }
 
-int policy_parse_string(const char *text, const char *name, unsigned flags, struct policy **ret,
-                        struct policy_diags *diags)
+const struct policy *policy_parser_end(struct policy_parser *ps, int split_result)
 {
-        return parse_text(text, strlen(text), name, flags, diags->n_errors, diags->n, ret, diags);
+        if (split_result > 0 && ps->diags->n_errors == ps->errors_before)
+                parser_diag(ps, split_result, false, "syntax error");
+        if (split_result < 0)
+                ps->oom = true;
+        policy_check_all(ps);
+        return ps->p;
 }
 
-/* Reads the whole file (capped) and checks what the file itself must satisfy. */
-static int read_policy_file(struct policy_parser *ps, const char *path, char **ret_text,
-                            size_t *ret_len)
+int policy_parser_finish(struct policy_parser *ps, struct policy **ret)
 {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0;
-        struct stat st;
-        ssize_t n;
+        int r = 0;
 
-        if (fd < 0 || fstat(fd, &st) < 0) {
-                int r = -errno;
-
-                parser_diag(ps, 0, false, "cannot read: %s", strerror(-r));
-                return r;
-        }
-        if (!S_ISREG(st.st_mode) || st.st_size > POLICY_FILE_MAX) {
-                parser_diag(ps, 0, false, "not a regular file of at most %d bytes",
-                            POLICY_FILE_MAX);
-                return -EINVAL;
-        }
-        if (!(ps->flags & POLICY_LOAD_NO_MODE_CHECKS) && (st.st_mode & 022))
-                parser_diag(ps, 0, false,
-                            "refusing a policy file writable by group or others (mode %04o; "
-                            "run chmod go-w)",
-                            (unsigned)(st.st_mode & 07777));
-        text = malloc(POLICY_FILE_MAX + 1);
-        if (!text)
-                return -ENOMEM;
-        while ((n = read(fd, text + len, POLICY_FILE_MAX + 1 - len)) > 0)
-                len += (size_t)n;
-        if (n < 0 || len > POLICY_FILE_MAX) {
-                int r = n < 0 ? -errno : -EFBIG;
-
-                parser_diag(ps, 0, false, "cannot read: %s", strerror(-r));
-                return r;
-        }
-        *ret_text = TAKE_PTR(text);
-        *ret_len = len;
-        return 0;
+        policy_diags_sort(ps->diags, ps->diags_before);
+        if (ps->oom)
+                r = -ENOMEM;
+        else if (ps->diags->n_errors != ps->errors_before)
+                r = -EINVAL;
+        else
+                *ret = TAKE_PTR(ps->p);
+        policy_parser_free(ps);
+        return r;
 }
 
-int policy_load(const char *path, unsigned flags, struct policy **ret, struct policy_diags *diags)
+struct policy_parser *policy_parser_free(struct policy_parser *ps)
 {
-        struct policy_parser ps = { .diags = diags, .flags = flags };
-        size_t errors_before = diags->n_errors, diags_before = diags->n, len = 0;
-        _cleanup_free_ char *text = NULL;
-        int r;
-
-        r = read_policy_file(&ps, path, &text, &len);
-        if (r < 0)
-                return r;
-        return parse_text(text, len, path, flags, errors_before, diags_before, ret, diags);
+        if (!ps)
+                return NULL;
+        policy_free(ps->p);
+        free(ps->sections);
+        free(ps);
+        return NULL;
 }
 
 static void free_target(struct policy_target *t)
@@ -411,27 +330,6 @@ struct policy *policy_free(struct policy *p)
         free(p->path);
         free(p);
         return NULL;
-}
-
-void policy_diags_clear(struct policy_diags *diags)
-{
-        free(diags->v);
-        *diags = (struct policy_diags){ 0 };
-}
-
-void policy_diags_print(const struct policy_diags *diags, const char *path, void *f)
-{
-        for (size_t i = 0; i < diags->n; i++) {
-                const struct policy_diag *d = &diags->v[i];
-
-                if (d->line > 0)
-                        fprintf(f, "%s:%d: %s%s\n", path, d->line, d->warning ? "warning: " : "",
-                                d->message);
-                else
-                        fprintf(f, "%s: %s%s\n", path, d->warning ? "warning: " : "", d->message);
-        }
-        if (diags->n_dropped > 0)
-                fprintf(f, "%s: %zu more problems not shown\n", path, diags->n_dropped);
 }
 
 const char *gc_preset_to_string(enum gc_preset p)

@@ -4,8 +4,9 @@
 /*
  * Policy files: one INI file per canary batch (see docs/policy.md).
  *
- * policy_load() turns a file into a fully validated struct policy or into a list of
- * FILE:LINE errors; nothing half-parsed ever escapes. Only policy.c includes <ini.h>.
+ * The core turns policy text into a fully validated struct policy or into a list of
+ * diagnostics (line, message); nothing half-parsed ever escapes. It does no I/O: reading the
+ * file, running the INI splitter (inih) and checking token files is io/policy-load.c.
  */
 
 #include <stdbool.h>
@@ -84,8 +85,9 @@ struct policy_action {
         char *method;   /* default "POST" */
         char **headers; /* "Name: value", n_headers of them */
         size_t n_headers;
-        char *body;       /* NULL = the standard JSON envelope */
-        char *token_file; /* bearer token, read at send time; never logged or stored */
+        char *body;          /* NULL = the standard JSON envelope */
+        char *token_file;    /* bearer token, read at send time; never logged or stored */
+        int token_file_line; /* of the token_file key; 0 when unset or the action is invalid */
         char *tls_ca;
         uint64_t timeout_ms; /* per attempt, default 5000 */
         unsigned retries;    /* attempts after the first, default 5 */
@@ -97,7 +99,7 @@ struct policy_action {
 };
 
 struct policy {
-        char *path; /* as given to policy_load() */
+        char *path; /* the name given to policy_parser_new(): the file's path */
         char name[POLICY_NAME_MAX + 1];
         char *image;
         char *stable_image;
@@ -128,34 +130,66 @@ struct policy_diags {
         size_t n_dropped; /* diagnostics not stored */
 };
 
-enum policy_load_flags {
-        /* `check`: a missing token_file is a warning, not an error. */
-        POLICY_LOAD_CHECK = 1 << 0,
-        /* Skip the file-mode checks (fuzzing and unit tests of the text only). */
-        POLICY_LOAD_NO_MODE_CHECKS = 1 << 1,
-};
+/*
+ * Parsing, in four steps so that the caller can run an INI splitter (inih) and the file
+ * checks (io/policy-load.c) while the core keeps every rule:
+ *   policy_parser_new(text) -> ini_parse_stream(policy_parser_read_line, ps,
+ *   policy_parser_set_key, ps) -> policy_parser_end() -> token-file checks ->
+ *   policy_parser_finish().
+ */
+struct policy_parser;
 
 /*
- * Parse and validate the policy file at path. On success returns 0 and sets *ret (owned
- * by the caller, free with policy_free()). Every problem found is appended to *diags
- * (caller frees with policy_diags_clear()); warnings alone do not fail the load.
- * Returns -EINVAL when the file has errors, or -errno when it cannot be read (the reason is
- * then also in *diags, as a line-0 diagnostic).
+ * Starts parsing len bytes of text (borrowed until finish; need not end in NUL) as the
+ * policy named name (its path). Every problem is appended to *diags. Returns 0 and *ret
+ * (free with policy_parser_finish() or policy_parser_free()), or -ENOMEM.
  */
-int policy_load(const char *path, unsigned flags, struct policy **ret, struct policy_diags *diags);
+int policy_parser_new(const char *text, size_t len, const char *name, struct policy_diags *diags,
+                      struct policy_parser **ret);
 
-/* Same as policy_load() on an in-memory text; name is used as the path. */
-int policy_parse_string(const char *text, const char *name, unsigned flags, struct policy **ret,
-                        struct policy_diags *diags);
+/*
+ * An inih reader (ini_reader): copies the next line of the text into str (num bytes),
+ * or an empty line in place of one it rejected (reported) or handled (section headers).
+ * Returns NULL at the end of the text.
+ */
+char *policy_parser_read_line(char *str, int num, void *parser);
+
+/* An inih handler (ini_handler): validates and stores one KEY = VALUE. Always returns 1. */
+int policy_parser_set_key(void *parser, const char *section, const char *key, const char *value);
+
+/*
+ * Ends the text: split_result is what the splitter returned (its first error line when > 0,
+ * < 0 when out of memory). Runs the checks that need the whole file. Returns the model so
+ * far (owned by the parser) for the caller's checks of the files it names.
+ */
+const struct policy *policy_parser_end(struct policy_parser *ps, int split_result);
+
+/*
+ * Sorts the diagnostics of this parse by line and frees ps. Returns 0 and *ret (free with
+ * policy_free()) when no error was recorded since policy_parser_new(), else -EINVAL (or
+ * -ENOMEM) and no policy.
+ */
+int policy_parser_finish(struct policy_parser *ps, struct policy **ret);
+
+/* Frees a parser and its unfinished policy; NULL is fine. Returns NULL. */
+struct policy_parser *policy_parser_free(struct policy_parser *ps);
 
 /* Frees a policy; NULL is fine. Returns NULL. */
 struct policy *policy_free(struct policy *p);
 
+/*
+ * Appends a diagnostic (line 0: the whole file); errors count in n_errors. Past
+ * POLICY_ERRORS_MAX it is only counted. Returns 0, or -ENOMEM (then counted as dropped).
+ */
+int policy_diags_add(struct policy_diags *diags, int line, bool warning, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
 /* Releases the diagnostics and empties the list. */
 void policy_diags_clear(struct policy_diags *diags);
 
-/* Prints every diagnostic as "PATH:LINE: message" (or "PATH: message") to f. */
-void policy_diags_print(const struct policy_diags *diags, const char *path, void *f);
+/* Formats d as "PATH:LINE: message" (or "PATH: message"; "warning: " before warnings). */
+const char *policy_diag_format(const struct policy_diag *d, const char *path, char *buf,
+                               size_t size);
 
 const char *gc_preset_to_string(enum gc_preset p);
 const char *policy_scope_to_string(enum policy_scope s);

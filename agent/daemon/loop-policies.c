@@ -10,6 +10,7 @@
 #include "log.h"
 #include "loop-internal.h"
 #include "notify.h"
+#include "policy-load.h"
 #include "util.h"
 
 static struct batch *find_batch_by_path(struct loop *l, const char *path)
@@ -92,13 +93,10 @@ static int load_policy(struct loop *l, const char *path, struct policy **ret, st
         r = policy_load(path, 0, &p, &diags);
         for (size_t i = 0; i < diags.n; i++) {
                 const struct policy_diag *d = &diags.v[i];
+                char line[1024];
 
-                if (d->line > 0)
-                        log_msg(d->warning ? LOG_LEVEL_WARNING : LOG_LEVEL_ERR, "%s:%d: %s%s", path,
-                                d->line, d->warning ? "warning: " : "", d->message);
-                else
-                        log_msg(d->warning ? LOG_LEVEL_WARNING : LOG_LEVEL_ERR, "%s: %s%s", path,
-                                d->warning ? "warning: " : "", d->message);
+                log_msg(d->warning ? LOG_LEVEL_WARNING : LOG_LEVEL_ERR, "%s",
+                        policy_diag_format(d, path, line, sizeof(line)));
         }
         if (diags.n_dropped)
                 log_error("%s: %zu more problems not shown", path, diags.n_dropped);

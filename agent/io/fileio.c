@@ -99,7 +99,8 @@ static int read_all(int fd, char *buf, size_t size, size_t *ret_len)
         return 0;
 }
 
-int fileio_read_capped(const char *path, size_t max, char **ret, size_t *ret_len)
+int fileio_read_capped_stat(const char *path, size_t max, char **ret, size_t *ret_len,
+                            struct stat *ret_st)
 {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
@@ -126,7 +127,14 @@ int fileio_read_capped(const char *path, size_t max, char **ret, size_t *ret_len
         buf[len] = '\0';
         *ret = TAKE_PTR(buf);
         *ret_len = len;
+        if (ret_st)
+                *ret_st = st;
         return 0;
+}
+
+int fileio_read_capped(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+        return fileio_read_capped_stat(path, max, ret, ret_len, NULL);
 }
 
 int fileio_move_aside(const char *path, const char *suffix, char *ret, size_t size)

@@ -7,6 +7,7 @@
  */
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /*
@@ -23,6 +24,10 @@ int fileio_write_atomic(const char *dir, const char *name, const void *data, siz
  * regular file; other -errno (-ENOENT when missing).
  */
 int fileio_read_capped(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/* Same as fileio_read_capped(), and when ret_st is not NULL the file's fstat() in *ret_st. */
+int fileio_read_capped_stat(const char *path, size_t max, char **ret, size_t *ret_len,
+                            struct stat *ret_st);
 
 /*
  * Renames path to "<path>.<suffix>-<unix time>" (or with ".N" appended when that exists)

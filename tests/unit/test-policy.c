@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "policy.h"
+#include "policy-load.h"
 
 /* Fixed line numbers: [batch] 1-2, [target a] 3-4, [rule r] 5-6 (extra batch keys shift them). */
 #define BATCH  "[batch]\nname = t\n"
@@ -455,6 +455,14 @@ static void check_success(const struct policy_case *c, const struct policy *p,
         }
 }
 
+static void print_diags(const struct policy_diags *d, const char *name)
+{
+        char line[1024];
+
+        for (size_t i = 0; i < d->n; i++)
+                print_error("%s\n", policy_diag_format(&d->v[i], name, line, sizeof(line)));
+}
+
 static void run_case(const struct policy_case *c)
 {
         struct policy_diags diags = { 0 };
@@ -463,7 +471,7 @@ static void run_case(const struct policy_case *c)
 
         if (c->probe || c->warning) {
                 if (r != 0)
-                        policy_diags_print(&diags, c->name, stderr);
+                        print_diags(&diags, c->name);
                 assert_int_equal(r, 0);
                 assert_non_null(p);
                 check_success(c, p, &diags);
@@ -471,7 +479,7 @@ static void run_case(const struct policy_case *c)
                 if (!has_diag(&diags, c->line, c->fragment, false) ||
                     (c->fragment2 && !has_diag(&diags, c->line2, c->fragment2, false)) ||
                     diags.n_errors != (c->n_errors ? c->n_errors : 1)) {
-                        policy_diags_print(&diags, c->name, stderr);
+                        print_diags(&diags, c->name);
                         fail_msg("%s: expected line %d: %s (%zu errors)", c->name, c->line,
                                  c->fragment, c->n_errors ? c->n_errors : 1);
                 }

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Loading a policy file: the edges of the policy layer. The core parses the text; here we
+ * read the file, run inih over it, and check what only the file system can tell.
+ */
+#include <errno.h>
+#include <ini.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "policy-load.h"
+#include "util.h"
+
+#define POLICY_FILE_MAX (1024 * 1024)
+
+static void configure_inih(void)
+{
+#ifdef HAVE_INI_RUNTIME_OPTIONS
+        ini_allow_multiline = false;
+        ini_max_line = POLICY_LINE_MAX + 2;
+        ini_stop_on_first_error = false;
+        ini_allow_no_value = false;
+#endif
+}
+
+/* token_file must be 0600 or 0400; a missing one is only a warning for `check`. */
+static void check_token_file(const char *path, int line, unsigned flags, struct policy_diags *diags)
+{
+        struct stat st;
+
+        if (stat(path, &st) < 0) {
+                int e = errno;
+                bool warn =
+                        (flags & POLICY_LOAD_CHECK) && (e == ENOENT || e == ENOTDIR || e == EACCES);
+
+                if (e == ENOENT)
+                        policy_diags_add(diags, line, warn,
+                                         "token_file: %s does not exist (it must exist, with "
+                                         "mode 0600 or 0400, where the policy runs)",
+                                         path);
+                else
+                        policy_diags_add(diags, line, warn, "token_file: cannot check %s: %s", path,
+                                         strerror(e));
+                return;
+        }
+        if (!S_ISREG(st.st_mode) || ((st.st_mode & 0777) != 0600 && (st.st_mode & 0777) != 0400))
+                policy_diags_add(diags, line, false,
+                                 "token_file: %s has mode %04o (must be a file with mode 0600 "
+                                 "or 0400)",
+                                 path, (unsigned)(st.st_mode & 07777));
+}
+
+static void check_token_files(const struct policy *p, unsigned flags, struct policy_diags *diags)
+{
+        for (size_t i = 0; i < p->n_actions; i++) {
+                const struct policy_action *a = &p->actions[i];
+
+                if (a->token_file && a->token_file_line > 0)
+                        check_token_file(a->token_file, a->token_file_line, flags, diags);
+        }
+}
+
+/* Parses text; st, when given, is the file's, whose mode is checked too. */
+static int parse(const char *text, size_t len, const char *name, unsigned flags,
+                 const struct stat *st, struct policy **ret, struct policy_diags *diags)
+{
+        struct policy_parser *ps = NULL;
+        const struct policy *p;
+        int r;
+
+        r = policy_parser_new(text, len, name, diags, &ps);
+        if (r < 0)
+                return r;
+        if (st && !(flags & POLICY_LOAD_NO_MODE_CHECKS) && (st->st_mode & 022))
+                policy_diags_add(diags, 0, false,
+                                 "refusing a policy file writable by group or others (mode "
+                                 "%04o; run chmod go-w)",
+                                 (unsigned)(st->st_mode & 07777));
+        configure_inih();
+        r = ini_parse_stream(policy_parser_read_line, ps, policy_parser_set_key, ps);
+        p = policy_parser_end(ps, r);
+        if (!(flags & POLICY_LOAD_NO_MODE_CHECKS))
+                check_token_files(p, flags, diags);
+        return policy_parser_finish(ps, ret);
+}
+
+int policy_parse_text(const char *text, size_t len, const char *name, unsigned flags,
+                      struct policy **ret, struct policy_diags *diags)
+{
+        return parse(text, len, name, flags, NULL, ret, diags);
+}
+
+int policy_parse_string(const char *text, const char *name, unsigned flags, struct policy **ret,
+                        struct policy_diags *diags)
+{
+        return parse(text, strlen(text), name, flags, NULL, ret, diags);
+}
+
+int policy_load(const char *path, unsigned flags, struct policy **ret, struct policy_diags *diags)
+{
+        _cleanup_free_ char *text = NULL;
+        struct stat st;
+        size_t len = 0;
+        int r;
+
+        r = fileio_read_capped_stat(path, POLICY_FILE_MAX, &text, &len, &st);
+        if (r == -EBADF || r == -EFBIG) {
+                policy_diags_add(diags, 0, false, "not a regular file of at most %d bytes",
+                                 POLICY_FILE_MAX);
+                return -EINVAL;
+        }
+        if (r < 0) {
+                policy_diags_add(diags, 0, false, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        return parse(text, len, path, flags, &st, ret, diags);
+}
