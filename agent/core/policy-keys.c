@@ -146,6 +146,39 @@ const char *policy_keys_object_name(const struct policy *p, const struct parsed_
         }
 }
 
+/* Sets the name, header line and defaults of a new section's object. */
+static void policy_keys_init_object(struct policy *p, const struct parsed_section *s,
+                                    const char *name)
+{
+        struct policy_target *t;
+        struct policy_rule *r;
+        struct policy_action *a;
+
+        switch (s->kind) {
+        case SECTION_TARGET:
+                t = &p->targets[s->index];
+                snprintf(t->name, sizeof(t->name), "%s", name);
+                t->line = s->line;
+                t->metrics_timeout_ms = 2000;
+                break;
+        case SECTION_RULE:
+                r = &p->rules[s->index];
+                snprintf(r->name, sizeof(r->name), "%s", name);
+                r->line = s->line;
+                break;
+        case SECTION_ACTION:
+                a = &p->actions[s->index];
+                snprintf(a->name, sizeof(a->name), "%s", name);
+                a->line = s->line;
+                a->timeout_ms = 5000;
+                a->method = strdup("POST");
+                a->retries = 5;
+                break;
+        default:
+                break;
+        }
+}
+
 struct parsed_section *policy_keys_new_object(struct policy_parser *ps, enum section_kind kind,
                                               const char *name)
 {
@@ -175,37 +208,6 @@ struct parsed_section *policy_keys_new_object(struct policy_parser *ps, enum sec
         if (kind == SECTION_ACTION && !ps->p->actions[index].method)
                 ps->oom = true;
         return s;
-}
-
-void policy_keys_init_object(struct policy *p, const struct parsed_section *s, const char *name)
-{
-        struct policy_target *t;
-        struct policy_rule *r;
-        struct policy_action *a;
-
-        switch (s->kind) {
-        case SECTION_TARGET:
-                t = &p->targets[s->index];
-                snprintf(t->name, sizeof(t->name), "%s", name);
-                t->line = s->line;
-                t->metrics_timeout_ms = 2000;
-                break;
-        case SECTION_RULE:
-                r = &p->rules[s->index];
-                snprintf(r->name, sizeof(r->name), "%s", name);
-                r->line = s->line;
-                break;
-        case SECTION_ACTION:
-                a = &p->actions[s->index];
-                snprintf(a->name, sizeof(a->name), "%s", name);
-                a->line = s->line;
-                a->timeout_ms = 5000;
-                a->method = strdup("POST");
-                a->retries = 5;
-                break;
-        default:
-                break;
-        }
 }
 
 const char *policy_keys_section_name(enum section_kind kind)

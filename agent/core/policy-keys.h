@@ -52,11 +52,8 @@ struct key_def {
 /* The key table of a section kind ({ NULL }-terminated), NULL for none. */
 const struct key_def *policy_keys_table(enum section_kind kind);
 
-/* "batch", "target", "rule", "action". */
+/* "batch", "target", "rule", "action"; "?" when out of range. */
 const char *policy_keys_section_name(enum section_kind kind);
-
-/* Sets the name, header line and defaults of a new section's object. */
-void policy_keys_init_object(struct policy *p, const struct parsed_section *s, const char *name);
 
 /* Copies at most 64 characters of s into buf with control bytes as '?'; returns buf. */
 const char *policy_keys_quote(const char *s, char buf[static POLICY_QUOTE_MAX]);

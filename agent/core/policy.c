@@ -10,15 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy-internal.h"
+#include "policy-keys.h"
 #include "util.h"
-
-static const char *const section_names[_SECTION_KIND_MAX] = {
-        [SECTION_BATCH] = "batch",
-        [SECTION_TARGET] = "target",
-        [SECTION_RULE] = "rule",
-        [SECTION_ACTION] = "action",
-};
 
 void parser_diag(struct policy_parser *ps, int line, bool warning, const char *fmt, ...)
 {
@@ -69,7 +62,7 @@ static enum section_kind header_kind(struct policy_parser *ps, char *inner, char
                 *name++ = '\0';
         name += strspn(name, " \t");
         for (int k = SECTION_BATCH; k < _SECTION_KIND_MAX; k++)
-                if (strcmp(inner, section_names[k]) == 0)
+                if (strcmp(inner, policy_keys_section_name(k)) == 0)
                         kind = k;
         if (kind == SECTION_NONE) {
                 parser_diag(ps, ps->lineno, false,
@@ -117,7 +110,7 @@ static void section_begin(struct policy_parser *ps, char *line)
         s = find_section(ps, kind, name);
         if (s) {
                 parser_diag(ps, ps->lineno, false, "duplicate section [%s%s%s] (first at line %d)",
-                            section_names[kind], *name ? " " : "", name, s->line);
+                            policy_keys_section_name(kind), *name ? " " : "", name, s->line);
                 return;
         }
         s = policy_keys_new_object(ps, kind, name);
@@ -231,6 +224,17 @@ static struct policy *policy_new(const char *path)
         return p;
 }
 
+/* Frees a parser and its unfinished policy; NULL is fine. Returns NULL. */
+static struct policy_parser *policy_parser_free(struct policy_parser *ps)
+{
+        if (!ps)
+                return NULL;
+        policy_free(ps->p);
+        free(ps->sections);
+        free(ps);
+        return NULL;
+}
+
 int policy_parser_new(const char *text, size_t len, const char *name, struct policy_diags *diags,
                       struct policy_parser **ret)
 {
@@ -276,16 +280,6 @@ int policy_parser_finish(struct policy_parser *ps, struct policy **ret)
                 *ret = TAKE_PTR(ps->p);
         policy_parser_free(ps);
         return r;
-}
-
-struct policy_parser *policy_parser_free(struct policy_parser *ps)
-{
-        if (!ps)
-                return NULL;
-        policy_free(ps->p);
-        free(ps->sections);
-        free(ps);
-        return NULL;
 }
 
 static void free_target(struct policy_target *t)

@@ -171,9 +171,6 @@ const struct policy *policy_parser_end(struct policy_parser *ps, int split_resul
  */
 int policy_parser_finish(struct policy_parser *ps, struct policy **ret);
 
-/* Frees a parser and its unfinished policy; NULL is fine. Returns NULL. */
-struct policy_parser *policy_parser_free(struct policy_parser *ps);
-
 /* Frees a policy; NULL is fine. Returns NULL. */
 struct policy *policy_free(struct policy *p);
 

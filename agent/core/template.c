@@ -22,13 +22,6 @@ static const char *const var_names[_TEMPLATE_VAR_MAX] = {
         [TEMPLATE_VAR_HOST] = "host",
 };
 
-const char *template_var_name(enum template_var v)
-{
-        if ((unsigned)v >= _TEMPLATE_VAR_MAX)
-                return NULL;
-        return var_names[v];
-}
-
 /* Finds the variable named by s[0..len); returns its index or -1. */
 static int lookup(const char *s, size_t len)
 {

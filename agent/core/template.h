@@ -33,9 +33,6 @@ struct template_vars {
         const char *v[_TEMPLATE_VAR_MAX]; /* NULL expands to "" */
 };
 
-/* Name of a variable as written between ${ and }; NULL when out of range. */
-const char *template_var_name(enum template_var v);
-
 /*
  * Checks that every ${...} in s names a known variable and is closed. Returns 0, or
  * -EINVAL and writes the offending name (or a reason) into bad (badsize bytes).

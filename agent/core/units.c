@@ -31,7 +31,11 @@ static int take_digits(const char **p, uint64_t *mant, int *significant)
         return n;
 }
 
-int units_parse_decimal(const char *s, const char **ret_end, double *ret)
+/*
+ * Parses "DIGITS[.DIGITS]" (at most 15 significant digits) at the start of s. Sets *ret_end
+ * to the first character after the number and *ret to its value. Returns 0 or -EINVAL.
+ */
+static int units_parse_decimal(const char *s, const char **ret_end, double *ret)
 {
         const char *p = s;
         uint64_t mant = 0;

@@ -11,12 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * Parses "DIGITS[.DIGITS]" (at most 15 significant digits) at the start of s. Sets *ret_end
- * to the first character after the number and *ret to its value. Returns 0 or -EINVAL.
- */
-int units_parse_decimal(const char *s, const char **ret_end, double *ret);
-
 /* A whole string that is one decimal ("15", "2.5"). Returns 0 or -EINVAL. */
 int units_parse_number(const char *s, double *ret);
 

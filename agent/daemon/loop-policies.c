@@ -66,9 +66,9 @@ static int list_policy_files(const struct loop_config *cfg, struct file_list *fl
                 return r;
         d = opendir(cfg->policy_dir);
         if (!d) {
-                log_error("cannot read the policy directory %s: %s", cfg->policy_dir,
-                          strerror(errno));
-                return -errno;
+                r = -errno; /* before logging, which may change errno */
+                log_error("cannot read the policy directory %s: %s", cfg->policy_dir, strerror(-r));
+                return r;
         }
         while (r >= 0 && (de = readdir(d))) {
                 size_t n = strlen(de->d_name);

@@ -463,11 +463,6 @@ int http_poll(struct http *h, struct http_waitfd *extra, size_t n_extra, int tim
         return drain(h);
 }
 
-int http_wakeup(struct http *h)
-{
-        return curl_multi_wakeup(h->multi) == CURLM_OK ? 0 : -EIO;
-}
-
 char *http_body_excerpt(const char *body, size_t len, char *buf, size_t size)
 {
         size_t n = 0;

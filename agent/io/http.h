@@ -120,10 +120,6 @@ size_t http_pending(const struct http *h);
  */
 int http_poll(struct http *h, struct http_waitfd *extra, size_t n_extra, int timeout_ms);
 
-/* Makes a blocked http_poll() return early (curl_multi_wakeup: safe from another thread,
- * not from a signal handler). Returns 0 or -EIO. */
-int http_wakeup(struct http *h);
-
 /*
  * Copies at most size-1 bytes of a response body into buf for a log line or an error
  * message: trailing whitespace is dropped, control characters and non-ASCII bytes become

@@ -14,11 +14,6 @@ void log_set_max_level(enum log_level level)
         max_level = level;
 }
 
-void log_set_prefix(bool p)
-{
-        prefix = p;
-}
-
 bool log_enabled(enum log_level level)
 {
         return level <= max_level;

@@ -20,9 +20,6 @@ enum log_level {
 /* Lines above this level are dropped; default LOG_LEVEL_INFO. */
 void log_set_max_level(enum log_level level);
 
-/* Whether stderr gets the "<N>" prefixes (default: when JOURNAL_STREAM is set or not a tty). */
-void log_set_prefix(bool prefix);
-
 /* Whether a line at level would be written (to skip formatting work when not). */
 bool log_enabled(enum log_level level);
 

@@ -26,7 +26,8 @@ struct server {
         uint64_t interval_us;
 };
 
-int server_parse_listen(const char *listen, void *ret_sockaddr_storage, unsigned *ret_len)
+/* Splits "HOST:PORT" / "[V6]:PORT" into a socket address. Returns 0 or -EINVAL. */
+static int server_parse_listen(const char *listen, void *ret_sockaddr_storage, unsigned *ret_len)
 {
         struct sockaddr_storage ss = { 0 };
         char host[64];

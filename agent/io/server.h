@@ -44,6 +44,3 @@ uint16_t server_port(const struct server *s);
 
 /* Stops the listener and frees it; NULL is fine. Returns NULL. */
 struct server *server_stop(struct server *s);
-
-/* Splits "HOST:PORT" / "[V6]:PORT" into a socket address. Returns 0 or -EINVAL. */
-int server_parse_listen(const char *listen, void *ret_sockaddr_storage, unsigned *ret_len);
