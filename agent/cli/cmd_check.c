@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `oombreaker check FILE...`: validates policy files and prints one summary line per file. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,35 +52,26 @@ static int check_one(const char *path)
         return r;
 }
 
+static int no_option(int id, const char *arg, void *userdata)
+{
+        (void)id, (void)arg, (void)userdata;
+        return -EINVAL; /* unreachable: check has no options */
+}
+
 int cmd_check(int argc, char **argv)
 {
-        bool files_only = false, failed = false;
-        int n_files = 0;
+        static const struct option options[] = { {} };
+        bool failed = false;
+        int first = cli_parse(argc, argv, usage, options, no_option, NULL);
 
-        if (cli_help_or_version(argc, argv, usage))
-                return EXIT_OK;
-        for (int i = 1; i < argc; i++) {
-                if (!files_only && strcmp(argv[i], "--") == 0) {
-                        files_only = true;
-                } else if (!files_only && argv[i][0] == '-' && argv[i][1] != '\0') {
-                        fprintf(stderr, "oombreaker check: unknown option '%s' (see --help)\n",
-                                argv[i]);
-                        return EXIT_CONFIG;
-                }
-        }
-        files_only = false;
-        for (int i = 1; i < argc; i++) {
-                if (!files_only && strcmp(argv[i], "--") == 0) {
-                        files_only = true;
-                        continue;
-                }
-                n_files++;
-                if (check_one(argv[i]) < 0)
-                        failed = true;
-        }
-        if (n_files == 0) {
+        if (first <= 0)
+                return first == 0 ? EXIT_OK : EXIT_CONFIG;
+        if (first == argc) {
                 fputs(usage, stderr);
                 return EXIT_CONFIG;
         }
+        for (int i = first; i < argc; i++)
+                if (check_one(argv[i]) < 0)
+                        failed = true;
         return failed ? EXIT_CONFIG : EXIT_OK;
 }

@@ -50,8 +50,6 @@ static const struct option long_options[] = {
         { "json", no_argument, NULL, OPT_JSON },
         { "bake", required_argument, NULL, OPT_BAKE },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
         {},
 };
 
@@ -71,44 +69,59 @@ static int parse_duration_opt(const char *cmd, const char *opt, const char *arg,
         return 0;
 }
 
-/* Parses the options common to the four commands; allowed says which extras apply. */
-static int parse_opts(int argc, char **argv, const char *allowed, bool batch_required,
-                      struct ctl_opts *o)
+struct ctl_parse {
+        struct ctl_opts *o;
+        const char *cmd;
+        const char *allowed; /* 'j': --json, 'w': --bake and --timeout */
+};
+
+static int set_option(int id, const char *arg, void *userdata)
 {
-        int c;
+        struct ctl_parse *p = userdata;
+        struct ctl_opts *o = p->o;
+        bool ok = id == OPT_SOCKET || id == OPT_STATE_DIR ||
+                  (id == OPT_JSON && strchr(p->allowed, 'j')) ||
+                  ((id == OPT_BAKE || id == OPT_TIMEOUT) && strchr(p->allowed, 'w'));
+
+        if (!ok) {
+                fprintf(stderr, "oombreaker %s: see 'oombreaker %s --help'\n", p->cmd, p->cmd);
+                return -EINVAL;
+        }
+        if (id == OPT_SOCKET)
+                o->socket = arg;
+        else if (id == OPT_STATE_DIR)
+                o->state_dir = arg;
+        else if (id == OPT_JSON)
+                o->json = true;
+        else if (id == OPT_BAKE)
+                return parse_duration_opt(p->cmd, "bake", arg, &o->bake_ms);
+        else if (id == OPT_TIMEOUT)
+                return parse_duration_opt(p->cmd, "timeout", arg, &o->timeout_ms);
+        return 0;
+}
+
+/*
+ * Parses the options common to the four commands; allowed says which extras apply.
+ * Returns 1 to go on, 0 when --help or --version was answered, or -EINVAL.
+ */
+static int parse_opts(int argc, char **argv, const char *usage, const char *allowed,
+                      bool batch_required, struct ctl_opts *o)
+{
+        struct ctl_parse p = { .o = o, .cmd = argv[0], .allowed = allowed };
+        int first;
 
         *o = (struct ctl_opts){ .socket = DEFAULT_SOCKET, .state_dir = DEFAULT_STATE_DIR };
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "", long_options, NULL)) >= 0) {
-                bool ok = c == OPT_SOCKET || c == OPT_STATE_DIR ||
-                          (c == OPT_JSON && strchr(allowed, 'j')) ||
-                          ((c == OPT_BAKE || c == OPT_TIMEOUT) && strchr(allowed, 'w'));
-
-                if (!ok) {
-                        fprintf(stderr, "oombreaker %s: see 'oombreaker %s --help'\n", argv[0],
-                                argv[0]);
-                        return -EINVAL;
-                }
-                if (c == OPT_SOCKET)
-                        o->socket = optarg;
-                else if (c == OPT_STATE_DIR)
-                        o->state_dir = optarg;
-                else if (c == OPT_JSON)
-                        o->json = true;
-                else if (c == OPT_BAKE && parse_duration_opt(argv[0], "bake", optarg, &o->bake_ms))
-                        return -EINVAL;
-                else if (c == OPT_TIMEOUT &&
-                         parse_duration_opt(argv[0], "timeout", optarg, &o->timeout_ms))
-                        return -EINVAL;
-        }
-        if (optind < argc)
-                o->batch = argv[optind++];
-        if (optind < argc || (batch_required && !o->batch)) {
+        first = cli_parse(argc, argv, usage, long_options, set_option, &p);
+        if (first <= 0)
+                return first;
+        if (first < argc)
+                o->batch = argv[first++];
+        if (first < argc || (batch_required && !o->batch)) {
                 fprintf(stderr, "oombreaker %s: %s (see 'oombreaker %s --help')\n", argv[0],
                         o->batch ? "too many arguments" : "missing BATCH", argv[0]);
                 return -EINVAL;
         }
-        return 0;
+        return 1;
 }
 
 /* Sends {"cmd": cmd, "batch": batch}; prints why on failure. */
@@ -285,10 +298,9 @@ int cmd_status(int argc, char **argv)
         struct ctl_opts o;
         int r, code;
 
-        if (cli_help_or_version(argc, argv, status_usage))
-                return EXIT_OK;
-        if (parse_opts(argc, argv, "j", false, &o) < 0)
-                return EXIT_CONFIG;
+        r = parse_opts(argc, argv, status_usage, "j", false, &o);
+        if (r <= 0)
+                return r == 0 ? EXIT_OK : EXIT_CONFIG;
         r = call(&o, "status", &resp);
         if (r == -ENOENT || r == -ECONNREFUSED) {
                 fprintf(stderr, "oombreaker status: no daemon answers on %s; reading %s\n",
@@ -319,10 +331,9 @@ static int change_phase(int argc, char **argv, const char *usage)
         struct ctl_opts o;
         int r;
 
-        if (cli_help_or_version(argc, argv, usage))
-                return EXIT_OK;
-        if (parse_opts(argc, argv, "", true, &o) < 0)
-                return EXIT_CONFIG;
+        r = parse_opts(argc, argv, usage, "", true, &o);
+        if (r <= 0)
+                return r == 0 ? EXIT_OK : EXIT_CONFIG;
         r = call(&o, argv[0], &resp);
         if (r < 0) {
                 explain_call_error(argv[0], &o, r);
@@ -438,11 +449,11 @@ int cmd_wait(int argc, char **argv)
         struct wait_state w = { .phase = "" };
         int64_t start = mono_ms(), last_ok = start;
         struct ctl_opts o;
+        int q;
 
-        if (cli_help_or_version(argc, argv, wait_usage))
-                return EXIT_OK;
-        if (parse_opts(argc, argv, "w", true, &o) < 0)
-                return EXIT_CONFIG;
+        q = parse_opts(argc, argv, wait_usage, "w", true, &o);
+        if (q <= 0)
+                return q == 0 ? EXIT_OK : EXIT_CONFIG;
         for (bool first = true;; first = false) {
                 json_t *resp = NULL;
                 int64_t now = mono_ms(), left = (int64_t)o.timeout_ms - (now - start);

@@ -53,33 +53,48 @@ struct replay_opts {
         bool json;
 };
 
+enum {
+        OPT_TRACE = 0x100,
+        OPT_JSON,
+};
+
+static int set_option(int id, const char *arg, void *userdata)
+{
+        struct replay_opts *o = userdata;
+
+        if (id == OPT_TRACE)
+                o->trace_path = arg;
+        else if (id == OPT_JSON)
+                o->json = true;
+        return 0;
+}
+
+/* Returns 1 to go on, 0 when --help or --version was answered, or -EINVAL. */
 static int parse_args(int argc, char **argv, struct replay_opts *ret)
 {
+        static const struct option options[] = {
+                { "trace", required_argument, NULL, OPT_TRACE },
+                { "json", no_argument, NULL, OPT_JSON },
+                {},
+        };
         struct replay_opts o = { 0 };
+        int first = cli_parse(argc, argv, usage, options, set_option, &o);
 
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--json") == 0) {
-                        o.json = true;
-                } else if (strcmp(argv[i], "--trace") == 0 && i + 1 < argc) {
-                        o.trace_path = argv[++i];
-                } else if (strncmp(argv[i], "--trace=", 8) == 0) {
-                        o.trace_path = argv[i] + 8;
-                } else if (argv[i][0] == '-' || o.policy_path) {
-                        fprintf(stderr,
-                                "oombreaker replay: unexpected argument '%s' (see --help)\n",
-                                argv[i]);
-                        return -EINVAL;
-                } else {
-                        o.policy_path = argv[i];
-                }
+        if (first <= 0)
+                return first;
+        if (argc - first > 1) {
+                fprintf(stderr, "oombreaker replay: unexpected argument '%s' (see --help)\n",
+                        argv[first + 1]);
+                return -EINVAL;
         }
-        if (!o.policy_path || !o.trace_path || !*o.trace_path) {
+        if (first == argc || !o.trace_path || !*o.trace_path) {
                 fprintf(stderr, "oombreaker replay: needs a policy FILE and --trace TRACE (see "
                                 "--help)\n");
                 return -EINVAL;
         }
+        o.policy_path = argv[first];
         *ret = o;
-        return 0;
+        return 1;
 }
 
 static json_t *trip_to_json(const struct breaker_trip *t)
@@ -353,10 +368,9 @@ int cmd_replay(int argc, char **argv)
         struct replay r = { 0 };
         int q, code = EXIT_CONFIG;
 
-        if (cli_help_or_version(argc, argv, usage))
-                return EXIT_OK;
-        if (parse_args(argc, argv, &o) < 0)
-                return EXIT_CONFIG;
+        q = parse_args(argc, argv, &o);
+        if (q <= 0)
+                return q == 0 ? EXIT_OK : EXIT_CONFIG;
         r.trace_path = o.trace_path;
         r.json = o.json;
         if (load_policy(o.policy_path, &r.p) < 0)

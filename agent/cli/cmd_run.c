@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include <getopt.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,58 +57,69 @@ static const struct option options[] = {
         {},
 };
 
+struct run_args {
+        struct loop_config *cfg;
+        const char **files; /* argc entries: room for every --policy */
+};
+
+static int set_option(int id, const char *arg, void *userdata)
+{
+        struct run_args *a = userdata;
+        struct loop_config *cfg = a->cfg;
+
+        switch (id) {
+        case OPT_POLICY:
+                a->files[cfg->n_policy_files++] = arg;
+                break;
+        case OPT_POLICY_DIR:
+                cfg->policy_dir = arg;
+                break;
+        case OPT_STATE_DIR:
+                cfg->state_dir = arg;
+                break;
+        case OPT_SOCKET:
+                cfg->socket = arg;
+                break;
+        case OPT_LISTEN:
+                cfg->listen = strcmp(arg, "none") ? arg : NULL;
+                break;
+        case OPT_CGROUP_ROOT:
+                cfg->cgroup_root = arg;
+                break;
+        case OPT_DRY_RUN:
+                cfg->dry_run = true;
+                break;
+        case OPT_TRACE:
+                cfg->trace = arg;
+                break;
+        case OPT_DEBUG:
+                log_set_max_level(LOG_LEVEL_DEBUG);
+                break;
+        }
+        return 0;
+}
+
+/* Returns 1 to go on, 0 when --help or --version was answered, or -EINVAL. */
 static int parse(int argc, char **argv, struct loop_config *cfg, const char **files)
 {
-        int c;
+        struct run_args a = { .cfg = cfg, .files = files };
+        int first = cli_parse(argc, argv, usage, options, set_option, &a);
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
-                switch (c) {
-                case OPT_POLICY:
-                        files[cfg->n_policy_files++] = optarg;
-                        break;
-                case OPT_POLICY_DIR:
-                        cfg->policy_dir = optarg;
-                        break;
-                case OPT_STATE_DIR:
-                        cfg->state_dir = optarg;
-                        break;
-                case OPT_SOCKET:
-                        cfg->socket = optarg;
-                        break;
-                case OPT_LISTEN:
-                        cfg->listen = strcmp(optarg, "none") ? optarg : NULL;
-                        break;
-                case OPT_CGROUP_ROOT:
-                        cfg->cgroup_root = optarg;
-                        break;
-                case OPT_DRY_RUN:
-                        cfg->dry_run = true;
-                        break;
-                case OPT_TRACE:
-                        cfg->trace = optarg;
-                        break;
-                case OPT_DEBUG:
-                        log_set_max_level(LOG_LEVEL_DEBUG);
-                        break;
-                default:
-                        fprintf(stderr, "see 'oombreaker run --help'\n");
-                        return -1;
-                }
-        }
-        if (optind < argc) {
+        if (first <= 0)
+                return first;
+        if (first < argc) {
                 fprintf(stderr,
                         "oombreaker run: unexpected argument '%s' (policies are given "
                         "with --policy FILE or --policy-dir DIR)\n",
-                        argv[optind]);
-                return -1;
+                        argv[first]);
+                return -EINVAL;
         }
         if (cfg->n_policy_files == 0 && !cfg->policy_dir) {
                 fprintf(stderr, "oombreaker run: no policies: give --policy FILE or "
                                 "--policy-dir DIR\n");
-                return -1;
+                return -EINVAL;
         }
-        return 0;
+        return 1;
 }
 
 /* Each sampled cgroup keeps 6 files open: lift the soft fd limit to the hard one. */
@@ -131,14 +142,17 @@ int cmd_run(int argc, char **argv)
         const char **files;
         int r;
 
-        if (cli_help_or_version(argc, argv, usage))
-                return EXIT_OK;
         files = calloc((size_t)argc, sizeof(*files));
         if (!files)
                 return EXIT_CONFIG;
         cfg.policy_files = files;
-        raise_fd_limit();
-        r = parse(argc, argv, &cfg, files) < 0 ? EXIT_CONFIG : loop_run(&cfg);
+        r = parse(argc, argv, &cfg, files);
+        if (r > 0) {
+                raise_fd_limit();
+                r = loop_run(&cfg);
+        } else {
+                r = r == 0 ? EXIT_OK : EXIT_CONFIG;
+        }
         free(files);
         return r;
 }

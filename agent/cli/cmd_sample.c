@@ -33,38 +33,53 @@ static const char usage[] =
         "Exit codes: 0 sampled (also when some targets have no data), 1 usage error, invalid\n"
         "policy, or no cgroup memory hierarchy.\n";
 
-struct options {
+struct sample_opts {
         const char *file;
         const char *cgroup_root;
         bool json;
 };
 
-static int parse_args(int argc, char **argv, struct options *ret)
-{
-        struct options o = { 0 };
+enum {
+        OPT_JSON = 0x100,
+        OPT_CGROUP_ROOT,
+};
 
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--json") == 0) {
-                        o.json = true;
-                } else if (strcmp(argv[i], "--cgroup-root") == 0 && i + 1 < argc) {
-                        o.cgroup_root = argv[++i];
-                } else if (strncmp(argv[i], "--cgroup-root=", 14) == 0) {
-                        o.cgroup_root = argv[i] + 14;
-                } else if (argv[i][0] == '-' || o.file) {
-                        fprintf(stderr,
-                                "oombreaker sample: unexpected argument '%s' (see --help)\n",
-                                argv[i]);
-                        return -EINVAL;
-                } else {
-                        o.file = argv[i];
-                }
+static int set_option(int id, const char *arg, void *userdata)
+{
+        struct sample_opts *o = userdata;
+
+        if (id == OPT_JSON)
+                o->json = true;
+        else if (id == OPT_CGROUP_ROOT)
+                o->cgroup_root = arg;
+        return 0;
+}
+
+/* Returns 1 to go on, 0 when --help or --version was answered, or -EINVAL. */
+static int parse_args(int argc, char **argv, struct sample_opts *ret)
+{
+        static const struct option options[] = {
+                { "json", no_argument, NULL, OPT_JSON },
+                { "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
+                {},
+        };
+        struct sample_opts o = { 0 };
+        int first = cli_parse(argc, argv, usage, options, set_option, &o);
+
+        if (first <= 0)
+                return first;
+        if (argc - first > 1) {
+                fprintf(stderr, "oombreaker sample: unexpected argument '%s' (see --help)\n",
+                        argv[first + 1]);
+                return -EINVAL;
         }
-        if (!o.file) {
+        if (first == argc) {
                 fprintf(stderr, "oombreaker sample: a policy FILE is required (see --help)\n");
                 return -EINVAL;
         }
+        o.file = argv[first];
         *ret = o;
-        return 0;
+        return 1;
 }
 
 /* One target being sampled; own is set when the target has a hierarchy of its own. */
@@ -114,7 +129,7 @@ static int resolve_hierarchy(struct run *run, struct entry *e, const char *cli_r
         return 0;
 }
 
-static int prepare(struct run *run, const struct options *o)
+static int prepare(struct run *run, const struct sample_opts *o)
 {
         char err[CGROUP_ERROR_MAX];
         int r;
@@ -346,13 +361,12 @@ static int load_policy(const char *file, struct policy **ret)
 int cmd_sample(int argc, char **argv)
 {
         struct run run = { 0 };
-        struct options o;
+        struct sample_opts o;
         int r;
 
-        if (cli_help_or_version(argc, argv, usage))
-                return EXIT_OK;
-        if (parse_args(argc, argv, &o) < 0)
-                return EXIT_CONFIG;
+        r = parse_args(argc, argv, &o);
+        if (r <= 0)
+                return r == 0 ? EXIT_OK : EXIT_CONFIG;
         if (load_policy(o.file, &run.p) < 0)
                 return EXIT_CONFIG;
         r = prepare(&run, &o);
