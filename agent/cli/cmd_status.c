@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `oombreaker status [BATCH]`: each batch's verdict, streaks, last values and trip reason,
+ * from the running daemon, or from the state files when none answers.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "commands.h"
+#include "ctl.h"
+#include "policy.h"
+#include "report.h"
+#include "state.h"
+#include "util.h"
+
+/* An instance's figure of metric m in status JSON, or NULL. */
+static json_t *figure(json_t *in, enum cond_metric m)
+{
+        json_t *v = json_object_get(in, metric_get(m)->status_key);
+
+        return json_is_number(v) ? v : NULL;
+}
+
+static void print_instance(json_t *in)
+{
+        json_t *st, *v;
+        size_t i;
+
+        printf("  %-16s", json_string_value(json_object_get(in, "instance")));
+        if ((v = figure(in, COND_MEMORY_RATIO)))
+                printf(" memory %.1f%%", 100.0 * json_number_value(v));
+        if ((v = figure(in, COND_MEMORY_BYTES)))
+                printf(" (%.1f MiB)", json_number_value(v) / 1048576.0);
+        if ((v = figure(in, COND_GC_PER_MINUTE)))
+                printf(" gc/min %.1f", json_number_value(v));
+        json_array_foreach(json_object_get(in, "streaks"), i, st)
+        {
+                printf("%s %s %lld/%lld",
+                       i ? "," : "  streaks:", json_string_value(json_object_get(st, "rule")),
+                       json_integer_value(json_object_get(st, "streak")),
+                       json_integer_value(json_object_get(st, "limit")));
+        }
+        if ((v = json_object_get(in, "error")) && json_is_string(v))
+                printf("  no data: %s", json_string_value(v));
+        printf("\n");
+}
+
+static void print_batch(json_t *b)
+{
+        json_t *x;
+        size_t i;
+
+        printf("%s: %s%s\n", json_string_value(json_object_get(b, "batch")), ctl_phase_of(b),
+               json_is_true(json_object_get(b, "dry_run")) ? " (dry run)" : "");
+        ctl_print_trip(json_object_get(b, "trip"));
+        json_array_foreach(json_object_get(b, "instances"), i, x) print_instance(x);
+        json_array_foreach(json_object_get(b, "actions"), i, x)
+        {
+                json_t *res = json_object_get(x, "result");
+
+                printf("  action %s: %s, %lld attempt(s)%s%s\n",
+                       json_string_value(json_object_get(x, "action")),
+                       json_string_value(json_object_get(x, "status")),
+                       json_integer_value(json_object_get(x, "attempts")), res ? ", " : "",
+                       res ? json_string_value(res) : "");
+        }
+}
+
+/* Reads one state file without touching it (a corrupt one is reported, not moved). */
+static json_t *state_file_json(const char *dir, const char *batch)
+{
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *status = NULL;
+        struct state *s = NULL;
+        char why[256];
+        size_t len;
+        json_t *o = NULL;
+
+        if (asprintf(&path, "%s/%s.json", dir, batch) < 0)
+                return NULL;
+        f = fopen(path, "re");
+        if (!f) {
+                fprintf(stderr, "oombreaker status: %s: %s\n", path, strerror(errno));
+                return NULL;
+        }
+        text = malloc(STATE_FILE_MAX + 1);
+        if (!text)
+                return NULL;
+        len = fread(text, 1, STATE_FILE_MAX + 1, f);
+        if (len > STATE_FILE_MAX || state_parse(text, len, batch, &s, why, sizeof(why)) < 0) {
+                fprintf(stderr, "oombreaker status: %s: corrupt state file: %s\n", path,
+                        len > STATE_FILE_MAX ? "too large" : why);
+                return NULL;
+        }
+        if (report_state_format(s, &status) >= 0)
+                o = json_loads(status, 0, NULL);
+        if (o)
+                json_object_set_new(o, "source", json_string("state file"));
+        state_free(s);
+        return o;
+}
+
+static int add_state_dir(const char *dir, json_t *batches)
+{
+        struct dirent *de;
+        DIR *d = opendir(dir);
+
+        if (!d) {
+                int r = -errno; /* before printing, which may change errno */
+
+                fprintf(stderr, "oombreaker status: cannot read %s: %s\n", dir, strerror(-r));
+                return r;
+        }
+        while ((de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                char name[POLICY_NAME_MAX + 1];
+                json_t *o;
+
+                if (n <= 5 || n - 5 > POLICY_NAME_MAX || strcmp(de->d_name + n - 5, ".json"))
+                        continue;
+                memcpy(name, de->d_name, n - 5);
+                name[n - 5] = '\0';
+                if (state_name_valid(name) && (o = state_file_json(dir, name)))
+                        json_array_append_new(batches, o);
+        }
+        closedir(d);
+        return 0;
+}
+
+static int status_from_state_dir(const char *state_dir, const char *batch, json_t **ret_batches)
+{
+        json_t *batches = json_array(), *o;
+
+        if (!batches)
+                return -ENOMEM;
+        if (batch) {
+                o = state_name_valid(batch) ? state_file_json(state_dir, batch) : NULL;
+                if (!o) {
+                        json_decref(batches);
+                        return -ENOENT;
+                }
+                json_array_append_new(batches, o);
+        } else if (add_state_dir(state_dir, batches) < 0) {
+                json_decref(batches);
+                return -EIO;
+        }
+        *ret_batches = batches;
+        return 0;
+}
+
+static int print_batches(json_t *batches, const struct ctl_opts *o)
+{
+        json_t *b;
+        size_t i;
+        int code = EXIT_OK;
+
+        if (json_array_size(batches) == 0 && !o->json)
+                printf("no batches\n");
+        if (o->json) {
+                json_t *out = o->batch && json_array_size(batches) == 1
+                                      ? json_incref(json_array_get(batches, 0))
+                                      : json_pack("{s:O}", "batches", batches);
+
+                json_dumpf(out, stdout, JSON_COMPACT);
+                printf("\n");
+                json_decref(out);
+        }
+        json_array_foreach(batches, i, b)
+        {
+                int c = ctl_exit_code_for_phase(ctl_phase_of(b));
+
+                if (!o->json)
+                        print_batch(b);
+                if (c == EXIT_TRIPPED || (c == EXIT_INCONCLUSIVE && code == EXIT_OK))
+                        code = c;
+        }
+        return code;
+}
+
+static const char status_usage[] =
+        "Usage: oombreaker status [BATCH] [--json] [--socket PATH] [--state-dir DIR]\n\n"
+        "Prints each batch's verdict, streaks, last values and trip reason, from the running\n"
+        "daemon, or from the state files when no daemon answers.\n\n"
+        "  --json            one JSON object (the batch, or {\"batches\": [...]})\n"
+        "  --socket PATH     the daemon's control socket (default " CTL_SOCKET_DEFAULT ")\n"
+        "  --state-dir DIR   state files (default " CTL_STATE_DIR_DEFAULT ")\n\n"
+        "Exit codes: 0 healthy, 1 error, 2 tripped or failed, 3 inconclusive.\n";
+
+int cmd_status(int argc, char **argv)
+{
+        static const struct option options[] = {
+                CTL_OPTION_SOCKET,
+                CTL_OPTION_STATE_DIR,
+                { "json", no_argument, NULL, CTL_OPT_JSON },
+                {},
+        };
+        json_t *resp = NULL, *batches;
+        struct ctl_opts o;
+        int r, code;
+
+        r = ctl_parse(argc, argv, status_usage, options, false, &o);
+        if (r <= 0)
+                return r == 0 ? EXIT_OK : EXIT_CONFIG;
+        r = ctl_call(&o, "status", &resp);
+        if (r == -ENOENT || r == -ECONNREFUSED) {
+                fprintf(stderr, "oombreaker status: no daemon answers on %s; reading %s\n",
+                        o.socket, o.state_dir);
+                r = status_from_state_dir(o.state_dir, o.batch, &batches);
+                if (r < 0)
+                        return EXIT_CONFIG;
+        } else if (r < 0) {
+                ctl_explain_call_error("status", &o, r);
+                return EXIT_CONFIG;
+        } else if (!json_is_true(json_object_get(resp, "ok"))) {
+                fprintf(stderr, "oombreaker status: %s\n",
+                        json_string_value(json_object_get(resp, "error")));
+                json_decref(resp);
+                return EXIT_CONFIG;
+        } else {
+                batches = json_incref(json_object_get(resp, "batches"));
+                json_decref(resp);
+        }
+        code = print_batches(batches, &o);
+        json_decref(batches);
+        return code;
+}
