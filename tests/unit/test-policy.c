@@ -296,6 +296,15 @@ static const struct policy_case cases[] = {
           .fragment = "has mode 0640", .token_mode = 0640, .flags = POLICY_LOAD_CHECK },
         { "token_file missing is an error for run", BASE HTTP "token_file = /nonexistent/t\n",
           .line = 10, .fragment = "token_file: /nonexistent/t does not exist", .file_mode = 0600 },
+        /* The token file is checked (by io) after the text, and reported with its errors. */
+        { "token_file reported with other errors",
+          BASE HTTP "token_file = /nonexistent/t\nretries = many\n", .line = 10,
+          .fragment = "token_file: /nonexistent/t does not exist", .line2 = 11,
+          .fragment2 = "retries", .n_errors = 2, .file_mode = 0600 },
+        /* An action whose type is invalid has its type reported, not its token file. */
+        { "token_file of an invalid action is not checked",
+          BASE "[action x]\ntype = htp\nurl = http://h/r\ntoken_file = /nonexistent/t\n", .line = 8,
+          .fragment = "type: \"htp\" is not one of: http, haproxy", .file_mode = 0600 },
 };
 
 /* Numeric fields by name, for the success rows. */
@@ -533,10 +542,28 @@ static void test_error_cap(void **state)
         policy_diags_clear(&diags);
 }
 
+/* The text is bytes with a length: a NUL inside is a line error, not the end of the text. */
+static void test_nul_in_text(void **state)
+{
+        static const char text[] = BASE "x = 1\0\n[rule s]\n";
+        struct policy_diags diags = { 0 };
+        struct policy *p = NULL;
+
+        (void)state;
+        assert_int_equal(policy_parse_text(text, sizeof(text) - 1, "t.ini",
+                                           POLICY_LOAD_NO_MODE_CHECKS, &p, &diags),
+                         -EINVAL);
+        assert_null(p);
+        assert_true(has_diag(&diags, 7, "line contains a NUL byte", false));
+        assert_true(has_diag(&diags, 8, "[rule s] has no condition", false));
+        assert_int_equal(diags.n_errors, 2);
+        policy_diags_clear(&diags);
+}
+
 int main(void)
 {
         const size_t n = sizeof(cases) / sizeof(cases[0]);
-        struct CMUnitTest *tests = calloc(n + 2, sizeof(*tests));
+        struct CMUnitTest *tests = calloc(n + 3, sizeof(*tests));
         int failed;
 
         if (!tests)
@@ -548,7 +575,8 @@ int main(void)
                                                 .initial_state = (void *)&cases[i] };
         tests[n] = (struct CMUnitTest)cmocka_unit_test(test_missing_file);
         tests[n + 1] = (struct CMUnitTest)cmocka_unit_test(test_error_cap);
-        failed = _cmocka_run_group_tests("policy", tests, n + 2, NULL, NULL);
+        tests[n + 2] = (struct CMUnitTest)cmocka_unit_test(test_nul_in_text);
+        failed = _cmocka_run_group_tests("policy", tests, n + 3, NULL, NULL);
         free(tests);
         return failed;
 }
