@@ -87,7 +87,10 @@ pure_libc='^(__errno_location|__assert_fail|__stack_chk_fail|__ctype_(b|tolower|
 pure_libc+='|__isoc(99|23)_v?sscanf|v?sscanf|v?snprintf|v?asprintf'
 pure_libc+='|calloc|malloc|realloc|reallocarray|free|qsort|bsearch|abs|labs|llabs|tolower|toupper'
 pure_libc+='|mem(chr|rchr|cmp|cpy|pcpy|move|set|mem)|str[a-z_]*'
-pure_libc+='|__(asan|ubsan|sanitizer|sancov|lsan)_[A-Za-z0-9_]*)$'
+pure_libc+='|__(asan|ubsan|sanitizer|sancov|lsan)_[A-Za-z0-9_]*'
+# _FORTIFY_SOURCE's checked variants of the same (not __printf_chk, __fprintf_chk: I/O), and
+# the linker's table of a position-independent build.
+pure_libc+='|__(mem[a-z]*|st[rp][a-z]*|v?sn?printf)_chk|_GLOBAL_OFFSET_TABLE_)$'
 
 defined=$(nm --defined-only "$core" | awk 'NF == 3 {print $3}' | sort -u)
 in_libm=$(nm -D --defined-only "$libm" | awk '{print $3}' | sed 's/@.*//' | sort -u)
