@@ -326,17 +326,6 @@ struct policy *policy_free(struct policy *p)
         return NULL;
 }
 
-const char *gc_preset_to_string(enum gc_preset p)
-{
-        static const char *const names[_GC_PRESET_MAX] = {
-                [GC_PRESET_NONE] = "none",     [GC_PRESET_GO] = "go",
-                [GC_PRESET_JVM] = "jvm",       [GC_PRESET_DOTNET] = "dotnet",
-                [GC_PRESET_NODEJS] = "nodejs", [GC_PRESET_PYTHON] = "python",
-        };
-
-        return (unsigned)p < _GC_PRESET_MAX ? names[p] : NULL;
-}
-
 const char *policy_scope_to_string(enum policy_scope s)
 {
         static const char *const names[_POLICY_SCOPE_MAX] = {

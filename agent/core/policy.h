@@ -188,7 +188,7 @@ void policy_diags_clear(struct policy_diags *diags);
 const char *policy_diag_format(const struct policy_diag *d, const char *path, char *buf,
                                size_t size);
 
-const char *gc_preset_to_string(enum gc_preset p);
+/* "instance" or "batch", for messages and JSON; NULL if out of range. */
 const char *policy_scope_to_string(enum policy_scope s);
 
 /* Effective consecutive count of a rule (its own, else the batch's). */
