@@ -7,31 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http-internal.h"
 #include "http.h"
 #include "util.h"
-
-#define BODY_INITIAL_CAP (16u * 1024)
-
-struct http_req {
-        struct http_req *prev, *next;
-        struct http *http;
-        uint64_t id;
-        CURL *easy;
-        struct curl_slist *headers;
-        char *buf; /* response body, NUL-terminated when non-NULL */
-        size_t len, cap, max;
-        bool too_large;
-        http_done_fn done;
-        void *userdata;
-        char errbuf[CURL_ERROR_SIZE];
-};
-
-struct http {
-        CURLM *multi;
-        struct http_req *reqs; /* pending requests, newest first */
-        size_t n_reqs;
-        uint64_t last_id;
-};
 
 int http_new(struct http **ret)
 {
@@ -87,153 +65,6 @@ struct http *http_free(struct http *h)
         curl_global_cleanup();
         return NULL;
 }
-
-static bool has_crlf(const char *s)
-{
-        return strpbrk(s, "\r\n") != NULL;
-}
-
-static int validate_opts(const struct http_request_opts *o)
-{
-        if (!o->url || o->timeout_ms == 0 || strlen(o->url) > HTTP_URL_MAX || has_crlf(o->url))
-                return -EINVAL;
-        if (strncasecmp(o->url, "http://", 7) != 0 && strncasecmp(o->url, "https://", 8) != 0)
-                return -EINVAL;
-        if (o->n_headers > HTTP_HEADERS_MAX || (o->n_headers > 0 && !o->headers))
-                return -EINVAL;
-        for (size_t i = 0; i < o->n_headers; i++)
-                if (!o->headers[i] || strlen(o->headers[i]) > HTTP_HEADER_MAX ||
-                    has_crlf(o->headers[i]) || !strchr(o->headers[i], ':'))
-                        return -EINVAL;
-        if (o->accept && (strlen(o->accept) > HTTP_HEADER_MAX || has_crlf(o->accept)))
-                return -EINVAL;
-        if (o->bearer_token &&
-            (strlen(o->bearer_token) > HTTP_HEADER_MAX || has_crlf(o->bearer_token)))
-                return -EINVAL;
-        if (o->method && (strlen(o->method) > 32 || strpbrk(o->method, " \t\r\n")))
-                return -EINVAL;
-        if (o->body_len > HTTP_BODY_MAX || (o->body_len > 0 && !o->body))
-                return -EINVAL;
-        return 0;
-}
-
-static int append_header(struct curl_slist **list, const char *line)
-{
-        struct curl_slist *n = curl_slist_append(*list, line);
-
-        if (!n)
-                return -ENOMEM;
-        *list = n;
-        return 0;
-}
-
-/* The caller's headers plus Accept; "Expect:" stops libcurl's 100-continue round trip. */
-static int build_headers(const struct http_request_opts *o, struct curl_slist **list)
-{
-        int r;
-
-        for (size_t i = 0; i < o->n_headers; i++) {
-                r = append_header(list, o->headers[i]);
-                if (r < 0)
-                        return r;
-        }
-        if (o->accept) {
-                _cleanup_free_ char *line = NULL;
-
-                if (asprintf(&line, "Accept: %s", o->accept) < 0)
-                        return -ENOMEM;
-                r = append_header(list, line);
-                if (r < 0)
-                        return r;
-        }
-        return append_header(list, "Expect:");
-}
-
-static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
-{
-        struct http_req *r = userdata;
-        size_t n = size * nmemb;
-
-        if (n > r->max - r->len) {
-                r->too_large = true;
-                return 0; /* makes libcurl fail the transfer with CURLE_WRITE_ERROR */
-        }
-        if (r->len + n + 1 > r->cap) {
-                size_t cap = r->cap ? r->cap : BODY_INITIAL_CAP;
-                char *p;
-
-                while (cap < r->len + n + 1)
-                        cap *= 2;
-                if (cap > r->max + 1)
-                        cap = r->max + 1;
-                p = realloc(r->buf, cap);
-                if (!p)
-                        return 0;
-                r->buf = p;
-                r->cap = cap;
-        }
-        memcpy(r->buf + r->len, data, n);
-        r->len += n;
-        r->buf[r->len] = 0;
-        return n;
-}
-
-static int setup_method(CURL *e, const struct http_request_opts *o)
-{
-        const char *m = o->method;
-        CURLcode c = CURLE_OK;
-
-        if (o->body || (m && strcmp(m, "POST") == 0)) {
-                c |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
-                c |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->body ? o->body : "");
-                if (m && strcmp(m, "POST") != 0)
-                        c |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
-        } else if (m && strcmp(m, "HEAD") == 0) {
-                c |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-        } else if (m && strcmp(m, "GET") != 0) {
-                c |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
-        }
-        return c == CURLE_OK ? 0 : -ENOMEM;
-}
-
-static int setup_easy(struct http_req *r, const struct http_request_opts *o)
-{
-        CURL *e = r->easy;
-        uint64_t connect_ms =
-                o->connect_timeout_ms ? o->connect_timeout_ms : HTTP_CONNECT_TIMEOUT_DEFAULT_MS;
-        CURLcode c = CURLE_OK;
-
-        /* The bitwise OR of CURLcodes is only ever tested against CURLE_OK. */
-        c |= curl_easy_setopt(e, CURLOPT_URL, o->url);
-        c |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-        c |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        c |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
-        c |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
-        c |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-        c |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max);
-        c |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-        c |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-        c |= curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-        c |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-        c |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-        c |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-        c |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (o->ca_file)
-                c |= curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
-        if (o->bearer_token) {
-                c |= curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-                c |= curl_easy_setopt(e, CURLOPT_XOAUTH2_BEARER, o->bearer_token);
-        }
-        if (o->max_redirects > 0) {
-                c |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-                c |= curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)o->max_redirects);
-                c |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-        }
-        if (c != CURLE_OK)
-                return -EINVAL;
-        return setup_method(e, o);
-}
-
 static void req_link(struct http *h, struct http_req *r)
 {
         r->http = h;
@@ -250,7 +81,7 @@ int http_submit(struct http *h, const struct http_request_opts *opts, http_done_
         struct http_req *r;
         int ret;
 
-        ret = validate_opts(opts);
+        ret = http_validate_opts(opts);
         if (ret < 0)
                 return ret;
         if (h->n_reqs >= HTTP_REQUESTS_MAX)
@@ -264,9 +95,9 @@ int http_submit(struct http *h, const struct http_request_opts *opts, http_done_
         r->userdata = userdata;
         r->max = opts->max_response_bytes ? opts->max_response_bytes : HTTP_RESPONSE_MAX_DEFAULT;
         r->easy = curl_easy_init();
-        ret = r->easy ? build_headers(opts, &r->headers) : -ENOMEM;
+        ret = r->easy ? http_build_headers(opts, &r->headers) : -ENOMEM;
         if (ret >= 0)
-                ret = setup_easy(r, opts);
+                ret = http_setup_easy(r, opts);
         if (ret >= 0 && curl_multi_add_handle(h->multi, r->easy) != CURLM_OK)
                 ret = -ENOMEM;
         if (ret < 0) {
