@@ -33,7 +33,8 @@ VM_MASK=(
 	systemd-update-utmp-runlevel.service systemd-journal-flush.service systemd-sysusers.service
 	systemd-remount-fs.service systemd-tmpfiles-setup-dev.service systemd-sysctl.service
 	systemd-firstboot.service systemd-machine-id-commit.service ldconfig.service
-	systemd-journald-audit.socket timers.target
+	systemd-journald-audit.socket systemd-timesyncd.service systemd-ask-password-console.path
+	timers.target
 )
 
 # vm_check: 0 when a guest can boot here; else 1 with the reason in VM_WHY. Sets VM_KVER,
