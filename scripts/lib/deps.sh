@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Installs the Debian packages oombreaker needs to build, test and demo, and nothing when
-# they are all present. Sourced by scripts/test, scripts/demo and scripts/bench.
+# they are all present. qemu-system-x86, linux-image-amd64, busybox-static, kmod and cpio are for
+# the VM suite (tests/vm): a guest with systemd as PID 1 on cgroup v2. Sourced by scripts/test, scripts/demo and scripts/bench.
 
 OOMBREAKER_PACKAGES=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
@@ -10,6 +11,7 @@ OOMBREAKER_PACKAGES=(
 	golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-common-dev
 	curl jq procps psmisc socat
 	dpkg-dev man-db groff-base
+	qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
 )
 
 deps_missing() {

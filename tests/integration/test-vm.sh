@@ -39,7 +39,7 @@ JOB
 out=$build/vm/suite
 echo "VM suite: kernel $VM_KVER, accel $VM_ACCEL, $(nproc) vCPUs, ${VM_MEM_MB} MiB; results in $out"
 rc=0
-vm_boot "$out" "$job" "${OOMBREAKER_VM_TIMEOUT:-420}" || rc=$?
+vm_boot "$out" "$job" "${OOMBREAKER_VM_TIMEOUT:-600}" || rc=$?
 
 failed=()
 while read -r name status secs; do

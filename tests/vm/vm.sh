@@ -140,6 +140,7 @@ vm_boot() {
 		-virtfs "local,path=$out,mount_tag=results,security_model=none,multidevs=remap" \
 		>"$out/qemu.log" 2>&1 &
 	pid=$!
+	echo "$pid" >"$out/qemu.pid"
 	# Boot must reach the job in time: a kernel that hangs (e.g. on an unsuitable KVM) is cut off
 	# here rather than at the overall timeout.
 	while [ ! -s "$out/started" ] && kill -0 "$pid" 2>/dev/null; do
@@ -168,4 +169,11 @@ vm_boot() {
 		return 124
 	fi
 	return "$(cat "$out/status")"
+}
+
+# vm_stop OUT: stops the guest that vm_boot OUT started (qemu, through its timeout wrapper).
+vm_stop() {
+	local pid
+	pid=$(cat "$1/qemu.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || true
 }

@@ -39,11 +39,27 @@ ok() { printf 'ok: %s\n' "$*"; }
 # main_pid: the agent's MainPID as systemd knows it (0 when not running).
 main_pid() { systemctl show -p MainPID --value oombreaker; }
 
-# batch_json BATCH: the batch's status from the agent, as JSON (`status` exits 2 once tripped).
-batch_json() { oombreaker status "$1" --json || [ $? = 2 ]; }
+# http_get PATH: the body of GET http://127.0.0.1:9782/PATH (the agent's listener), with bash's
+# /dev/tcp: polls run no program, which matters under TCG, where `oombreaker status` costs seconds.
+http_get() {
+	local fd resp=
+	exec {fd}<>/dev/tcp/127.0.0.1/9782 || return 1
+	printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&"$fd"
+	IFS= read -r -d '' -u "$fd" resp || true
+	exec {fd}>&-
+	[[ $resp == "HTTP/1."?" 200 "* ]] || return 1
+	printf '%s\n' "${resp#*$'\r\n\r\n'}"
+}
 
-# phase_is BATCH PHASE: true when the agent reports the batch in PHASE.
-phase_is() { [ "$(batch_json "$1" | jq -r .phase)" = "$2" ]; }
+# batch_json BATCH: the batch's object from the agent's GET /status.
+batch_json() { http_get /status | jq -ce --arg b "$1" '.batches[] | select(.batch == $b)'; }
+
+# phase_is BATCH PHASE: true when the agent reports the batch in PHASE (no program run).
+phase_is() {
+	local body
+	body=$(http_get /status) || return 1
+	[[ $body =~ \"batch\":\ ?\"$1\",\ ?\"phase\":\ ?\"$2\" ]]
+}
 
 # policy_install NAME < INI: installs a policy as an operator would (0640 root:oombreaker), by a
 # rename, so the agent's directory watch never sees half a file.

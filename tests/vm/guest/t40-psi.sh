@@ -31,11 +31,15 @@ wait_until 20 eval 'batch_json psi | jq -e ".instances[0].psi_some_avg10 == 0"' 
 ok "armed; before the squeeze: $(batch_json psi | jq -c .instances[0])"
 
 gate_open psi-hog
-wait_until 90 phase_is psi rolled_back || fail "no trip: $(batch_json psi)"
+cg=/sys/fs/cgroup/system.slice/psi-hog.service
+wait_until 90 phase_is psi rolled_back || {
+	grep -H . "$cg"/memory.{pressure,current,high,events} || true
+	fail "no trip: $(batch_json psi)"
+}
 json=$(batch_json psi)
 echo "psi: $json"
 jq -e '.trip.rule == "pressure"' <<<"$json" >/dev/null || fail "the trip is not the psi rule"
-p=/sys/fs/cgroup/system.slice/psi-hog.service/memory.pressure
+p=$cg/memory.pressure
 cat "$p"
 awk '{ split($2, a, "="); if (a[2] + 0 <= 0) bad = 1 } END { exit bad }' "$p" ||
 	fail "memory.pressure has a zero avg10"

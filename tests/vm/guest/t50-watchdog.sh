@@ -45,7 +45,7 @@ systemctl reload oombreaker
 wait_until 30 eval '[ "$(received_count /wd-rollback 503)" -ge 1 ]' ||
 	fail "the rollback was never tried: $(batch_json wd)"
 [ "$(received_count /wd-drain 200)" = 1 ] || fail "drain: $(received /wd-drain)"
-ok "tripped: drain done, rollback pending (503): $(batch_json wd | jq -c '[.actions[] | [.name, .status, .attempts]]')"
+ok "tripped: drain done, rollback pending (503): $(batch_json wd | jq -c '[.actions[] | [.action, .status, .attempts]]')"
 
 pid=$(main_pid)
 restarts=$(systemctl show -p NRestarts --value oombreaker)
