@@ -8,7 +8,8 @@
 #
 # Skips (exit 77, one line) where qemu, the kernel or busybox-static cannot be used, unless
 # OOMBREAKER_VM_REQUIRED=1 (CI), which turns the skip into a failure. OOMBREAKER_VM_TESTS="t10-install
-# t30-oom" runs a subset (t10-install first: the others need the agent installed).
+# t30-oom" runs a subset (t10-install first: the others need the agent installed);
+# OOMBREAKER_VM_ENV="VAR=VALUE ..." exports variables to the guest tests (to break one on purpose).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=../lib/common.sh
@@ -33,6 +34,7 @@ leaky_build
 vm_initramfs "$build/vm" || fail "could not build the guest's initramfs"
 job=$build/vm/suite-job.sh
 cat >"$job" <<JOB
+export ${OOMBREAKER_VM_ENV:-}
 OOMBREAKER_SOURCE_DIR=$SOURCE_DIR OOMBREAKER_BINARY_DIR=$build LEAKY=$LEAKY \
 	exec bash $SOURCE_DIR/tests/vm/guest/suite.sh "\$1" ${OOMBREAKER_VM_TESTS:-}
 JOB

@@ -15,6 +15,12 @@ AGENT_URL=http://127.0.0.1:9782
 RECEIVER_URL=http://127.0.0.1:18090
 RECEIVER_LOG=/run/obvm/receiver.jsonl
 mkdir -p /run/obvm
+# A trace of every command, with timestamps, next to the test's log: when a test times out, the
+# trace says where.
+exec {_XTRACE_FD}>>"$VM_OUT/$(basename "$0" .sh).trace"
+BASH_XTRACEFD=$_XTRACE_FD
+PS4='+ ${EPOCHREALTIME} ${BASH_SOURCE[0]##*/}:${LINENO}: '
+set -x
 
 exec {_NAP_FD}<> <(:)
 # nap SECS: sleeps without a fork.
@@ -45,7 +51,7 @@ http_get() {
 	local fd resp=
 	exec {fd}<>/dev/tcp/127.0.0.1/9782 || return 1
 	printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&"$fd"
-	IFS= read -r -d '' -u "$fd" resp || true
+	IFS= read -r -d '' -t 10 -u "$fd" resp || true
 	exec {fd}>&-
 	[[ $resp == "HTTP/1."?" 200 "* ]] || return 1
 	printf '%s\n' "${resp#*$'\r\n\r\n'}"

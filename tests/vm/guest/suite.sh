@@ -15,11 +15,18 @@ worst=0
 for t in "${tests[@]}"; do
 	t0=$EPOCHREALTIME
 	rc=0
-	timeout -k 5 "${VM_TEST_TIMEOUT:-150}" bash "$here/$t.sh" >"$out/$t.log" 2>&1 || rc=$?
+	timeout -k 5 "${VM_TEST_TIMEOUT:-300}" bash "$here/$t.sh" >"$out/$t.log" 2>&1 || rc=$?
 	secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 	echo "$t $rc $secs" >>"$out/results"
 	echo "== $t: rc=$rc in ${secs}s"
-	[ "$rc" = 0 ] || [ "$rc" = 77 ] || worst=1
+	if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+		worst=1
+		{
+			echo "--- the agent's journal, last 40 lines"
+			journalctl -u oombreaker -n 40 -o short-monotonic --no-pager
+			systemctl status oombreaker --no-pager -n 0
+		} >>"$out/$t.log" 2>&1
+	fi
 done
 journalctl -b -o short-monotonic --no-pager >"$out/journal.log" 2>&1
 exit "$worst"

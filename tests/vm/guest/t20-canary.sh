@@ -81,7 +81,7 @@ ok "armed on /system.slice/leaky-canary.service: $(batch_json canary | jq -c .in
 
 t0=$EPOCHREALTIME
 curl -sf -X POST http://127.0.0.1:18080/leak >/dev/null || fail "could not start the leak"
-wait_until 120 phase_is canary rolled_back || fail "no trip: $(batch_json canary)"
+wait_until 200 phase_is canary rolled_back || fail "no trip: $(batch_json canary)"
 ok "rolled_back $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s after the leak started"
 
 # Over the control socket, as a pipeline reads it (`status` exits 2 for a tripped batch).
