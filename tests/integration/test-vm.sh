@@ -34,14 +34,14 @@ leaky_build
 vm_initramfs "$build/vm" || fail "could not build the guest's initramfs"
 job=$build/vm/suite-job.sh
 cat >"$job" <<JOB
-export ${OOMBREAKER_VM_ENV:-}
+${OOMBREAKER_VM_ENV:+export $OOMBREAKER_VM_ENV}
 OOMBREAKER_SOURCE_DIR=$SOURCE_DIR OOMBREAKER_BINARY_DIR=$build LEAKY=$LEAKY \
 	exec bash $SOURCE_DIR/tests/vm/guest/suite.sh "\$1" ${OOMBREAKER_VM_TESTS:-}
 JOB
 out=$build/vm/suite
 echo "VM suite: kernel $VM_KVER, accel $VM_ACCEL, $(nproc) vCPUs, ${VM_MEM_MB} MiB; results in $out"
 rc=0
-vm_boot "$out" "$job" "${OOMBREAKER_VM_TIMEOUT:-600}" || rc=$?
+vm_boot "$out" "$job" "${OOMBREAKER_VM_TIMEOUT:-1200}" || rc=$?
 
 failed=()
 while read -r name status secs; do
