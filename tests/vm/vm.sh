@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # VM_* are this library's outputs
 # The VM harness: a throw-away QEMU guest with Debian's kernel, systemd as PID 1 on unified cgroup
 # v2, and the host's root shared read-only (9p) under a tmpfs overlay, so host-built binaries run
 # unchanged. One job (a bash script) runs in it as a systemd service; the guest then powers off.
@@ -15,11 +16,10 @@
 # the overlay's copy of the host's /tmp at boot, which costs ~20 s of whiteouts).
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-VM_SOURCE_DIR=$(cd "$VM_DIR/../.." && pwd)
 VM_QEMU=${VM_QEMU:-qemu-system-x86_64}
 VM_MEM_MB=${VM_MEM_MB:-2048}
-VM_KVER= VM_KERNEL= VM_INITRD= VM_ACCEL= VM_WHY=
-VM_BOOT_S= VM_WALL_BOOT_S= VM_WALL_S=
+VM_KVER='' VM_KERNEL='' VM_INITRD='' VM_ACCEL='' VM_WHY=''
+VM_BOOT_S='' VM_WALL_BOOT_S='' VM_WALL_S=
 
 # What a test guest does not need; masking it takes the boot from ~35 s to ~10-20 s under TCG.
 VM_MASK=(
@@ -49,8 +49,10 @@ vm_check() {
 	[ -n "$VM_KERNEL" ] ||
 		{ VM_WHY="no readable /boot/vmlinuz-* with 9p modules (package linux-image-amd64)"; return 1; }
 	VM_KVER=${VM_KERNEL#/boot/vmlinuz-}
-	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ||
-		{ VM_WHY="no static /bin/busybox (package busybox-static)"; return 1; }
+	if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
+		VM_WHY="no static /bin/busybox (package busybox-static)"
+		return 1
+	fi
 	for k in cpio gzip modprobe timeout; do
 		command -v "$k" >/dev/null 2>&1 || { VM_WHY="'$k' not found"; return 1; }
 	done

@@ -3,9 +3,11 @@
 # 3. A real v2 OOM kill in a MemoryMax=64M unit trips an oom_kills_at_least rule.
 #   - OOMPolicy=continue: the unit and its cgroup stay; the kill trips the batch.
 #   - OOMPolicy=stop (systemd's default): systemd stops the unit right after the kill and removes
-#     its cgroup, memory.events with it, before the agent's next tick can read the count. The
-#     agent reports the target gone (no data) and the batch turns inconclusive after max_errors:
-#     never a silent "healthy", never a trip on a count it did not see.
+#     its cgroup, memory.events with it. The agent reads memory.events on its ticks only, so it is
+#     a race: a tick that lands between the kill and the removal sees the count and trips (seen on
+#     a lightly loaded host); otherwise the agent reports the target gone (no data) and the batch
+#     turns inconclusive after max_errors (seen under load). Either way: never "healthy", and a
+#     rollback only for a kill the agent saw. The test accepts both and checks each one's evidence.
 #   - OOMPolicy=stop in a slice of its own, the slice named in the policy: the slice outlives the
 #     unit and its memory.events counts the kill (v2 events are hierarchical), so the batch trips.
 # VM_OOM_KILLS_AT_LEAST=2 (a rule one kill cannot trip) shows that the test fails when the agent
@@ -62,13 +64,25 @@ for b in oom-continue oom-slice; do
 done
 ok "OOMPolicy=continue and the sliced OOMPolicy=stop unit: the kill tripped the oom rule, one rollback each"
 
-wait_until 60 phase_is oom-stop inconclusive || fail "OOMPolicy=stop: $(batch_json oom-stop)"
+wait_until 60 eval 'phase_is oom-stop inconclusive || phase_is oom-stop rolled_back' ||
+	fail "OOMPolicy=stop: neither tripped nor inconclusive: $(batch_json oom-stop)"
+wait_until 20 eval 'batch_json oom-stop | jq -e ".targets[0].gone"' ||
+	fail "oom-stop: the target is not reported gone: $(batch_json oom-stop)"
 json=$(batch_json oom-stop)
 echo "oom-stop: $json"
-jq -e '.targets[0].gone and (.instances[0].error | test("does not exist"))' <<<"$json" >/dev/null ||
-	fail "oom-stop: the target is not reported gone"
-[ "$(received_count /oom-stop)" = 0 ] || fail "oom-stop: something was sent: $(received /oom-stop)"
-ok "OOMPolicy=stop: target reported gone, batch inconclusive, nothing sent"
+jq -e '.instances[0].error | test("does not exist")' <<<"$json" >/dev/null ||
+	fail "oom-stop: no 'does not exist' error"
+if jq -e '.phase == "rolled_back"' <<<"$json" >/dev/null; then
+	jq -e '.trip.rule == "oom" and .trip.conditions[0].value == 1' <<<"$json" >/dev/null ||
+		fail "oom-stop: tripped, but not by the oom rule on one kill"
+	[ "$(received_count /oom-stop 200)" = 1 ] || fail "oom-stop: rollbacks $(received /oom-stop)"
+	ok "OOMPolicy=stop: a tick read the kill before systemd removed the cgroup: tripped, one" \
+		"rollback; the target is now reported gone"
+else
+	[ "$(received_count /oom-stop)" = 0 ] || fail "oom-stop: something was sent: $(received /oom-stop)"
+	ok "OOMPolicy=stop: the cgroup was removed before a tick read the kill: target reported gone," \
+		"batch inconclusive, nothing sent"
+fi
 
 # What the kernel and systemd show, as the operations guide describes it.
 cg=/sys/fs/cgroup
