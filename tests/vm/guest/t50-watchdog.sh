@@ -9,6 +9,7 @@ receiver_up
 wd_secs=${VM_WATCHDOG_SECS:-6}
 
 dropin=/etc/systemd/system/oombreaker.service.d/watchdog-test.conf
+mkdir -p "${dropin%/*}"
 printf '[Service]\nWatchdogSec=%s\n' "$wd_secs" >"$dropin"
 trap 'rm -f "$dropin"; systemctl daemon-reload; systemctl restart oombreaker' EXIT
 systemctl daemon-reload
