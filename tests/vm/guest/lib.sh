@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # BATCHES, STATE_DIR, AGENT_URL, ... are for the tests that source this
 # Helpers for the tests that run inside the VM guest (tests/vm/guest/t*.sh), on the real thing:
 # systemd as PID 1, unified cgroup v2, the agent installed to /usr and run by its shipped unit.
 # Builds on tests/lib/common.sh (fail, log, prom_value). Every exec costs 0.1-0.5 s under TCG, so
