@@ -2,6 +2,8 @@
 # Installs the Debian packages oombreaker needs to build, test and demo, and nothing when
 # they are all present. Sourced by scripts/test, scripts/demo and scripts/bench. lintian checks
 # the .deb in tests/integration/test-deb.sh, which also loads its completion with bash-completion.
+# qemu-system-x86, linux-image-amd64, busybox-static, kmod and cpio are for the VM suite
+# (tests/vm): a guest with systemd as PID 1 on cgroup v2. oomd is the peer of scripts/bench.
 
 OOMBREAKER_PACKAGES=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
@@ -13,6 +15,7 @@ OOMBREAKER_PACKAGES=(
 	oomd
 	dpkg-dev man-db groff-base
 	lintian bash-completion
+	qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
 )
 
 deps_missing() {
