@@ -392,10 +392,11 @@ receiver_start() {
 	RECEIVER_PORT=$(cat "$TEST_TMP/$name.port")
 }
 
-# _wait_port_file FILE PID: waits (10 s at most) for a spawned server's port file; gives up at
-# once if the server died.
+# _wait_port_file FILE PID: waits (OOMBREAKER_START_TIMEOUT seconds, default 10, at most) for a
+# spawned server's port file; gives up at once if the server died. An emulated guest (the VM
+# suite) sets a longer start timeout: a cold python3 or Go binary starts slowly there.
 _wait_port_file() {
-	wait_until 10 eval "test -s '$1' || ! _group_alive $2" && test -s "$1"
+	wait_until "${OOMBREAKER_START_TIMEOUT:-10}" eval "test -s '$1' || ! _group_alive $2" && test -s "$1"
 }
 
 # leaky_build: builds tests/tools/leaky once per build tree (or into $TEST_TMP) and sets LEAKY;

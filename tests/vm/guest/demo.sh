@@ -15,8 +15,9 @@ grep -q '^interval = 3s$' "$work/demo.ini" && grep -q '^metrics_timeout = 2s$' "
 	echo "tests/vm/guest/demo.sh: policies/demo.ini no longer has the lines to slow down" >&2
 	exit 1
 }
-# The demo gives the receiver 10 s to start; a cold python3 under TCG takes longer. Warm it.
+# The demo gives the receiver 10 s to start (60 s here, OOMBREAKER_START_TIMEOUT); a cold
+# python3 under TCG takes longer still, so warm it too.
 /usr/bin/python3 "$src/tests/tools/receiver.py" --help >/dev/null
 cd "$src"
-DEMO_NONINTERACTIVE=1 DEMO_POLICY_SOURCE=$work/demo.ini DEMO_WATCH_TIMEOUT=${DEMO_WATCH_TIMEOUT:-150} \
+OOMBREAKER_START_TIMEOUT=${OOMBREAKER_START_TIMEOUT:-60} DEMO_NONINTERACTIVE=1 DEMO_POLICY_SOURCE=$work/demo.ini DEMO_WATCH_TIMEOUT=${DEMO_WATCH_TIMEOUT:-150} \
 	exec scripts/demo
