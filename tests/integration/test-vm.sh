@@ -28,7 +28,16 @@ vm_skip() {
 vm_check || vm_skip "$VM_WHY"
 build=${OOMBREAKER_BINARY_DIR:?set OOMBREAKER_BINARY_DIR (ctest does)}
 [ -x "$build/oombreaker" ] || fail "$build/oombreaker is missing: build first"
-case $build in /tmp/*) vm_skip "the build dir is under /tmp, which the guest cannot see" ;; esac
+# The guest has a fresh /tmp: a source or build tree there comes in as a share of its own.
+VM_SHARES=
+src_real=$(realpath "$SOURCE_DIR")
+build_real=$(realpath "$build")
+case $src_real in /tmp/*) VM_SHARES=$src_real ;; esac
+case $build_real in
+"$src_real"/*) ;;
+/tmp/*) VM_SHARES+=" $build_real" ;;
+esac
+export VM_SHARES
 leaky_build
 
 vm_initramfs "$build/vm" || fail "could not build the guest's initramfs"

@@ -12,8 +12,9 @@
 #   vm_boot "$OUT" job.sh 300          # returns the job's exit status; output in $OUT/output.log
 #   echo "$VM_ACCEL boot ${VM_BOOT_S}s (wall ${VM_WALL_BOOT_S}s) total ${VM_WALL_S}s"
 #
-# OUT must not be under /tmp: the guest mounts a fresh tmpfs there (systemd would otherwise wipe
-# the overlay's copy of the host's /tmp at boot, which costs ~20 s of whiteouts).
+# The guest mounts a fresh tmpfs on /tmp (systemd would otherwise wipe the overlay's copy of the
+# host's /tmp at boot, which costs ~20 s of whiteouts): OUT and the folders in VM_SHARES are
+# mounted over it at their own paths.
 
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_QEMU=${VM_QEMU:-qemu-system-x86_64}
@@ -129,19 +130,26 @@ UNIT
 # job started), VM_WALL_BOOT_S (wall time from qemu's start to the job's), VM_WALL_S.
 vm_boot() {
 	local out=$1 script=$2 secs=${3:-300} t0 pid rc boot_limit=180 accel
-	case $out in /tmp/* | /tmp) echo "vm_boot: OUT must not be under /tmp" >&2 && return 2 ;; esac
+	local shares=() append="" n=0 d
 	[ -n "$VM_INITRD" ] || { echo "vm_boot: call vm_initramfs first" >&2 && return 2; }
 	rm -rf "$out" && mkdir -p "$out"
 	_vm_prepare "$out" "$script"
 	accel=tcg,thread=multi
 	[ "$VM_ACCEL" != kvm ] || accel=kvm
+	# Host folders under /tmp (which the guest covers with its own tmpfs) come in as shares of
+	# their own, each under a tmpfs overlay at the same path: VM_SHARES="DIR...".
+	for d in ${VM_SHARES:-}; do
+		shares+=(-virtfs "local,path=$d,mount_tag=share$n,security_model=none,readonly=on,multidevs=remap")
+		append+=" obvm.share$n=$d"
+		n=$((n + 1))
+	done
 	t0=$EPOCHREALTIME
 	timeout -k 5 "$secs" "$VM_QEMU" -nodefaults -no-user-config -machine q35 -accel "$accel" \
 		-cpu max -smp "$(nproc 2>/dev/null || echo 2)" -m "$VM_MEM_MB" -display none -nic none \
 		-serial "file:$out/console.log" -no-reboot -kernel "$VM_KERNEL" -initrd "$VM_INITRD" \
-		-append "console=ttyS0 panic=-1 loglevel=4 systemd.unified_cgroup_hierarchy=1 systemd.unit=oombreaker-vm.target systemd.show_status=0 obvm.out=$out" \
+		-append "console=ttyS0 panic=-1 loglevel=4 systemd.unified_cgroup_hierarchy=1 systemd.unit=oombreaker-vm.target systemd.show_status=0 obvm.out=$out$append" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-		-virtfs "local,path=$out,mount_tag=results,security_model=none,multidevs=remap" \
+		-virtfs "local,path=$out,mount_tag=results,security_model=none,multidevs=remap" "${shares[@]}" \
 		>"$out/qemu.log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$out/qemu.pid"
