@@ -235,6 +235,12 @@ int actions_next(struct actions *a, int64_t now_ms, struct actions_outcome *ret)
                             "the action is no longer in the policy");
                 return 1;
         }
+        /* A restart (or a reload with fewer retries) may find every attempt already made. */
+        if (x->attempts >= max_attempts(a, x)) {
+                outcome_set(a, ret, ACTIONS_EVENT_FAILED, i,
+                            "no attempt left: the attempt limit was reached before the restart");
+                return 1;
+        }
         a->cur = (long)i;
         outcome_set(a, ret, ACTIONS_EVENT_ATTEMPT, i, NULL);
         ret->attempt = x->attempts + 1;

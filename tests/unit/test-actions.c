@@ -431,7 +431,7 @@ static void test_unsaved_attempt_not_sent(void **ctx)
 /* After a restart with the cut in progress: resent under the same key, counted as attempt 2. */
 static void test_resume_after_restart(void **ctx)
 {
-        const struct act acts[] = { { "/cut", { 200 } }, { "/rollback", { 200 } } };
+        const struct act acts[] = { { "/cut", { 200 }, 1 }, { "/rollback", { 200 } } };
         struct fixture fx;
         char key[STATE_KEY_MAX + 1];
 
@@ -444,6 +444,25 @@ static void test_resume_after_restart(void **ctx)
         assert_int_equal(hits(0), 1);
         assert_int_equal(hits(1), 1);
         assert_int_equal(fx.s->phase, BREAKER_ROLLED_BACK);
+        fixture_done(&fx);
+}
+
+/* A restart found the cut in progress at its last attempt (retries = 0): no more tries. */
+static void test_resume_past_limit(void **ctx)
+{
+        const struct act acts[] = { { "/cut", { 200 } }, { "/rollback", { 200 } } };
+        struct fixture fx;
+
+        (void)ctx;
+        fixture_init(&fx, acts, 2, true);
+        assert_int_equal(run_at(&fx, 0), 1);
+        assert_int_equal(fx.last.kind, ACTIONS_EVENT_FAILED);
+        assert_int_equal(fx.last.attempt, 1);
+        assert_int_equal(fx.last.max_attempts, 1);
+        assert_non_null(strstr(fx.last.result, "attempt limit"));
+        assert_int_equal(hits(0) + hits(1), 0);
+        assert_int_equal(fx.s->actions[0].attempts, 1);
+        assert_int_equal(fx.s->phase, BREAKER_FAILED);
         fixture_done(&fx);
 }
 
@@ -560,6 +579,7 @@ int main(void)
                 cmocka_unit_test(test_retry_after),
                 cmocka_unit_test(test_unsaved_attempt_not_sent),
                 cmocka_unit_test(test_resume_after_restart),
+                cmocka_unit_test(test_resume_past_limit),
                 cmocka_unit_test(test_resume_skips_done),
                 cmocka_unit_test(test_failed_stops),
                 cmocka_unit_test(test_action_gone),
