@@ -19,6 +19,12 @@ static int restore_state(struct batch *b)
         int r;
 
         r = state_load(b->env->state_dir, b->p->name, &b->st, &err);
+        if (r == 1) {
+                log_error("batch %s: corrupt state file (%s), moved aside to %s; loaded the "
+                          "copy its last save kept (.prev)",
+                          b->p->name, err.reason, err.moved_to[0] ? err.moved_to : "(nowhere)");
+                b->state_dirty = true; /* the main file is written again at once */
+        }
         if (r == -EBADMSG)
                 log_error("batch %s: corrupt state file (%s), moved aside to %s; starting armed",
                           b->p->name, err.reason, err.moved_to[0] ? err.moved_to : "(nowhere)");

@@ -47,14 +47,35 @@ static int fill_temp(int fd, const void *data, size_t len, mode_t mode)
         return 0;
 }
 
-int fileio_write_atomic(const char *dir, const char *name, const void *data, size_t len,
-                        mode_t mode)
+/* Points dir/prev at the inode of dir/name (if any) without a moment where prev is missing. */
+static int keep_previous(int dfd, const char *name, const char *prev)
+{
+        char tmp[PATH_MAX];
+
+        if (snprintf(tmp, sizeof(tmp), ".%s.tmp", prev) >= (int)sizeof(tmp))
+                return -ENAMETOOLONG;
+        /* The state's one writer owns this name: a leftover is from a crash. */
+        if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
+                return -errno;
+        if (linkat(dfd, name, dfd, tmp, 0) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (renameat(dfd, tmp, dfd, prev) < 0) {
+                int r = -errno;
+
+                unlinkat(dfd, tmp, 0);
+                return r;
+        }
+        return 0;
+}
+
+int fileio_write_atomic_keep(const char *dir, const char *name, const char *prev, const void *data,
+                             size_t len, mode_t mode)
 {
         char tmp[PATH_MAX], path[PATH_MAX];
         _cleanup_close_ int dfd = -1, fd = -1;
         int r;
 
-        if (!name[0] || strchr(name, '/'))
+        if (!name[0] || strchr(name, '/') || (prev && (!prev[0] || strchr(prev, '/'))))
                 return -EINVAL;
         if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
             snprintf(tmp, sizeof(tmp), "%s/.%s.tmp-XXXXXX", dir, name) >= (int)sizeof(tmp))
@@ -68,16 +89,24 @@ int fileio_write_atomic(const char *dir, const char *name, const void *data, siz
         r = fill_temp(fd, data, len, mode);
         if (r == 0 && close(TAKE_FD(fd)) < 0)
                 r = -errno;
+        if (r == 0 && prev)
+                r = keep_previous(dfd, name, prev);
         if (r == 0 && rename(tmp, path) < 0)
                 r = -errno;
         if (r < 0) {
                 unlink(tmp);
                 return r;
         }
-        /* The rename is durable only once the directory itself is on disk. */
+        /* The renames are durable only once the directory itself is on disk. */
         if (fsync(dfd) < 0)
                 return -errno;
         return 0;
+}
+
+int fileio_write_atomic(const char *dir, const char *name, const void *data, size_t len,
+                        mode_t mode)
+{
+        return fileio_write_atomic_keep(dir, name, NULL, data, len, mode);
 }
 
 static int read_all(int fd, char *buf, size_t size, size_t *ret_len)

@@ -19,6 +19,14 @@ int fileio_write_atomic(const char *dir, const char *name, const void *data, siz
                         mode_t mode);
 
 /*
+ * fileio_write_atomic() that first makes dir/prev (when not NULL) the file dir/name was until
+ * now, by a hard link renamed over prev: both names always exist once written, and one fsync
+ * of dir covers both renames. Returns 0 or -errno.
+ */
+int fileio_write_atomic_keep(const char *dir, const char *name, const char *prev, const void *data,
+                             size_t len, mode_t mode);
+
+/*
  * Reads the regular file at path, at most max bytes. Returns 0 with *ret (NUL-terminated,
  * caller frees) and *ret_len; -EFBIG when it is longer than max; -EBADF when it is not a
  * regular file; other -errno (-ENOENT when missing).

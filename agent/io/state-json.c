@@ -272,19 +272,47 @@ static int corrupt(const char *path, const char *why, struct state_load_error *e
         r = fileio_move_aside(path, "corrupt", err->moved_to, sizeof(err->moved_to));
         if (r < 0) {
                 err->moved_to[0] = '\0';
-                snprintf(err->reason, sizeof(err->reason), "%s; not moved aside: %s", why,
+                snprintf(err->reason, sizeof(err->reason), "%.180s; not moved aside: %s", why,
                          strerror(-r));
         }
         return -EBADMSG;
 }
 
-int state_load(const char *dir, const char *batch, struct state **ret, struct state_load_error *err)
+/* Reads and parses path; a bad file is -EBADMSG with the reason in why. */
+static int load_file(const char *path, const char *batch, struct state **ret, char *why,
+                     size_t whysize)
 {
         _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r;
+
+        r = fileio_read_capped(path, STATE_FILE_MAX, &text, &len);
+        if (r == -EFBIG)
+                return bad(why, whysize, "larger than %d bytes", STATE_FILE_MAX);
+        if (r == -EBADF)
+                return bad(why, whysize, "not a regular file");
+        if (r < 0)
+                return r;
+        return state_parse(text, len, batch, ret, why, whysize);
+}
+
+/* The main file is corrupt: moves it aside and falls back on the copy kept by the last save. */
+static int load_previous(const char *path, const char *batch, struct state **ret, const char *why,
+                         struct state_load_error *err)
+{
+        char prev[PATH_MAX + sizeof(".prev")], pwhy[STATE_ERROR_MAX];
+        int r = corrupt(path, why, err);
+
+        snprintf(prev, sizeof(prev), "%s.prev", path);
+        if (load_file(prev, batch, ret, pwhy, sizeof(pwhy)) < 0)
+                return r;
+        return 1;
+}
+
+int state_load(const char *dir, const char *batch, struct state **ret, struct state_load_error *err)
+{
         struct state_load_error local;
         char path[PATH_MAX], why[STATE_ERROR_MAX];
-        struct state *s;
-        size_t len;
         int r;
 
         if (!state_name_valid(batch))
@@ -295,20 +323,8 @@ int state_load(const char *dir, const char *batch, struct state **ret, struct st
                 return -ENAMETOOLONG;
         /* A crash mid-save leaves a temp file; the renamed file is the truth. */
         (void)fileio_remove_stale_temps(dir, path + strlen(dir) + 1);
-        r = fileio_read_capped(path, STATE_FILE_MAX, &text, &len);
-        if (r == -EFBIG) {
-                snprintf(why, sizeof(why), "larger than %d bytes", STATE_FILE_MAX);
-                return corrupt(path, why, err);
-        }
-        if (r == -EBADF)
-                return corrupt(path, "not a regular file", err);
-        if (r < 0)
-                return r;
-        r = state_parse(text, len, batch, &s, why, sizeof(why));
+        r = load_file(path, batch, ret, why, sizeof(why));
         if (r == -EBADMSG)
-                return corrupt(path, why, err);
-        if (r < 0)
-                return r;
-        *ret = s;
-        return 0;
+                return load_previous(path, batch, ret, why, err);
+        return r < 0 ? r : 0;
 }

@@ -303,7 +303,7 @@ int state_baseline_get(const struct state *s, const char *instance, uint64_t *re
 int state_save(const char *dir, const struct state *s)
 {
         _cleanup_free_ char *text = NULL;
-        char name[POLICY_NAME_MAX + sizeof(".json")];
+        char name[POLICY_NAME_MAX + sizeof(".json")], prev[sizeof(name) + sizeof(".prev")];
         int r;
 
         if (!state_name_valid(s->batch))
@@ -314,5 +314,6 @@ int state_save(const char *dir, const struct state *s)
         if (strlen(text) > STATE_FILE_MAX)
                 return -EFBIG;
         snprintf(name, sizeof(name), "%s.json", s->batch);
-        return fileio_write_atomic(dir, name, text, strlen(text), 0640);
+        snprintf(prev, sizeof(prev), "%s.prev", name);
+        return fileio_write_atomic_keep(dir, name, prev, text, strlen(text), 0640);
 }

@@ -7,8 +7,9 @@
  * It holds what must survive a crash or restart: the phase, the trip (id, time, reason),
  * the OOM-kill baselines taken at arming, and every action's status, attempts and
  * idempotency key. It never holds a token: no field of these structs can carry one.
- * Writes are atomic (temp file, fsync, rename, fsync of the directory); a corrupt file is
- * moved aside and reported, never trusted.
+ * Writes are atomic (temp file, fsync, rename, fsync of the directory) and keep the file they
+ * replace as <batch>.json.prev; a corrupt file is moved aside and reported, never trusted,
+ * and that previous copy is loaded in its place, so a tripped batch keeps its actions.
  */
 
 #include <stdbool.h>
@@ -80,19 +81,20 @@ struct state *state_free(struct state *s);
 
 /*
  * Loads <dir>/<batch>.json. Returns 0 and *ret (free with state_free()); -ENOENT when
- * there is no state file; -EBADMSG when the file is corrupt (bad JSON, wrong schema,
- * unknown phase, over STATE_FILE_MAX bytes): it has then been moved aside to
- * <file>.corrupt-<unix time> and *err says why and where; other -errno when it cannot be
- * read. Actions in progress at load come back pending, with their key, and resumed set.
- * Temp files a crash left mid-save are removed first.
+ * there is no state file; other -errno when it cannot be read. A corrupt file (bad JSON,
+ * wrong schema, unknown phase, over STATE_FILE_MAX bytes, not a regular file) is moved
+ * aside to <file>.corrupt-<unix time> and *err says why and where; then the copy the last
+ * save kept, <file>.prev, is loaded instead: 1 and *ret, or -EBADMSG when it is missing or
+ * corrupt too. Actions in progress at load come back pending, with their key, and resumed
+ * set. Temp files a crash left mid-save are removed first.
  */
 int state_load(const char *dir, const char *batch, struct state **ret,
                struct state_load_error *err);
 
 /*
  * Atomically replaces <dir>/<batch>.json with s: a temp file in dir (mode 0640), write,
- * fsync, rename, fsync of dir. On failure the old file is intact and no temp file is
- * left. Returns 0 or -errno.
+ * fsync, the old file kept as <batch>.json.prev, rename, fsync of dir. On failure the old
+ * file is intact and no temp file is left. Returns 0 or -errno.
  */
 int state_save(const char *dir, const struct state *s);
 

@@ -266,9 +266,12 @@ static void test_no_temp_left(void **ctx)
         (void)ctx;
         for (int i = 0; i < 5; i++)
                 assert_int_equal(state_save(dir, s), 0);
-        assert_int_equal(count_entries(dir, last, sizeof(last)), 1);
-        assert_string_equal(last, BATCH ".json");
-        snprintf(p, sizeof(p), "%s/%s", dir, last);
+        /* The file and the copy the last save kept. */
+        assert_int_equal(count_entries(dir, last, sizeof(last)), 2);
+        snprintf(p, sizeof(p), "%s/" BATCH ".json", dir);
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0640);
+        snprintf(p, sizeof(p), "%s/" BATCH ".json.prev", dir);
         assert_int_equal(stat(p, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0640);
         state_free(s);
@@ -462,6 +465,60 @@ static void test_corrupt_moved_aside(void **ctx)
                 assert_int_equal(unlink(err.moved_to), 0);
                 free(moved);
                 free(text);
+        }
+}
+
+struct prev_case {
+        const char *main; /* what the main file becomes */
+        const char *prev; /* what the kept copy becomes; NULL: as the last save left it */
+        int load;         /* state_load()'s answer */
+};
+
+static const struct prev_case prev_cases[] = {
+        { "", NULL, 1 },
+        { "{\"version\":1,\"batch\":", NULL, 1 },
+        { "{}", NULL, 1 },
+        { "x", "y", -EBADMSG },
+};
+
+/*
+ * A tripped batch whose file is corrupted after two saves (the trip, then its first
+ * attempt) loads the copy of the first save: the trip and its pending actions survive.
+ */
+static void test_corrupt_loads_prev(void **ctx)
+{
+        (void)ctx;
+        for (size_t c = 0; c < ELEMENTSOF(prev_cases); c++) {
+                const struct prev_case *tc = &prev_cases[c];
+                struct state *s = make_tripped(), *back = NULL;
+                struct state_load_error err = { 0 };
+                char id[BREAKER_TRIP_ID_MAX + 1];
+
+                strcpy(id, s->trip.id);
+                assert_int_equal(state_save(dir, s), 0);
+                state_action_begin_attempt(&s->actions[0]);
+                assert_int_equal(state_save(dir, s), 0);
+                write_file(BATCH ".json", tc->main, strlen(tc->main));
+                if (tc->prev)
+                        write_file(BATCH ".json.prev", tc->prev, strlen(tc->prev));
+                assert_int_equal(state_load(dir, BATCH, &back, &err), tc->load);
+                assert_non_null(strstr(err.moved_to, ".corrupt-"));
+                assert_int_equal(unlink(err.moved_to), 0);
+                if (tc->load == 1) {
+                        assert_int_equal(back->phase, BREAKER_TRIPPED);
+                        assert_string_equal(back->trip.id, id);
+                        assert_int_equal(back->n_actions, 3);
+                        assert_int_equal(back->actions[0].status, STATE_ACTION_PENDING);
+                        assert_int_equal(back->actions[0].attempts, 0);
+                        /* The next save writes the file again and keeps the good copy. */
+                        assert_int_equal(state_save(dir, back), 0);
+                        state_free(back);
+                        back = NULL;
+                        assert_int_equal(state_load(dir, BATCH, &back, NULL), 0);
+                        assert_string_equal(back->trip.id, id);
+                }
+                state_free(back);
+                state_free(s);
         }
 }
 
@@ -683,6 +740,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_dir_is_a_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_moved_aside, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_same_second, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_corrupt_loads_prev, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_token_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_walk, setup, teardown),
