@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Exactly once across SIGKILL (issue 5, must show 3e). 20 trips on a real memory cgroup that keeps
-# breaching, against a slow receiver (every answer 250 ms late, the first attempt of each action
-# a 503, so the agent backs off): each trip's agent is SIGKILLed at a random point ($RANDOM ms),
-# once or twice, each time restarted on the same state dir and policy. Every trip must end with:
-#  - the state file rolled_back, both actions done, keys <trip_id>-<action>;
-#  - the receiver having seen one key per action (the trip's), one body per action, a 200 for
-#    each, and the first rollback only after the cut was answered 200;
-#  - no request for an action after the state file said it was done (checked at every kill, and
+# Delivery across SIGKILL (issue 12, "Delivery semantics"): 100 random SIGKILLs of `run` during
+# trips on a real memory cgroup that keeps breaching, against a receiver that deduplicates on the
+# Idempotency-Key the way a real pipeline would (receiver.py --dedup). 20 trips, 5 kills each, at
+# random points ($RANDOM ms), each time restarted on the same state dir and policy. The receiver is
+# slow (every answer 250 ms late: the window between its effect and the agent's "done") and each
+# trip carries faults: a 503 first, a hang until the agent's 1 s timeout, or a 400 that fails the
+# rollback for good. Every trip must end with:
+#  - the state file rolled_back with both actions done (failed, rollback failed, for the 400
+#    trips), keys <trip_id>-<action>;
+#  - 0 lost: exactly one effect at the receiver for each action the state says done, none for one
+#    it says failed; 0 duplicate effects; every delivery of an action under the trip's key and body;
+#  - the first rollback delivery only after the cut took effect;
+#  - no delivery for an action after the state file said it was done (checked at every kill, and
 #    after one more restart on the finished state).
+# Duplicate deliveries (a kill between the receiver's answer and the saved "done") are counted and
+# reported: delivery is at least once, the effect exactly once.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "${OOMBREAKER_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/common.sh"
@@ -15,94 +22,114 @@ source "${OOMBREAKER_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/common.sh"
 source "$SOURCE_DIR/tests/lib/run.sh"
 
 trips=${SIGKILL_TRIPS:-20}
+kills_per_trip=${SIGKILL_PER_TRIP:-5}
 
 run_test_setup
 hog_start hog 128MiB 80
-receiver_start recv --delay '*=0.25' --script '/drain=503,200' --script '/rollback=503,200'
+receiver_start recv --dedup --delay '*=0.25'
 url=http://127.0.0.1:$RECEIVER_PORT
-policy_write "$TEST_TMP/p.ini" b1 200ms \
-	"$(http_action drain "$url/drain" "retries = 5" "timeout = 5s")" \
-	"$(http_action rollback "$url/rollback" "retries = 5" "timeout = 5s")"
+policy_write "$TEST_TMP/p.ini" b1 100ms \
+	"$(http_action drain "$url/drain" "retries = 20" "timeout = 1s")" \
+	"$(http_action rollback "$url/rollback" "retries = 20" "timeout = 1s")"
 
-declare -A seen_at_kill=() # "trip:action" → requests seen when a kill found the action done
+# The faults of trip N (by N mod 4): the scripts of /drain and /rollback, and the end phase.
+faults=("/drain=503,200 /rollback=503,200 rolled_back"
+	"/drain=hang,200 /rollback=503,200 rolled_back"
+	"/drain=503,200 /rollback=400 failed"
+	"/drain=200 /rollback=hang,503,200 rolled_back")
+
+declare -A seen_at_kill=() # "trip:action" → deliveries seen when a kill found the action done
 declare -A where=()        # what the kills interrupted → how many
-kills=0
+kills=0 deliveries=0 effects=0 duplicates=0
 
 # note_kill TRIP: after a SIGKILL, records what the state file says and, for each action already
-# done, how many requests the receiver had seen for it.
+# done, how many deliveries the receiver had seen for it. (One jq per file: jq is slow to start.)
 note_kill() {
-	local trip=$1 f st a
-	f=$(state_file b1)
+	local trip=$1 lines a reqs
 	kills=$((kills + 1))
-	if [ ! -s "$f" ] || ! jq -e '.trip' "$f" >/dev/null 2>&1; then
-		where[before the trip was saved]=$((${where[before the trip was saved]:-0} + 1))
-		return
-	fi
-	st=$(jq -r '.phase + ": " + ([.actions[] | "\(.name) \(.status)"] | join(", "))' "$f")
-	where[$st]=$((${where[$st]:-0} + 1))
-	for a in drain rollback; do
-		jq -e --arg a "$a" '.actions[] | select(.name == $a) | .status == "done"' "$f" >/dev/null || continue
-		seen_at_kill[$trip:$a]=$(recv_count "/$a")
+	lines=$(jq -r 'if .trip then (.phase + ": " + ([.actions[] | "\(.name) \(.status)"] | join(", "))),
+		(.actions[] | select(.status == "done") | .name) else "before the trip was saved" end' \
+		"$(state_file b1)" 2>/dev/null) || lines="before the trip was saved"
+	where[${lines%%$'\n'*}]=$((${where[${lines%%$'\n'*}]:-0} + 1))
+	[[ $lines == *$'\n'* ]] || return 0
+	reqs=$(recv_requests)
+	for a in $(tail -n +2 <<<"$lines"); do
+		seen_at_kill[$trip:$a]=$(jq --arg p "/$a" '[.[] | select(.path == $p)] | length' <<<"$reqs")
 	done
 }
 
-# check_trip TRIP: the checks listed at the top, for the trip that just finished.
+# check_trip TRIP PHASE: the checks listed at the top, for the trip that just finished; adds its
+# deliveries, effects and duplicates to the totals.
 check_trip() {
-	local trip=$1 state reqs id a key
-	state=$(cat "$(state_file b1)")
-	reqs=$(recv_requests)
-	id=$(jq -r .trip.id <<<"$state")
-	jq -e --arg id "$id" '.phase == "rolled_back" and
-		([.actions[] | [.name, .status, .key]] ==
-		 [["drain", "done", "\($id)-drain"], ["rollback", "done", "\($id)-rollback"]])' \
-		<<<"$state" >/dev/null || fail "trip $trip: state file: $state"
-	for a in drain rollback; do
-		jq -e --arg p "/$a" --arg key "$id-$a" --arg id "$id" '
-			[.[] | select(.path == $p)] | length > 0
-			and ([.[].headers["Idempotency-Key"]] | unique) == [$key]
-			and ([.[].json.trip_id] | unique) == [$id]
-			and ([.[].body] | unique | length) == 1
-			and any(.[]; .answer == 200)' <<<"$reqs" >/dev/null ||
-			fail "trip $trip: requests for $a: $(jq -c --arg p "/$a" '[.[] | select(.path == $p)
-				| {seq, key: .headers["Idempotency-Key"], answer}]' <<<"$reqs")"
-		key=$trip:$a
-		if [ -n "${seen_at_kill[$key]:-}" ] && [ "${seen_at_kill[$key]}" != "$(recv_count "/$a")" ]; then
-			fail "trip $trip: $a was done at a kill with ${seen_at_kill[$key]} requests, then got more"
+	local trip=$1 phase=$2 rb=done verdict a n b
+	[ "$phase" = failed ] && rb=failed
+	verdict=$(recv_requests | jq -r --slurpfile st "$(state_file b1)" --arg ph "$phase" --arg rb "$rb" '
+		$st[0] as $s | $s.trip.id as $id
+		| [.[] | select(.path | test("^/(drain|rollback)$"))] as $r
+		| def action($a; $status):
+			[$r[] | select(.path == "/" + $a)] as $d
+			| if ($d | length) == 0 then "\($a): no delivery"
+			  elif ([$d[].headers["Idempotency-Key"]] | unique) != ["\($id)-\($a)"] then "\($a): keys"
+			  elif ([$d[].json.trip_id] | unique) != [$id] then "\($a): trip ids"
+			  elif ([$d[].body] | unique | length) != 1 then "\($a): bodies differ"
+			  elif ([$d[] | select(.effect)] | length) != (if $status == "done" then 1 else 0 end)
+			  then "\($a) is \($status) with \([$d[] | select(.effect)] | length) effects"
+			  else empty end;
+		([if $s.phase != $ph or ([$s.actions[] | [.name, .status, .key]] !=
+			[["drain", "done", "\($id)-drain"], ["rollback", $rb, "\($id)-rollback"]])
+		  then "state file: \($s | tojson)" else empty end,
+		  action("drain"; "done"), action("rollback"; $rb),
+		  (([$r[] | select(.path == "/drain" and .effect) | .seq] | min) as $cut
+		   | if all($r[] | select(.path == "/rollback"); .seq > $cut) then empty
+		     else "a rollback before the cut took effect" end)]
+		 | if length > 0 then "FAIL \(join("; ")): \([$r[] | {seq, path, answer, effect, duplicate}]
+			| tojson)" else empty end),
+		"\($r | length) \([$r[] | select(.effect)] | length) \([$r[] | select(.duplicate)] | length)",
+		([$r[] | .path[1:]] | group_by(.) | .[] | "\(.[0]) \(length)")')
+	[[ $verdict != FAIL* ]] || fail "trip $trip: ${verdict#FAIL }"
+	read -r a n b <<<"$(head -n 1 <<<"$verdict")"
+	deliveries=$((deliveries + a)) effects=$((effects + n)) duplicates=$((duplicates + b))
+	while read -r a n; do
+		if [ -n "${seen_at_kill[$trip:$a]:-}" ] && [ "${seen_at_kill[$trip:$a]}" != "$n" ]; then
+			fail "trip $trip: $a was done at a kill with ${seen_at_kill[$trip:$a]} deliveries, then got $n"
 		fi
-	done
-	jq -e '([.[] | select(.path == "/drain" and .answer == 200) | .seq] | min) as $cut
-		| all(.[] | select(.path == "/rollback"); .seq > $cut)' <<<"$reqs" >/dev/null ||
-		fail "trip $trip: a rollback before the cut was done: $(jq -c '[.[] | {seq, path, answer}]' <<<"$reqs")"
+	done < <(tail -n +2 <<<"$verdict")
 }
+
+# sleep_ms MS
+sleep_ms() { sleep "$(($1 / 1000)).$(printf %03d $(($1 % 1000)))"; }
 
 t_start=$SECONDS
 for trip in $(seq "$trips"); do
+	read -r drain_script rollback_script phase <<<"${faults[trip % 4]}"
 	recv_reset
+	printf '%s\n%s\n' "$drain_script" "$rollback_script" |
+		curl -sf --max-time 5 --data-binary @- "$url/_receiver/script" >/dev/null
 	st=$TEST_TMP/state-$trip
-	n_kills=$((1 + RANDOM % 2))
-	for k in $(seq "$n_kills"); do
+	for k in $(seq "$kills_per_trip"); do
 		agent_start "agent-$trip-$k" "$TEST_TMP/p.ini" "$st"
-		# A random point of the trip: it trips ~400 ms after the start; the actions take ~2.5 s.
-		delay_ms=$((RANDOM % 3000))
-		sleep "$((delay_ms / 1000)).$(printf %03d $((delay_ms % 1000)))"
+		# The first run trips ~300 ms after its start; later ones resume the actions at once.
+		if [ "$k" = 1 ]; then sleep_ms $((200 + RANDOM % 800)); else sleep_ms $((RANDOM % 700)); fi
 		agent_sigkill
 		note_kill "$trip"
 	done
-	agent_start "agent-$trip-end" "$TEST_TMP/p.ini" "$st" --trace "$TEST_TMP/trace-$trip.jsonl"
-	wait_until 30 state_is b1 rolled_back || fail "trip $trip: not rolled_back: $(cat "$(state_file b1)")"
+	agent_start "agent-$trip-end" "$TEST_TMP/p.ini" "$st"
+	wait_until 60 state_is b1 "$phase" || fail "trip $trip: not $phase: $(cat "$(state_file b1)")"
 	agent_stop
-	check_trip "$trip"
+	check_trip "$trip" "$phase"
 	# One more restart on the finished state: three ticks go by, nothing is sent.
 	before=$(recv_requests | jq length)
 	agent_start "agent-$trip-after" "$TEST_TMP/p.ini" "$st" --trace "$TEST_TMP/after-$trip.jsonl"
 	wait_until 10 eval '[ "$(wc -l <"$TEST_TMP/after-$trip.jsonl" 2>/dev/null || echo 0)" -ge 3 ]' ||
 		fail "trip $trip: the restarted agent does not tick"
 	agent_stop
-	[ "$(recv_requests | jq length)" = "$before" ] || fail "trip $trip: a request after the trip was done"
-	state_is b1 rolled_back || fail "trip $trip: the restart changed the phase"
+	[ "$(recv_requests | jq length)" = "$before" ] || fail "trip $trip: a delivery after the trip was done"
+	state_is b1 "$phase" || fail "trip $trip: the restart changed the phase"
 done
 
-echo "$trips trips, $kills SIGKILLs in $((SECONDS - t_start)) s; what the kills interrupted:"
+echo "$trips trips, $kills SIGKILLs in $((SECONDS - t_start)) s: $deliveries deliveries, $effects" \
+	"effects (0 lost, 0 duplicate effects), $duplicates duplicate deliveries answered from the first" \
+	"effect; what the kills interrupted:"
 for w in "${!where[@]}"; do
 	printf '  %3d  %s\n' "${where[$w]}" "$w"
 done | sort -rn

@@ -17,6 +17,11 @@ answer is 200. Steps:
 --retry-after PATH=SECS adds Retry-After to every 429 and 503 answered on PATH.
 --delay PATH=SECS waits SECS (a decimal, at most 60) before answering each request on PATH, after
 recording it: a slow pipeline, which widens the window in which a client can die mid-request.
+--dedup answers like a pipeline that deduplicates on the Idempotency-Key header: the first request
+with a key whose scripted answer is a 2xx takes effect (at that moment, before any --delay), and
+every later request with that key is answered 200 with the first result without running the script;
+a request answered otherwise (a 503, a 400, hang, close) has no effect, so a retry with its key is
+judged afresh. Every request is still recorded, a repeat with "duplicate": true.
 --body-size PATH=BYTES pads every status answer on PATH to at least BYTES (at most 16 MiB) with a
 "pad" string in its JSON body: a chatty pipeline whose answer outgrows a client's buffer.
 
@@ -27,7 +32,8 @@ Control endpoint (requests to it are not recorded):
 
 Each record: seq, time (epoch s), mono_ns (CLOCK_MONOTONIC when the request line arrived, to
 compare with other processes' monotonic clocks), method, path, query, headers, body, json (the
-parsed body or null), attempt (1-based, per path), answer (the status, "hang" or "close").
+parsed body or null), attempt (1-based, per path), answer (the status, "hang" or "close"); with
+--dedup also effect (this request took effect) and duplicate (answered from an earlier effect).
 SIGTERM or SIGINT stops it cleanly (exit 0).
 """
 
@@ -76,8 +82,11 @@ def parse_script(spec):
 class Recorder:
     """The receiver's shared state: scripts, per-path attempt counts, and the request log."""
 
-    def __init__(self, log_path, scripts, retry_after, delays, body_sizes, verbose, label):
+    def __init__(self, log_path, scripts, retry_after, delays, body_sizes, verbose, label,
+                 dedup=False):
         self.lock = threading.Lock()
+        self.dedup = dedup
+        self.effects = {}  # Idempotency-Key -> the payload its effect was answered with
         self.delays = dict(delays)
         self.body_sizes = dict(body_sizes)
         self.log = open(log_path, "a", encoding="utf-8")
@@ -90,16 +99,26 @@ class Recorder:
         self.label = label
         self.stopping = threading.Event()
 
-    def next_step(self, path):
-        """Counts one request to path and returns (attempt, step) for it."""
+    def dedup_step(self, path, key):
+        """With --dedup: (None, step, first_payload) for a key already in effect, else the
+        script's (attempt, step, None), recording the effect when the step is a 2xx."""
         with self.lock:
-            attempt = self.attempts.get(path, 0) + 1
-            self.attempts[path] = attempt
-            steps = self.scripts.get(path) or self.scripts.get("*") or [("status", 200, None)]
-            kind, status, ra = steps[min(attempt, len(steps)) - 1]
-            if ra is None and status in (429, 503):
-                ra = self.retry_after.get(path, self.retry_after.get("*"))
-            return attempt, (kind, status, ra)
+            if self.dedup and key and key in self.effects:
+                return None, ("status", 200, None), self.effects[key]
+            attempt, step = self.next_step(path)
+            if self.dedup and key and step[0] == "status" and 200 <= step[1] < 300:
+                self.effects[key] = {"status": step[1], "attempt": attempt}
+            return attempt, step, None
+
+    def next_step(self, path):
+        """Counts one request to path and returns (attempt, step) for it (lock held)."""
+        attempt = self.attempts.get(path, 0) + 1
+        self.attempts[path] = attempt
+        steps = self.scripts.get(path) or self.scripts.get("*") or [("status", 200, None)]
+        kind, status, ra = steps[min(attempt, len(steps)) - 1]
+        if ra is None and status in (429, 503):
+            ra = self.retry_after.get(path, self.retry_after.get("*"))
+        return attempt, (kind, status, ra)
 
     def record(self, rec):
         """Appends one request record to the log (flushed) and, when verbose, says it on stdout."""
@@ -128,6 +147,7 @@ class Recorder:
 
     def reset(self):
         with self.lock:
+            self.effects.clear()
             self.attempts.clear()
             self.records.clear()
 
@@ -163,16 +183,24 @@ class Handler(BaseHTTPRequestHandler):
             self.handle_control(url.path[len(CONTROL_PREFIX):], body)
             return
         rec = self.server.recorder
-        attempt, (kind, status, retry_after) = rec.next_step(url.path)
+        attempt, (kind, status, retry_after), first = rec.dedup_step(
+            url.path, self.headers.get("Idempotency-Key"))
         text = body.decode("utf-8", errors="replace")
-        rec.record({
+        fields = {
             "time": self.arrival[0], "mono_ns": self.arrival[1],
             "method": self.command, "path": url.path, "query": url.query,
             "headers": self.header_dict(), "body": text, "json": parse_json(text),
             "attempt": attempt, "answer": status if kind == "status" else kind,
-        })
+        }
+        if rec.dedup:
+            fields["duplicate"] = first is not None
+            fields["effect"] = first is None and kind == "status" and 200 <= status < 300
+        rec.record(fields)
         delay = rec.delays.get(url.path, rec.delays.get("*", 0.0))
-        if kind == "hang":
+        if first is not None:
+            if not (delay and rec.stopping.wait(delay)):
+                self.answer(200, first)
+        elif kind == "hang":
             rec.stopping.wait()
             self.close_connection = True
         elif kind == "close":
@@ -267,6 +295,8 @@ def parse_args(argv):
     p.add_argument("--retry-after", action="append", default=[], metavar="PATH=SECS")
     p.add_argument("--delay", action="append", default=[], metavar="PATH=SECS")
     p.add_argument("--body-size", action="append", default=[], metavar="PATH=BYTES")
+    p.add_argument("--dedup", action="store_true",
+                   help="first Idempotency-Key wins; repeats are answered 200 with its result")
     p.add_argument("--label", default="", help="prefix of the --verbose lines")
     p.add_argument("--verbose", action="store_true", help="print one human line per request")
     args = p.parse_args(argv)
@@ -319,7 +349,7 @@ def write_port_file(path, port):
 def main(argv):
     args = parse_args(argv)
     recorder = Recorder(args.log, args.script, args.retry_after, args.delay, args.body_size,
-                        args.verbose, args.label)
+                        args.verbose, args.label, args.dedup)
     server = ThreadingHTTPServer((args.bind, args.port), Handler)
     server.daemon_threads = True
     server.recorder = recorder
