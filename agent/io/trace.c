@@ -76,6 +76,20 @@ static json_t *section_to_json(const struct sample *s, const char *section)
         return o;
 }
 
+/* Sets key to reason when there is one; bytes JSON cannot carry as text become '?'. */
+static int set_reason(json_t *o, const char *key, const char *reason)
+{
+        char text[SAMPLE_REASON_MAX];
+        size_t n = strnlen(reason, sizeof(text) - 1);
+
+        if (n == 0)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                text[i] = reason[i] >= 0x20 && reason[i] < 0x7f ? reason[i] : '?';
+        text[n] = '\0';
+        return json_object_set_new(o, key, json_string(text));
+}
+
 static json_t *sample_to_json(const char *batch, const char *instance, const struct sample *s)
 {
         _cleanup_json_ json_t *o = json_object();
@@ -88,7 +102,10 @@ static json_t *sample_to_json(const char *batch, const char *instance, const str
         if (json_object_set_new(o, "t_ms", json_integer(s->t_ms)) < 0 ||
             json_object_set_new(o, "batch", json_string(batch)) < 0 ||
             json_object_set_new(o, "instance", json_string(instance)) < 0 ||
-            json_object_set_new(o, "memory", mem) < 0 || json_object_set_new(o, "runtime", rt) < 0)
+            json_object_set_new(o, "memory", mem) < 0 ||
+            json_object_set_new(o, "runtime", rt) < 0 ||
+            set_reason(o, "memory_error", s->memory_error) < 0 ||
+            set_reason(o, "runtime_error", s->runtime_error) < 0)
                 return NULL;
         return TAKE_PTR(o);
 }

@@ -16,6 +16,10 @@
 #define TRACE_LINE_MAX 4096
 
 /*
+ * Besides the samples, a line carries "memory_error" and "runtime_error" (strings, only when
+ * set): why the cgroup or the scrape gave no data, such as a rejected OpenMetrics body.
+ * trace_parse() ignores them: a replay judges the samples alone.
+ *
  * Writes one trace object for (batch, instance, s) as a single line ending in '\n' to f.
  * Returns 0 or -errno (-EIO when the stream failed).
  */

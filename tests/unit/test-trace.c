@@ -49,6 +49,28 @@ static void test_round_trip(void **state)
         assert_false(back.memory.has_anon);
         assert_true(back.runtime.has_gc_count && back.runtime.gc_count == 4812);
         assert_false(back.runtime.has_heap_max);
+        assert_null(strstr(buf, "_error"));
+}
+
+/* Why a target had no data goes into the line; a replay reads the line as if it were not there. */
+static void test_reasons(void **state)
+{
+        struct sample s = { .t_ms = 100 }, back;
+        char batch[POLICY_NAME_MAX + 1], inst[POLICY_NAME_MAX + 1], err[128], buf[TRACE_LINE_MAX];
+        int n;
+
+        (void)state;
+        snprintf(s.runtime_error, sizeof(s.runtime_error),
+                 "OpenMetrics: line 3: counter \"x_total\" is negative\xff\n");
+        snprintf(s.memory_error, sizeof(s.memory_error), "memory.current: not a regular file");
+        n = trace_format(buf, sizeof(buf), "b", "i", &s);
+        assert_true(n > 0);
+        assert_non_null(strstr(buf, "\"runtime_error\":\"OpenMetrics: line 3: counter "
+                                    "\\\"x_total\\\" is negative??\""));
+        assert_non_null(strstr(buf, "\"memory_error\":\"memory.current: not a regular file\""));
+        assert_int_equal(trace_parse(buf, (size_t)n, batch, inst, &back, err, sizeof(err)), 0);
+        assert_string_equal(back.runtime_error, "");
+        assert_false(back.runtime.has_gc_count);
 }
 
 /* Every field, in the order the trace format has always written them. */
@@ -176,7 +198,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),         cmocka_unit_test(test_parse_cases),
                 cmocka_unit_test(test_format_every_field), cmocka_unit_test(test_psi_some_alone),
-                cmocka_unit_test(test_psi_total_alone),
+                cmocka_unit_test(test_psi_total_alone),    cmocka_unit_test(test_reasons),
         };
 
         return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
