@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Validation and storage of one policy value, with messages that say what is accepted. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "policy-keys.h"
+#include "promtext-internal.h" /* promtext_utf8_valid(): the one UTF-8 check of the core */
 #include "units.h"
 #include "util.h"
 
@@ -13,7 +15,7 @@ _Static_assert(sizeof(enum policy_scope) == sizeof(unsigned), "enums are stored 
 
 static const char *const hints[] = {
         [V_NAME] = "a name (1-64 characters of A-Z a-z 0-9 . _ -)",
-        [V_TEXT] = "text",
+        [V_TEXT] = "text (valid UTF-8 without control characters)",
         [V_PATH] = "an absolute path",
         [V_SOCKET] = "an absolute path of at most 107 characters",
         [V_CGROUP] = "a cgroup path (starting with /, without . or .. components)",
@@ -21,8 +23,9 @@ static const char *const hints[] = {
         [V_URL] = "an http:// or https:// URL",
         [V_SELECTOR] = "a metric selector (name or name{label=\"value\"})",
         [V_METHOD] = "an HTTP method (POST, PUT, PATCH, GET or DELETE)",
-        [V_HEADER] = "a header (Name: value)",
-        [V_ADDRESS] = "an address (host:port or [ipv6]:port)",
+        [V_HEADER] = "a header (Name: value, without CR, LF or other control characters)",
+        [V_ADDRESS] = "an address (IPv4:port or [IPv6]:port; for a host name use socket = or "
+                      "its IP)",
         [V_SERVER] = "a HAProxy server (backend/server)",
         [V_DURATION] = "a duration (use 500ms, 5s, 2m, 1h)",
         [V_SIZE] = "a size (use 512MiB, 2GiB, 1G; bare = bytes)",
@@ -86,6 +89,15 @@ static bool unit_ok(const char *s)
                strcmp(dot, ".slice") == 0;
 }
 
+/* Valid UTF-8 without control characters (a tab is fine): what JSON and a header can carry. */
+static bool printable_utf8(const char *s)
+{
+        for (const char *p = s; *p; p++)
+                if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+                        return false;
+        return promtext_utf8_valid(s, strlen(s));
+}
+
 static bool url_ok(const char *s)
 {
         size_t n = strncasecmp(s, "http://", 7) == 0    ? 7
@@ -113,7 +125,7 @@ static bool header_ok(const char *s)
 {
         size_t n = strcspn(s, ":");
 
-        if (!all_in_set(s, n, ALNUM "-!#$%&'*+.^_`|~") || s[n] != ':')
+        if (!all_in_set(s, n, ALNUM "-!#$%&'*+.^_`|~") || s[n] != ':' || !printable_utf8(s))
                 return false;
         return s[n + 1 + strspn(s + n + 1, " \t")] != '\0';
 }
@@ -125,18 +137,21 @@ static bool port_ok(const char *s)
         return units_parse_uint(s, &port) == 0 && port >= 1 && port <= 65535;
 }
 
+/* HAProxy's runtime API is reached without a resolver: an IP literal and a port. */
 static bool address_ok(const char *s)
 {
-        const char *colon;
+        char host[INET6_ADDRSTRLEN];
+        unsigned char addr[sizeof(struct in6_addr)];
+        const char *end = s[0] == '[' ? strchr(s, ']') : strchr(s, ':');
+        size_t n = end ? (size_t)(end - s) - (s[0] == '[') : 0;
 
-        if (s[0] == '[') {
-                const char *close = strchr(s, ']');
-
-                return close && close > s + 1 && close[1] == ':' && port_ok(close + 2);
-        }
-        colon = strchr(s, ':');
-        return colon && colon > s && !strchr(colon + 1, ':') &&
-               all_in_set(s, (size_t)(colon - s), ALNUM ".-_") && port_ok(colon + 1);
+        if (!end || n == 0 || n >= sizeof(host))
+                return false;
+        memcpy(host, s + (s[0] == '['), n);
+        host[n] = '\0';
+        if (s[0] == '[')
+                return end[1] == ':' && port_ok(end + 2) && inet_pton(AF_INET6, host, addr) == 1;
+        return port_ok(end + 1) && inet_pton(AF_INET, host, addr) == 1;
 }
 
 static bool server_ok(const char *s)
@@ -162,6 +177,8 @@ static bool text_ok(enum value_kind kind, const char *s)
         switch (kind) {
         case V_NAME:
                 return strlen(s) <= POLICY_NAME_MAX && all_in_set(s, strlen(s), ALNUM "._-");
+        case V_TEXT:
+                return printable_utf8(s);
         case V_PATH:
                 return s[0] == '/';
         case V_SOCKET:
@@ -216,9 +233,21 @@ static int check_template(struct policy_parser *ps, const char *key, const char 
 static int store_header(struct policy_parser *ps, const struct key_def *def, void *obj,
                         const char *value)
 {
+        static const char *const reserved[] = { "Idempotency-Key", "Host" };
         struct policy_action *a = obj;
+        size_t n = strcspn(value, ":");
         char **v;
 
+        for (size_t i = 0; i < ELEMENTSOF(reserved); i++)
+                if (strlen(reserved[i]) == n && strncasecmp(value, reserved[i], n) == 0) {
+                        parser_diag(ps, ps->lineno, false,
+                                    "%s: %s is the agent's own header and cannot be set (the "
+                                    "agent sends %s)",
+                                    def->name, reserved[i],
+                                    i == 0 ? "<trip_id>-<action>, stable across restarts"
+                                           : "the URL's host");
+                        return -EINVAL;
+                }
         if (a->n_headers >= POLICY_HEADERS_MAX) {
                 parser_diag(ps, ps->lineno, false, "%s: too many headers (at most %d)", def->name,
                             POLICY_HEADERS_MAX);
