@@ -117,6 +117,7 @@ struct act {
         unsigned status[SCRIPT_MAX];
         unsigned retries;
         const char *retry_after;
+        enum action_on_failure on_failure;
 };
 
 struct fixture {
@@ -134,7 +135,6 @@ struct fixture {
 
 static void fixture_init(struct fixture *fx, const struct act *acts, size_t n, bool resume)
 {
-        const char *names[3] = { "cut", "rollback", "notify" };
 
         memset(fx, 0, sizeof(*fx));
         pthread_mutex_lock(&peer.lock);
@@ -155,8 +155,10 @@ static void fixture_init(struct fixture *fx, const struct act *acts, size_t n, b
         for (size_t i = 0; i < n; i++) {
                 struct policy_action *pa = &fx->pa[i];
 
-                snprintf(pa->name, sizeof(pa->name), "%s", names[i]);
+                snprintf(pa->name, sizeof(pa->name), "%s",
+                         (const char *[]){ "cut", "rollback", "notify" }[i]);
                 pa->retries = acts[i].retries;
+                pa->on_failure = acts[i].on_failure;
                 pa->timeout_ms = 2000;
                 if (acts[i].path) {
                         pa->type = ACTION_HTTP;
@@ -174,7 +176,7 @@ static void fixture_init(struct fixture *fx, const struct act *acts, size_t n, b
                                           &(struct breaker_trip){ .instance = "canary-1",
                                                                   .rule = "heap-pressure",
                                                                   .t_ms = 5000 },
-                                          1795400225, names, n),
+                                          1795400225, fx->pa, n),
                          0);
         if (resume) { /* a restart found the first action in progress */
                 fx->s->actions[0].attempts = 1;
@@ -353,10 +355,11 @@ static void test_backoff_waits(void **ctx)
         fixture_done(&fx);
 }
 
-/* retries = 2: three attempts, then failed for good, and the rollback never goes. */
+/* retries = 2: three attempts, then failed for good; a gate keeps the rollback back. */
 static void test_attempt_limit(void **ctx)
 {
-        const struct act acts[] = { { "/cut", { 500 }, 2 }, { "/rollback", { 200 } } };
+        const struct act acts[] = { { "/cut", { 500 }, 2, .on_failure = ACTION_ON_FAILURE_STOP },
+                                    { "/rollback", { 200 } } };
         struct fixture fx;
 
         (void)ctx;
@@ -463,19 +466,47 @@ static void test_resume_skips_done(void **ctx)
         fixture_done(&fx);
 }
 
-/* A state whose first action failed for good sends nothing more. */
-static void test_failed_stops(void **ctx)
-{
-        const struct act acts[] = { { "/cut", { 200 } }, { "/rollback", { 200 } } };
-        struct fixture fx;
+struct on_failure_case {
+        const char *name;
+        enum action_on_failure cut; /* the cut's on_failure; the cut always fails */
+        unsigned rollback;          /* the rollback's answer */
+        unsigned rollback_hits;
+        enum state_action_status rollback_status;
+        enum breaker_phase phase;
+};
 
+static const struct on_failure_case on_failure_cases[] = {
+        { "continue: the rollback still goes", ACTION_ON_FAILURE_CONTINUE, 200, 1,
+          STATE_ACTION_DONE, BREAKER_FAILED },
+        { "continue, the rollback fails too", ACTION_ON_FAILURE_CONTINUE, 404, 1,
+          STATE_ACTION_FAILED, BREAKER_FAILED },
+        { "stop: a gate keeps the rest back", ACTION_ON_FAILURE_STOP, 200, 0, STATE_ACTION_PENDING,
+          BREAKER_FAILED },
+};
+
+/* A cut that fails for good: the chain goes on unless the cut is a gate (on_failure = stop). */
+static void test_on_failure(void **ctx)
+{
         (void)ctx;
-        fixture_init(&fx, acts, 2, false);
-        assert_int_equal(state_action_finish(fx.s, &fx.s->actions[0], STATE_ACTION_FAILED, "x"), 0);
-        assert_int_equal(run_at(&fx, 0), 0);
-        assert_int_equal(hits(0) + hits(1), 0);
-        assert_int_equal(actions_next_due_ms(fx.a, 0), INT64_MAX);
-        fixture_done(&fx);
+        for (size_t c = 0; c < ELEMENTSOF(on_failure_cases); c++) {
+                const struct on_failure_case *tc = &on_failure_cases[c];
+                const struct act acts[] = { { "/cut", { 503 }, 1, .on_failure = tc->cut },
+                                            { "/rollback", { tc->rollback } } };
+                struct fixture fx;
+
+                print_message("case: %s\n", tc->name);
+                fixture_init(&fx, acts, 2, false);
+                for (int64_t t = 0; t < 120000 && fx.s->phase == BREAKER_TRIPPED; t += 500)
+                        run_at(&fx, t);
+                assert_int_equal(hits(0), 2);
+                assert_int_equal(fx.s->actions[0].status, STATE_ACTION_FAILED);
+                assert_int_equal(hits(1), tc->rollback_hits);
+                assert_int_equal(fx.s->actions[1].status, tc->rollback_status);
+                assert_int_equal(fx.s->phase, tc->phase);
+                assert_int_equal(run_at(&fx, 600000), 0); /* and nothing more, ever */
+                assert_int_equal(hits(0) + hits(1), 2 + tc->rollback_hits);
+                fixture_done(&fx);
+        }
 }
 
 /* An action the policy no longer has fails without a request. */
@@ -561,7 +592,7 @@ int main(void)
                 cmocka_unit_test(test_unsaved_attempt_not_sent),
                 cmocka_unit_test(test_resume_after_restart),
                 cmocka_unit_test(test_resume_skips_done),
-                cmocka_unit_test(test_failed_stops),
+                cmocka_unit_test(test_on_failure),
                 cmocka_unit_test(test_action_gone),
                 cmocka_unit_test(test_haproxy_unreachable),
                 cmocka_unit_test(test_state_untouched_without_writer),
