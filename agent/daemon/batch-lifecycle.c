@@ -211,3 +211,17 @@ int batch_promote(struct batch *b)
         log_notice("batch %s: promoted: no longer watched", b->p->name);
         return b->state_dirty ? -EIO : 0;
 }
+
+int batch_trip(struct batch *b, const char *text, int64_t now_ms)
+{
+        int64_t t_ms = now_ms > b->env->start_ms ? now_ms - b->env->start_ms : 0;
+        int r = breaker_trip_manual(b->br, t_ms, text);
+
+        if (r < 0)
+                return r;
+        b->trips_total++;
+        log_error("batch %s TRIPPED by hand: %s", b->p->name, text);
+        /* Recorded and saved (with the first attempt) before the caller hears of it. */
+        batch_act(b, now_ms);
+        return b->st->has_trip && !b->state_dirty ? 0 : -EIO;
+}

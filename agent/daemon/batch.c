@@ -32,6 +32,11 @@ int64_t batch_next_tick_ms(const struct batch *b)
         return b->next_tick_ms;
 }
 
+const struct breaker_trip *batch_trip_record(const struct batch *b)
+{
+        return b->st->has_trip ? &b->st->trip : NULL;
+}
+
 enum breaker_phase batch_phase(const struct batch *b)
 {
         return breaker_phase(b->br);

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <unistd.h>
 
 #include "actions.h"
 #include "util.h"
@@ -299,6 +300,40 @@ static void test_envelope_golden(void **ctx)
         want[strcspn(want, "\n")] = '\0';
         assert_string_equal(text, want);
         state_free(s);
+}
+
+/* A manual trip's words reach the payload; the trip's record keeps them through the file. */
+static void test_envelope_manual(void **ctx)
+{
+        struct policy p = { .name = "v1.0.1-a" };
+        struct breaker_trip t = { .t_ms = 5, .instance = "*", .rule = "manual" };
+        _cleanup_free_ char *text = NULL;
+        struct state *s, *back;
+        char dir[] = "/tmp/test-actions.XXXXXX";
+        json_t *j;
+
+        (void)ctx;
+        snprintf(t.text, sizeof(t.text), "on-call: \"leak\" in v2");
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(state_new("v1.0.1-a", &s), 0);
+        assert_int_equal(state_begin_trip(s, &t, 1795400225, NULL, 0), 0);
+        assert_int_equal(state_save(dir, s), 0);
+        assert_int_equal(state_load(dir, "v1.0.1-a", &back, NULL), 0);
+        assert_string_equal(back->trip.text, t.text);
+        assert_int_equal(actions_envelope(&p, back, "rollback", "node-7", &text), 0);
+        j = json_loads(text, 0, NULL);
+        assert_non_null(j);
+        assert_string_equal(
+                json_string_value(json_object_get(json_object_get(j, "reason"), "text")), t.text);
+        assert_string_equal(
+                json_string_value(json_object_get(json_object_get(j, "reason"), "rule")), "manual");
+        json_decref(j);
+        state_free(back);
+        state_free(s);
+        free(text);
+        assert_true(asprintf(&text, "%s/v1.0.1-a.json", dir) > 0);
+        assert_int_equal(unlink(text), 0);
+        assert_int_equal(rmdir(dir), 0);
 }
 
 /* Cut before rollback before notify; each exactly once, under its trip's key. */
@@ -584,6 +619,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_backoff),
                 cmocka_unit_test(test_envelope_golden),
+                cmocka_unit_test(test_envelope_manual),
                 cmocka_unit_test(test_order_and_keys),
                 cmocka_unit_test(test_backoff_waits),
                 cmocka_unit_test(test_attempt_limit),
