@@ -65,6 +65,7 @@ int batch_new(struct policy *p, const struct stat *st, struct batch_env *env, in
         b->file = *st;
         b->env = env;
         b->next_tick_ms = now_ms;
+        b->armed_since_t_ms = -1;
         b->attempts = calloc(p->n_actions ? p->n_actions : 1, sizeof(*b->attempts));
         r = b->attempts ? 0 : -ENOMEM;
         if (r >= 0)
@@ -137,6 +138,7 @@ static int rebuild(struct batch *b, struct policy *p)
         for (size_t i = 0; i < b->n_t; i++)
                 b->t[i].b = b;
         b->br = tmp.br;
+        b->armed_since_t_ms = -1; /* a new policy bakes afresh */
         b->attempts = attempts;
         b->collecting = false;
         b->outstanding = 0;

@@ -87,6 +87,12 @@ int batch_trip(struct batch *b, const char *text, int64_t now_ms);
 int batch_update_policy(struct batch *b, struct policy *p, const struct stat *st, int64_t now_ms);
 
 enum breaker_phase batch_phase(const struct batch *b);
+/*
+ * How long the batch has been armed, in ms of its own evaluated ticks: from the first
+ * armed tick of the current run to the last tick. 0 when not armed. Time in which no tick
+ * was evaluated (the agent down) never counts, since a restart starts a new run.
+ */
+int64_t batch_healthy_ms(const struct batch *b);
 /* The trip the state file holds (with its id), or NULL when none is recorded. */
 const struct breaker_trip *batch_trip_record(const struct batch *b);
 

@@ -19,7 +19,7 @@ static json_t *batch_json(const struct batch *b)
         return batch_status_format(b, &text) < 0 ? NULL : json_loads(text, 0, NULL);
 }
 
-/* {"batches":[...]} with every batch, or only the one named. */
+/* {"batches":[...]} with every batch, or only the one named, and which agent run answers. */
 static json_t *status_json(const struct loop *l, const char *only)
 {
         json_t *a = json_array();
@@ -27,7 +27,7 @@ static json_t *status_json(const struct loop *l, const char *only)
         for (size_t i = 0; a && i < l->n; i++)
                 if (!only || !strcmp(batch_name(l->batches[i]), only))
                         json_array_append_new(a, batch_json(l->batches[i]));
-        return json_pack("{s:o}", "batches", a);
+        return json_pack("{s:o, s:s}", "batches", a, "agent_run", l->run_id);
 }
 
 char *loop_status_text(const struct loop *l)
