@@ -106,10 +106,12 @@ grep -q "no daemon answers on $TEST_TMP/stale.sock" "$TEST_TMP/stale.err" ||
 # --- the agent killed during a bake: the bake clock stops while it is down ---------------------
 # baker: wait --bake 3s; the agent dies once the bake has begun and stays down DOWN_S seconds.
 DOWN_S=4
+agent_set_ratio low
+"$BIN" reset b1 --socket "$AGENT_SOCK" >/dev/null || fail "reset b1 (promoted above) failed"
 spawn baker bash -c 't0=$EPOCHREALTIME; "$0" wait b1 --bake 3s --timeout 40s --socket "$1";
 	echo "rc=$? t0=$t0 end=$EPOCHREALTIME"' "$BIN" "$AGENT_SOCK"
 wait_until 5 grep -qx 'b1: armed' "$TEST_TMP/baker.log" || fail "baker: no armed line"
-agent_wait_ticks 2
+agent_wait_ticks 2 10 || fail "baker: the agent did not tick"
 spawn_kill "$AGENT_PID"
 killed=$EPOCHREALTIME
 sleep "$DOWN_S" # the outage under test, not a wait for something to happen
