@@ -108,6 +108,7 @@ grep -q "no daemon answers on $TEST_TMP/stale.sock" "$TEST_TMP/stale.err" ||
 DOWN_S=4
 agent_set_ratio low
 "$BIN" reset b1 --socket "$AGENT_SOCK" >/dev/null || fail "reset b1 (promoted above) failed"
+# shellcheck disable=SC2016 # expanded by the inner bash
 spawn baker bash -c 't0=$EPOCHREALTIME; "$0" wait b1 --bake 3s --timeout 40s --socket "$1";
 	echo "rc=$? t0=$t0 end=$EPOCHREALTIME"' "$BIN" "$AGENT_SOCK"
 wait_until 5 grep -qx 'b1: armed' "$TEST_TMP/baker.log" || fail "baker: no armed line"
@@ -128,6 +129,7 @@ log "wait --bake 3s took $total_ms ms with the agent down for $down_ms ms"
 [ "$total_ms" -ge $((3000 + down_ms - 500)) ] || fail "the bake counted the outage: $total_ms ms in all, $down_ms ms down"
 
 # --- the agent stays down past --timeout: exit 4, not 124 -------------------------------------
+# shellcheck disable=SC2016 # expanded by the inner bash
 spawn downer bash -c '"$0" wait b1 --bake 60s --timeout 3s --socket "$1"; echo "rc=$?"' "$BIN" "$AGENT_SOCK"
 wait_until 5 grep -qx 'b1: armed' "$TEST_TMP/downer.log" || fail "downer: no armed line"
 spawn_kill "$AGENT_PID"
