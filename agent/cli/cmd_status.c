@@ -71,41 +71,6 @@ static void print_batch(json_t *b)
         }
 }
 
-/* Reads one state file without touching it (a corrupt one is reported, not moved). */
-static json_t *state_file_json(const char *dir, const char *batch)
-{
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *status = NULL;
-        struct state *s = NULL;
-        char why[256];
-        size_t len;
-        json_t *o = NULL;
-
-        if (asprintf(&path, "%s/%s.json", dir, batch) < 0)
-                return NULL;
-        f = fopen(path, "re");
-        if (!f) {
-                fprintf(stderr, "oombreaker status: %s: %s\n", path, strerror(errno));
-                return NULL;
-        }
-        text = malloc(STATE_FILE_MAX + 1);
-        if (!text)
-                return NULL;
-        len = fread(text, 1, STATE_FILE_MAX + 1, f);
-        if (len > STATE_FILE_MAX || state_parse(text, len, batch, &s, why, sizeof(why)) < 0) {
-                fprintf(stderr, "oombreaker status: %s: corrupt state file: %s\n", path,
-                        len > STATE_FILE_MAX ? "too large" : why);
-                return NULL;
-        }
-        if (report_state_format(s, &status) >= 0)
-                o = json_loads(status, 0, NULL);
-        if (o)
-                json_object_set_new(o, "source", json_string("state file"));
-        state_free(s);
-        return o;
-}
-
 static int add_state_dir(const char *dir, json_t *batches)
 {
         struct dirent *de;
@@ -126,7 +91,7 @@ static int add_state_dir(const char *dir, json_t *batches)
                         continue;
                 memcpy(name, de->d_name, n - 5);
                 name[n - 5] = '\0';
-                if (state_name_valid(name) && (o = state_file_json(dir, name)))
+                if (state_name_valid(name) && (o = ctl_state_file_json("status", dir, name)))
                         json_array_append_new(batches, o);
         }
         closedir(d);
@@ -140,7 +105,8 @@ static int status_from_state_dir(const char *state_dir, const char *batch, json_
         if (!batches)
                 return -ENOMEM;
         if (batch) {
-                o = state_name_valid(batch) ? state_file_json(state_dir, batch) : NULL;
+                o = state_name_valid(batch) ? ctl_state_file_json("status", state_dir, batch)
+                                            : NULL;
                 if (!o) {
                         json_decref(batches);
                         return -ENOENT;
@@ -213,10 +179,10 @@ int cmd_status(int argc, char **argv)
                         o.socket, o.state_dir);
                 r = status_from_state_dir(o.state_dir, o.batch, &batches);
                 if (r < 0)
-                        return EXIT_CONFIG;
+                        return EXIT_UNREACHABLE; /* neither the daemon nor its files */
         } else if (r < 0) {
                 ctl_explain_call_error("status", &o, r);
-                return EXIT_CONFIG;
+                return ctl_call_error_exit(r);
         } else if (!json_is_true(json_object_get(resp, "ok"))) {
                 fprintf(stderr, "oombreaker status: %s\n",
                         json_string_value(json_object_get(resp, "error")));

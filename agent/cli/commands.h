@@ -11,6 +11,7 @@ enum exit_code {
         EXIT_CONFIG = 1,       /* usage or configuration error */
         EXIT_TRIPPED = 2,      /* tripped or failed */
         EXIT_INCONCLUSIVE = 3, /* no verdict: inputs missing */
+        EXIT_UNREACHABLE = 4,  /* no daemon answers (wait: it stayed down) */
         EXIT_TIMEOUT = 124,    /* wait --timeout ran out */
 };
 
@@ -20,5 +21,6 @@ int cmd_status(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_reset(int argc, char **argv);
 int cmd_promote(int argc, char **argv);
+int cmd_trip(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_sample(int argc, char **argv);

@@ -2,13 +2,16 @@
 /* What status, wait, reset and promote share: options, the control socket, phases. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "control.h"
 #include "ctl.h"
+#include "report.h"
 #include "units.h"
+#include "util.h"
 
 #define CTL_DURATION_MAX_MS (30ull * 24 * 3600 * 1000) /* --bake and --timeout */
 
@@ -46,6 +49,9 @@ static int set_option(int id, const char *arg, void *userdata)
                 return parse_duration_opt(o->cmd, "bake", arg, &o->bake_ms);
         case CTL_OPT_TIMEOUT:
                 return parse_duration_opt(o->cmd, "timeout", arg, &o->timeout_ms);
+        case CTL_OPT_REASON:
+                o->reason = arg;
+                return 0;
         }
         return -EINVAL;
 }
@@ -79,6 +85,8 @@ int ctl_call_within(const struct ctl_opts *o, const char *cmd, int timeout_ms, j
 
         if (o->batch)
                 json_object_set_new(req, "batch", json_string(o->batch));
+        if (o->reason)
+                json_object_set_new(req, "reason", json_string(o->reason));
         r = control_call(o->socket, req, timeout_ms, ret);
         json_decref(req);
         return r;
@@ -87,6 +95,11 @@ int ctl_call_within(const struct ctl_opts *o, const char *cmd, int timeout_ms, j
 int ctl_call(const struct ctl_opts *o, const char *cmd, json_t **ret)
 {
         return ctl_call_within(o, cmd, CTL_CALL_TIMEOUT_MS, ret);
+}
+
+int ctl_call_error_exit(int r)
+{
+        return r == -EACCES || r == -EPERM || r == -EINVAL ? EXIT_CONFIG : EXIT_UNREACHABLE;
 }
 
 void ctl_explain_call_error(const char *cmd, const struct ctl_opts *o, int r)
@@ -157,7 +170,7 @@ int ctl_change_phase(int argc, char **argv, const char *usage)
         r = ctl_call(&o, argv[0], &resp);
         if (r < 0) {
                 ctl_explain_call_error(argv[0], &o, r);
-                return EXIT_CONFIG;
+                return ctl_call_error_exit(r);
         }
         if (!json_is_true(json_object_get(resp, "ok"))) {
                 fprintf(stderr, "oombreaker %s: %s\n", argv[0],
@@ -168,4 +181,40 @@ int ctl_change_phase(int argc, char **argv, const char *usage)
         printf("%s: %s\n", o.batch, json_string_value(json_object_get(resp, "phase")));
         json_decref(resp);
         return EXIT_OK;
+}
+
+json_t *ctl_state_file_json(const char *cmd, const char *dir, const char *batch)
+{
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *status = NULL;
+        struct state *s = NULL;
+        char why[256];
+        size_t len;
+        json_t *o = NULL;
+
+        if (asprintf(&path, "%s/%s.json", dir, batch) < 0)
+                return NULL;
+        f = fopen(path, "re");
+        if (!f) {
+                if (cmd)
+                        fprintf(stderr, "oombreaker %s: %s: %s\n", cmd, path, strerror(errno));
+                return NULL;
+        }
+        text = malloc(STATE_FILE_MAX + 1);
+        if (!text)
+                return NULL;
+        len = fread(text, 1, STATE_FILE_MAX + 1, f);
+        if (len > STATE_FILE_MAX || state_parse(text, len, batch, &s, why, sizeof(why)) < 0) {
+                if (cmd)
+                        fprintf(stderr, "oombreaker %s: %s: corrupt state file: %s\n", cmd, path,
+                                len > STATE_FILE_MAX ? "too large" : why);
+                return NULL;
+        }
+        if (report_state_format(s, &status) >= 0)
+                o = json_loads(status, 0, NULL);
+        if (o)
+                json_object_set_new(o, "source", json_string("state file"));
+        state_free(s);
+        return o;
 }

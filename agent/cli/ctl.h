@@ -26,6 +26,7 @@ struct ctl_opts {
         bool json;
         uint64_t bake_ms;
         uint64_t timeout_ms; /* 0 = none */
+        const char *reason;  /* trip --reason; sent when set */
 };
 
 enum {
@@ -34,6 +35,7 @@ enum {
         CTL_OPT_JSON,
         CTL_OPT_BAKE,
         CTL_OPT_TIMEOUT,
+        CTL_OPT_REASON,
 };
 
 /* The options all four commands take (struct option entries). */
@@ -50,12 +52,23 @@ enum {
 int ctl_parse(int argc, char **argv, const char *usage, const struct option *options,
               bool batch_required, struct ctl_opts *ret);
 
-/* Sends {"cmd": cmd, "batch": o->batch} and waits at most timeout_ms for *ret (caller
- * frees). Returns 0 or -errno (control_call()'s). */
+/* Sends {"cmd": cmd, "batch": o->batch} (and "reason" when set) and waits at most timeout_ms for
+ * *ret (caller frees). Returns 0 or -errno (control_call()'s). */
 int ctl_call_within(const struct ctl_opts *o, const char *cmd, int timeout_ms, json_t **ret);
 
 /* ctl_call_within() with CTL_CALL_TIMEOUT_MS. */
 int ctl_call(const struct ctl_opts *o, const char *cmd, json_t **ret);
+
+/* The exit code for a failed ctl_call(): EXIT_UNREACHABLE when no daemon answers,
+ * EXIT_CONFIG when one is there but refuses us (permissions). */
+int ctl_call_error_exit(int r);
+
+/*
+ * One batch's state file in dir as a status object (with "source": "state file"), read
+ * without touching it. NULL when it is missing or corrupt, said on stderr for cmd (no word
+ * when cmd is NULL).
+ */
+json_t *ctl_state_file_json(const char *cmd, const char *dir, const char *batch);
 
 /* Says on stderr why talking to the daemon failed (r from ctl_call()). */
 void ctl_explain_call_error(const char *cmd, const struct ctl_opts *o, int r);

@@ -22,6 +22,7 @@ static const struct command commands[] = {
         { "wait", cmd_wait, "BATCH [--bake DUR] [--timeout DUR]  the pipeline gate" },
         { "reset", cmd_reset, "BATCH  re-arm a batch" },
         { "promote", cmd_promote, "BATCH  stop watching a healthy batch" },
+        { "trip", cmd_trip, "BATCH --reason TEXT  trip a batch by hand" },
 };
 
 static void usage(FILE *f)

@@ -305,6 +305,33 @@ void breaker_reset(struct breaker *b)
         b->n_tv = 0;
 }
 
+bool breaker_text_valid(const char *text)
+{
+        size_t n = 0;
+
+        for (; text[n]; n++)
+                if (text[n] < 0x20 || text[n] > 0x7e || n >= BREAKER_TEXT_MAX)
+                        return false;
+        return n > 0;
+}
+
+int breaker_trip_manual(struct breaker *b, int64_t t_ms, const char *text)
+{
+        if (!text || !breaker_text_valid(text))
+                return -EINVAL;
+        if (breaker_phase_latched(b->phase))
+                return -EALREADY;
+        if (b->phase == BREAKER_PROMOTED)
+                return -EBUSY;
+        b->trip = (struct breaker_trip){ .t_ms = t_ms,
+                                         .instance = BREAKER_BATCH_INSTANCE,
+                                         .rule = BREAKER_MANUAL_RULE };
+        snprintf(b->trip.text, sizeof(b->trip.text), "%s", text);
+        b->has_trip = true;
+        b->phase = BREAKER_TRIPPED;
+        return 0;
+}
+
 int breaker_promote(struct breaker *b)
 {
         if (breaker_phase_latched(b->phase))
@@ -339,6 +366,7 @@ int breaker_restore(struct breaker *b, enum breaker_phase phase, const struct br
                 b->trip.time[sizeof(b->trip.time) - 1] = '\0';
                 b->trip.instance[sizeof(b->trip.instance) - 1] = '\0';
                 b->trip.rule[sizeof(b->trip.rule) - 1] = '\0';
+                b->trip.text[sizeof(b->trip.text) - 1] = '\0';
                 if (b->trip.n_conditions > _COND_MAX)
                         b->trip.n_conditions = _COND_MAX;
                 b->has_trip = true;

@@ -39,6 +39,8 @@
 #define BREAKER_BATCH_INSTANCE "*"
 #define BREAKER_TRIP_ID_MAX    127 /* [A-Za-z0-9-] */
 #define BREAKER_TIME_MAX       31  /* RFC 3339, UTC: 2026-11-26T02:17:05Z */
+#define BREAKER_TEXT_MAX       200 /* the operator's words on a manual trip */
+#define BREAKER_MANUAL_RULE    "manual"
 
 enum breaker_phase {
         BREAKER_ARMED,
@@ -80,6 +82,7 @@ struct breaker_trip {
         bool dry_run;
         size_t n_conditions;
         struct breaker_condition conditions[_COND_MAX];
+        char text[BREAKER_TEXT_MAX + 1]; /* a manual trip's reason (printable ASCII); "" else */
 };
 
 struct breaker_transition {
@@ -127,6 +130,17 @@ const struct breaker_trip *breaker_trip(const struct breaker *b);
 /* The first dry-run "would trip" since arming (where a real trip would have latched); NULL if none.
  */
 const struct breaker_trip *breaker_would_trip(const struct breaker *b);
+
+/*
+ * A manual trip at t_ms (`oombreaker trip`): latches like a rule's trip, with rule "manual",
+ * instance "*", no conditions and text as the reason (1..BREAKER_TEXT_MAX printable ASCII
+ * characters). Returns 0; -EALREADY when a trip is already latched (nothing changes, so the
+ * actions never go twice); -EBUSY when promoted; -EINVAL for bad text.
+ */
+int breaker_trip_manual(struct breaker *b, int64_t t_ms, const char *text);
+
+/* True for text a manual trip accepts: 1..BREAKER_TEXT_MAX printable ASCII characters. */
+bool breaker_text_valid(const char *text);
 
 /* Re-arms: phase armed, streaks and windows cleared, OOM baselines retaken at the next sample. */
 void breaker_reset(struct breaker *b);

@@ -15,6 +15,7 @@ static const char *const scope_choices[] = { "instance", "batch", NULL };
 static const char *const preset_choices[] = { "none",   "go",     "jvm", "dotnet",
                                               "nodejs", "python", NULL };
 static const char *const type_choices[] = { "http", "haproxy", NULL };
+static const char *const on_failure_choices[] = { "continue", "stop", NULL };
 static const char *const state_choices[] = { "maint", "drain", "weight0", NULL };
 
 #define MIB (1024.0 * 1024.0)
@@ -82,6 +83,7 @@ static const struct key_def action_keys[] = {
         { "tls_ca", V_PATH, ACTION(tls_ca), .flags = KEY_HTTP },
         { "timeout", V_DURATION, ACTION(timeout_ms), 100, 300000 },
         { "retries", V_UINT, ACTION(retries), 0, 20 },
+        { "on_failure", V_ENUM, ACTION(on_failure), .choices = on_failure_choices },
         { "socket", V_SOCKET, ACTION(socket), .flags = KEY_HAPROXY },
         { "address", V_ADDRESS, ACTION(address), .flags = KEY_HAPROXY },
         { "server", V_SERVER, ACTION(server), .flags = KEY_HAPROXY },

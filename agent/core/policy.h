@@ -45,6 +45,13 @@ enum action_type {
         _ACTION_TYPE_MAX,
 };
 
+/* What a failed action (retries exhausted) does to the rest of the chain. */
+enum action_on_failure {
+        ACTION_ON_FAILURE_CONTINUE, /* the default: the next action still runs */
+        ACTION_ON_FAILURE_STOP,     /* a gate: nothing after it runs */
+        _ACTION_ON_FAILURE_MAX,
+};
+
 enum haproxy_state {
         HAPROXY_STATE_MAINT,   /* set server B/S state maint */
         HAPROXY_STATE_DRAIN,   /* set server B/S state drain */
@@ -91,6 +98,7 @@ struct policy_action {
         char *tls_ca;
         uint64_t timeout_ms; /* per attempt, default 5000 */
         unsigned retries;    /* attempts after the first, default 5 */
+        enum action_on_failure on_failure;
         /* haproxy */
         char *socket;  /* unix socket path, or NULL */
         char *address; /* host:port, or NULL */

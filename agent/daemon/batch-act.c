@@ -48,12 +48,9 @@ static int persist(struct batch *b, int64_t now_ms, const char *action)
 /* Puts a latched trip into the state (in memory). Fails only for want of memory or entropy. */
 static void record_trip(struct batch *b)
 {
-        const char *names[POLICY_ACTIONS_MAX];
-        int r;
+        int r = state_begin_trip(b->st, breaker_trip(b->br), time(NULL), b->p->actions,
+                                 b->p->n_actions);
 
-        for (size_t i = 0; i < b->p->n_actions; i++)
-                names[i] = b->p->actions[i].name;
-        r = state_begin_trip(b->st, breaker_trip(b->br), time(NULL), names, b->p->n_actions);
         if (r < 0) {
                 if (!b->record_failing)
                         log_error("batch %s: cannot record the trip: %s; trying again every "
@@ -112,22 +109,32 @@ static void log_outcome(const struct batch *b, const struct actions_outcome *o, 
                 log_warning("batch %s: action %s attempt %u failed: %s; retrying in %lld ms",
                             b->p->name, name, o->attempt, o->result, (long long)o->retry_in_ms);
         else
-                log_error("batch %s: action %s failed after %u attempt(s): %s", b->p->name, name,
-                          o->attempt, o->result);
+                log_error("batch %s: action %s failed after %u attempt(s): %s%s", b->p->name, name,
+                          o->attempt, o->result,
+                          b->st->actions[o->action].stop_on_failure
+                                  ? "; on_failure = stop: no later action runs"
+                                  : "");
 }
 
-/* The breaker follows the state: rolled_back once every action is done, failed on one. */
-static void follow_phase(struct batch *b, const char *name)
+/* The breaker follows the state once the chain has ended: rolled_back, or failed. */
+static void follow_phase(struct batch *b)
 {
         enum breaker_phase ph = b->st->phase;
+        char failed[256] = "";
+        size_t n = 0;
 
         if (ph == breaker_phase(b->br) || (ph != BREAKER_ROLLED_BACK && ph != BREAKER_FAILED))
                 return;
         breaker_set_phase(b->br, ph);
-        if (ph == BREAKER_ROLLED_BACK)
+        if (ph == BREAKER_ROLLED_BACK) {
                 log_notice("batch %s: rolled_back: every action is done", b->p->name);
-        else
-                log_error("batch %s: failed: action %s did not succeed", b->p->name, name);
+                return;
+        }
+        for (size_t i = 0; i < b->st->n_actions && n < sizeof(failed); i++)
+                if (b->st->actions[i].status == STATE_ACTION_FAILED)
+                        n += (size_t)snprintf(failed + n, sizeof(failed) - n, "%s%s", n ? ", " : "",
+                                              b->st->actions[i].name);
+        log_error("batch %s: failed: action(s) %s did not succeed", b->p->name, failed);
 }
 
 static void record_finish(struct batch *b, const struct actions_outcome *o, int64_t now_ms)
@@ -148,7 +155,7 @@ static void record_finish(struct batch *b, const struct actions_outcome *o, int6
                 b->attempts[ai][o->kind == ACTIONS_EVENT_DONE ? 0 : 1]++;
         /* A failed save keeps the outcome in memory; the next save carries it. */
         persist(b, now_ms, x->name);
-        follow_phase(b, x->name);
+        follow_phase(b);
         if (b->env->evaluated)
                 b->env->evaluated(b->env->userdata);
 }

@@ -35,7 +35,8 @@ struct batch {
         size_t n_t;
         int64_t next_tick_ms;
         int64_t tick_t_ms;
-        size_t outstanding; /* scrapes of the tick still out */
+        int64_t armed_since_t_ms; /* first tick of the current armed run; -1 when not armed */
+        size_t outstanding;       /* scrapes of the tick still out */
         bool collecting;
         uint64_t trips_total;
         uint64_t (*attempts)[2]; /* per action: [0] ok, [1] error */

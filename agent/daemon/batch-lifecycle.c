@@ -71,6 +71,7 @@ int batch_new(struct policy *p, const struct stat *st, struct batch_env *env, in
         b->file = *st;
         b->env = env;
         b->next_tick_ms = now_ms;
+        b->armed_since_t_ms = -1;
         b->attempts = calloc(p->n_actions ? p->n_actions : 1, sizeof(*b->attempts));
         r = b->attempts ? 0 : -ENOMEM;
         if (r >= 0)
@@ -143,6 +144,7 @@ static int rebuild(struct batch *b, struct policy *p)
         for (size_t i = 0; i < b->n_t; i++)
                 b->t[i].b = b;
         b->br = tmp.br;
+        b->armed_since_t_ms = -1; /* a new policy bakes afresh */
         b->attempts = attempts;
         b->collecting = false;
         b->outstanding = 0;
@@ -216,4 +218,18 @@ int batch_promote(struct batch *b)
         b->state_dirty = batch_save_state(b) < 0;
         log_notice("batch %s: promoted: no longer watched", b->p->name);
         return b->state_dirty ? -EIO : 0;
+}
+
+int batch_trip(struct batch *b, const char *text, int64_t now_ms)
+{
+        int64_t t_ms = now_ms > b->env->start_ms ? now_ms - b->env->start_ms : 0;
+        int r = breaker_trip_manual(b->br, t_ms, text);
+
+        if (r < 0)
+                return r;
+        b->trips_total++;
+        log_error("batch %s TRIPPED by hand: %s", b->p->name, text);
+        /* Recorded and saved (with the first attempt) before the caller hears of it. */
+        batch_act(b, now_ms);
+        return b->st->has_trip && !b->state_dirty ? 0 : -EIO;
 }

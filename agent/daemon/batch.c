@@ -32,6 +32,11 @@ int64_t batch_next_tick_ms(const struct batch *b)
         return b->next_tick_ms;
 }
 
+const struct breaker_trip *batch_trip_record(const struct batch *b)
+{
+        return b->st->has_trip ? &b->st->trip : NULL;
+}
+
 enum breaker_phase batch_phase(const struct batch *b)
 {
         return breaker_phase(b->br);
@@ -291,6 +296,20 @@ static void log_tick(const struct batch *b)
         }
 }
 
+/* The current run of armed ticks, for wait --bake: only ticks this agent judged count. */
+static void note_healthy(struct batch *b, enum breaker_phase ph)
+{
+        if (ph != BREAKER_ARMED)
+                b->armed_since_t_ms = -1;
+        else if (b->armed_since_t_ms < 0)
+                b->armed_since_t_ms = b->tick_t_ms;
+}
+
+int64_t batch_healthy_ms(const struct batch *b)
+{
+        return b->armed_since_t_ms < 0 ? 0 : b->tick_t_ms - b->armed_since_t_ms;
+}
+
 static void evaluate(struct batch *b)
 {
         const struct sample *samples[POLICY_TARGETS_MAX];
@@ -313,6 +332,7 @@ static void evaluate(struct batch *b)
         if (sync_baselines(b))
                 b->state_dirty = true;
         ph = breaker_phase(b->br);
+        note_healthy(b, ph);
         if (ph != before && ph == BREAKER_TRIPPED)
                 announce_trip(b, breaker_trip(b->br));
         if (!breaker_phase_latched(ph) && b->st->phase != ph) {

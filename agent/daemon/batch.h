@@ -75,10 +75,26 @@ void batch_dispatch(struct batch *b, const struct pollfd *fds, size_t n, int64_t
 int batch_reset(struct batch *b, int64_t now_ms);
 int batch_promote(struct batch *b);
 
+/*
+ * A manual trip at now_ms with the operator's text (breaker_trip_manual()): latched,
+ * recorded, saved and its actions started, like a rule's trip. Returns 0; -EALREADY when
+ * already tripped (nothing is sent again), -EBUSY when promoted, -EINVAL for bad text,
+ * -EIO when the trip could not be saved yet (it stays latched and is saved every tick).
+ */
+int batch_trip(struct batch *b, const char *text, int64_t now_ms);
+
 /* Replaces the policy of a batch that is not latched; a latched one keeps it until reset. */
 int batch_update_policy(struct batch *b, struct policy *p, const struct stat *st, int64_t now_ms);
 
 enum breaker_phase batch_phase(const struct batch *b);
+/*
+ * How long the batch has been armed, in ms of its own evaluated ticks: from the first
+ * armed tick of the current run to the last tick. 0 when not armed. Time in which no tick
+ * was evaluated (the agent down) never counts, since a restart starts a new run.
+ */
+int64_t batch_healthy_ms(const struct batch *b);
+/* The trip the state file holds (with its id), or NULL when none is recorded. */
+const struct breaker_trip *batch_trip_record(const struct batch *b);
 
 /* The batch's status object (see docs) as compact JSON text. Returns 0 and *ret (caller
  * frees), or -ENOMEM, -EINVAL. */

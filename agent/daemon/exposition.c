@@ -82,6 +82,21 @@ static void write_attempts(const struct ctx *x)
         }
 }
 
+/* Each action of each batch's current trip: 1 for its status (a failed cut shows failed). */
+static void write_action_status(const struct ctx *x)
+{
+        for (size_t i = 0; i < x->n; i++) {
+                const struct state *s = x->b[i]->st;
+
+                for (size_t a = 0; s->has_trip && a < s->n_actions; a++)
+                        for (int st = 0; st < _STATE_ACTION_STATUS_MAX; st++)
+                                fprintf(x->f, "%s{batch=\"%s\",action=\"%s\",status=\"%s\"} %d\n",
+                                        x->fam->name, x->b[i]->p->name, s->actions[a].name,
+                                        state_action_status_to_string(st),
+                                        st == (int)s->actions[a].status);
+        }
+}
+
 /* A registry figure of every target at the last tick; no-data has no sample. */
 static void write_figure(const struct ctx *x)
 {
@@ -134,6 +149,9 @@ static const struct family families[] = {
         { "oombreaker_trips_total", "counter", "Trips since the agent started.", write_trips },
         { "oombreaker_action_attempts_total", "counter", "Action attempts by outcome.",
           write_attempts },
+        { "oombreaker_action_status", "gauge",
+          "Status of each action of the current trip (1 for the current one).",
+          write_action_status },
         { NULL }, /* the registry's figure gauges, in registry order */
         { "oombreaker_sample_errors_total", "counter", "Ticks on which an input was missing.",
           write_sample_errors },

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The control socket's commands (status, reset, promote) and the status JSON of the batches. */
+/* The control socket's commands (status, reset, promote, trip) and the status JSON of the batches.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@ static json_t *batch_json(const struct batch *b)
         return batch_status_format(b, &text) < 0 ? NULL : json_loads(text, 0, NULL);
 }
 
-/* {"batches":[...]} with every batch, or only the one named. */
+/* {"batches":[...]} with every batch, or only the one named, and which agent run answers. */
 static json_t *status_json(const struct loop *l, const char *only)
 {
         json_t *a = json_array();
@@ -26,7 +27,7 @@ static json_t *status_json(const struct loop *l, const char *only)
         for (size_t i = 0; a && i < l->n; i++)
                 if (!only || !strcmp(batch_name(l->batches[i]), only))
                         json_array_append_new(a, batch_json(l->batches[i]));
-        return json_pack("{s:o}", "batches", a);
+        return json_pack("{s:o, s:s}", "batches", a, "agent_run", l->run_id);
 }
 
 char *loop_status_text(const struct loop *l)
@@ -51,8 +52,32 @@ static json_t *fail(const char *fmt, ...)
         return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
+/* The answer to a manual trip: the trip's id, or why there is none. Exactly once: a batch
+ * already tripped answers with the trip it holds, and nothing is sent again. */
+static json_t *trip(struct loop *l, struct batch *b, const char *text)
+{
+        const struct breaker_trip *t;
+        int r;
+
+        if (!text || !breaker_text_valid(text))
+                return fail("trip needs a reason: 1 to %d printable ASCII characters",
+                            BREAKER_TEXT_MAX);
+        r = batch_trip(b, text, loop_now_ms(l));
+        if (r == -EBUSY)
+                return fail("batch %s was promoted: reset it before tripping it", batch_name(b));
+        if (r < 0 && r != -EALREADY)
+                return fail("the trip is latched but could not be saved to the state file yet "
+                            "(%s); it is saved at the next tick",
+                            strerror(-r));
+        l->publish = true;
+        t = batch_trip_record(b);
+        return json_pack("{s:b, s:s, s:s, s:s, s:b}", "ok", 1, "batch", batch_name(b), "phase",
+                         breaker_phase_to_string(batch_phase(b)), "trip_id", t ? t->id : "",
+                         "already", r == -EALREADY);
+}
+
 static json_t *change(struct loop *l, const struct control_peer *peer, const char *cmd,
-                      struct batch *b)
+                      struct batch *b, const char *text)
 {
         int r;
 
@@ -66,6 +91,8 @@ static json_t *change(struct loop *l, const struct control_peer *peer, const cha
         }
         log_notice("control: %s of batch %s requested by uid %u (pid %d)", cmd, batch_name(b),
                    (unsigned)peer->uid, (int)peer->pid);
+        if (!strcmp(cmd, "trip"))
+                return trip(l, b, text);
         r = !strcmp(cmd, "reset") ? batch_reset(b, loop_now_ms(l)) : batch_promote(b);
         if (r == -EBUSY)
                 return fail("batch %s tripped: reset it (and roll back) instead of promoting",
@@ -87,7 +114,7 @@ void loop_on_control(void *userdata, const struct control_peer *peer, json_t *re
         json_t *st;
 
         if (!cmd) {
-                *ret = fail("missing \"cmd\" (status, reset or promote)");
+                *ret = fail("missing \"cmd\" (status, reset, promote or trip)");
                 return;
         }
         if (name && !b) {
@@ -98,9 +125,11 @@ void loop_on_control(void *userdata, const struct control_peer *peer, json_t *re
                 st = status_json(l, name);
                 json_object_set_new(st, "ok", json_true());
                 *ret = st;
-        } else if (!strcmp(cmd, "reset") || !strcmp(cmd, "promote")) {
-                *ret = b ? change(l, peer, cmd, b) : fail("%s needs a batch", cmd);
+        } else if (!strcmp(cmd, "reset") || !strcmp(cmd, "promote") || !strcmp(cmd, "trip")) {
+                *ret = b ? change(l, peer, cmd, b,
+                                  json_string_value(json_object_get(req, "reason")))
+                         : fail("%s needs a batch", cmd);
         } else {
-                *ret = fail("unknown command \"%s\" (status, reset or promote)", cmd);
+                *ret = fail("unknown command \"%s\" (status, reset, promote or trip)", cmd);
         }
 }

@@ -38,6 +38,7 @@ struct loop {
         struct batch_env env;
         struct cgroup_hierarchy *hierarchy;
         char host[256];
+        char run_id[17]; /* random per process: wait tells a restarted agent from this one */
         bool quit;
         bool reload;
         bool publish;

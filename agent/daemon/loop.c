@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -191,6 +192,7 @@ static int lock_state_dir(struct loop *l)
 int loop_setup_env(struct loop *l)
 {
         char err[CGROUP_ERROR_MAX] = "";
+        uint64_t run;
         int r;
 
         r = l->cfg->cgroup_root ? cgroup_hierarchy_open(l->cfg->cgroup_root, err, &l->hierarchy)
@@ -204,6 +206,9 @@ int loop_setup_env(struct loop *l)
                 return r;
         if (gethostname(l->host, sizeof(l->host) - 1) < 0)
                 snprintf(l->host, sizeof(l->host), "localhost");
+        if (getrandom(&run, sizeof(run), GRND_NONBLOCK) != sizeof(run))
+                run = loop_now_ns(l) ^ ((uint64_t)getpid() << 32);
+        snprintf(l->run_id, sizeof(l->run_id), "%016llx", (unsigned long long)run);
         l->env = (struct batch_env){ .http = l->http,
                                      .hierarchy = l->hierarchy,
                                      .state_dir = l->cfg->state_dir,

@@ -18,12 +18,16 @@ static json_t *actions_json(const struct state *s)
         for (size_t i = 0; a && i < s->n_actions; i++) {
                 const struct state_action *x = &s->actions[i];
                 const char *status = state_action_status_to_string(x->status);
+                json_t *o =
+                        status ? json_pack("{s:s, s:s, s:I, s:s, s:s}", "action", x->name, "status",
+                                           status, "attempts", (json_int_t)x->attempts, "result",
+                                           x->result, "key", x->key)
+                               : NULL;
 
-                if (!status ||
-                    json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:s, s:s}", "action",
-                                                       x->name, "status", status, "attempts",
-                                                       (json_int_t)x->attempts, "result", x->result,
-                                                       "key", x->key)) < 0)
+                /* Like the state file, only a gate says so: the default needs no word. */
+                if (o && x->stop_on_failure)
+                        json_object_set_new(o, "on_failure", json_string("stop"));
+                if (json_array_append_new(a, o) < 0)
                         return NULL;
         }
         return TAKE_PTR(a);

@@ -46,21 +46,28 @@ static json_t *baselines_to_json(const struct state *s)
         return TAKE_PTR(o);
 }
 
+/* One action; on_failure only when it is a gate, so files without gates keep their bytes. */
+static json_t *action_to_json(const struct state_action *a)
+{
+        const char *status = state_action_status_to_string(a->status);
+        _cleanup_json_ json_t *o = NULL;
+
+        if (!status)
+                return NULL;
+        o = json_pack("{s:s, s:s, s:I, s:s, s:s}", "name", a->name, "status", status, "attempts",
+                      (json_int_t)a->attempts, "result", a->result, "key", a->key);
+        if (o && a->stop_on_failure && json_object_set_new(o, "on_failure", json_string("stop")))
+                return NULL;
+        return TAKE_PTR(o);
+}
+
 static json_t *actions_to_json(const struct state *s)
 {
         _cleanup_json_ json_t *v = json_array();
 
-        for (size_t i = 0; v && i < s->n_actions; i++) {
-                const struct state_action *a = &s->actions[i];
-                const char *status = state_action_status_to_string(a->status);
-
-                if (!status ||
-                    json_array_append_new(v, json_pack("{s:s, s:s, s:I, s:s, s:s}", "name", a->name,
-                                                       "status", status, "attempts",
-                                                       (json_int_t)a->attempts, "result", a->result,
-                                                       "key", a->key)) < 0)
+        for (size_t i = 0; v && i < s->n_actions; i++)
+                if (json_array_append_new(v, action_to_json(&s->actions[i])) < 0)
                         return NULL;
-        }
         return TAKE_PTR(v);
 }
 
@@ -151,15 +158,19 @@ static int parse_baselines(json_t *j, struct state *s, char *why, size_t whysize
 static int parse_action(json_t *j, const struct state *s, size_t i, char *why, size_t whysize)
 {
         struct state_action *a = &s->actions[i];
-        const char *name, *status, *result, *key;
+        const char *name, *status, *result, *key, *on_failure = "continue";
         json_int_t attempts;
         json_error_t je;
         int st, r;
 
-        if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:s, s:I, s:s, s:s}", "name", &name,
-                           "status", &status, "attempts", &attempts, "result", &result, "key",
-                           &key) < 0)
+        /* on_failure is optional: files written before it existed continue, the default. */
+        if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:s, s:I, s:s, s:s, s?s}", "name", &name,
+                           "status", &status, "attempts", &attempts, "result", &result, "key", &key,
+                           "on_failure", &on_failure) < 0)
                 return bad(why, whysize, "action %zu: %s", i, je.text);
+        if (strcmp(on_failure, "continue") && strcmp(on_failure, "stop"))
+                return bad(why, whysize, "action %zu: on_failure must be continue or stop", i);
+        a->stop_on_failure = !strcmp(on_failure, "stop");
         st = state_action_status_from_string(status);
         if (st < 0)
                 return bad(why, whysize, "action %zu: unknown status \"%.32s\"", i, status);

@@ -129,7 +129,7 @@ int state_trip_id_new(const char *batch, time_t wall_s, char ret[BREAKER_TRIP_ID
         return 0;
 }
 
-static int make_actions(const char *trip_id, const char *const *names, size_t n,
+static int make_actions(const char *trip_id, const struct policy_action *pa, size_t n,
                         struct state_action **ret)
 {
         _cleanup_free_ struct state_action *v = NULL;
@@ -140,13 +140,14 @@ static int make_actions(const char *trip_id, const char *const *names, size_t n,
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                if (!state_name_valid(names[i]))
+                if (!state_name_valid(pa[i].name))
                         return -EINVAL;
                 for (size_t j = 0; j < i; j++)
-                        if (strcmp(names[j], names[i]) == 0)
+                        if (strcmp(pa[j].name, pa[i].name) == 0)
                                 return -EINVAL; /* keys must be unique */
-                strcpy(v[i].name, names[i]);
-                snprintf(v[i].key, sizeof(v[i].key), "%s-%s", trip_id, names[i]);
+                strcpy(v[i].name, pa[i].name);
+                snprintf(v[i].key, sizeof(v[i].key), "%s-%s", trip_id, pa[i].name);
+                v[i].stop_on_failure = pa[i].on_failure == ACTION_ON_FAILURE_STOP;
         }
         *ret = TAKE_PTR(v);
         return 0;
@@ -164,7 +165,7 @@ static void trip_for_record(const struct breaker_trip *t, struct breaker_trip *r
 }
 
 int state_begin_trip(struct state *s, const struct breaker_trip *trip, time_t wall_s,
-                     const char *const *action_names, size_t n_actions)
+                     const struct policy_action *pa, size_t n_actions)
 {
         struct state_action *actions;
         struct breaker_trip t;
@@ -179,7 +180,7 @@ int state_begin_trip(struct state *s, const struct breaker_trip *trip, time_t wa
         r = state_trip_id_new(s->batch, wall_s, t.id);
         if (r < 0)
                 return r;
-        r = make_actions(t.id, action_names, n_actions, &actions);
+        r = make_actions(t.id, pa, n_actions, &actions);
         if (r < 0)
                 return r;
         strftime(t.time, sizeof(t.time), TIME_FORMAT, &tm);
@@ -214,7 +215,10 @@ struct state_action *state_next_pending(const struct state *s)
 
                 if (a->status == STATE_ACTION_DONE)
                         continue;
-                return a->status == STATE_ACTION_FAILED ? NULL : a;
+                if (a->status != STATE_ACTION_FAILED)
+                        return a;
+                if (a->stop_on_failure)
+                        return NULL;
         }
         return NULL;
 }
@@ -246,7 +250,7 @@ static void copy_result(char *dst, const char *src)
 int state_action_finish(struct state *s, struct state_action *a, enum state_action_status status,
                         const char *result)
 {
-        bool all_done = true;
+        bool any_failed = false;
 
         if (status != STATE_ACTION_PENDING && status != STATE_ACTION_DONE &&
             status != STATE_ACTION_FAILED)
@@ -254,16 +258,13 @@ int state_action_finish(struct state *s, struct state_action *a, enum state_acti
         a->status = status;
         a->resumed = false;
         copy_result(a->result, result);
-        s->phase = BREAKER_TRIPPED;
-        for (size_t i = 0; i < s->n_actions; i++) {
-                if (s->actions[i].status == STATE_ACTION_FAILED) {
-                        s->phase = BREAKER_FAILED;
-                        return 0;
-                }
-                all_done = all_done && s->actions[i].status == STATE_ACTION_DONE;
-        }
-        if (all_done)
-                s->phase = BREAKER_ROLLED_BACK;
+        for (size_t i = 0; i < s->n_actions; i++)
+                any_failed = any_failed || s->actions[i].status == STATE_ACTION_FAILED;
+        /* The chain runs to its end (or to a failed gate) before the verdict is final. */
+        if (state_next_pending(s))
+                s->phase = BREAKER_TRIPPED;
+        else
+                s->phase = any_failed ? BREAKER_FAILED : BREAKER_ROLLED_BACK;
         return 0;
 }
 

@@ -50,7 +50,8 @@ struct state_action {
         unsigned attempts;
         char result[STATE_RESULT_MAX + 1]; /* last attempt's outcome, "" before the first */
         char key[STATE_KEY_MAX + 1];       /* Idempotency-Key: <trip_id>-<name> */
-        bool resumed; /* not stored: was in progress when the file was loaded */
+        bool stop_on_failure; /* on_failure = stop: a failure ends the chain (a gate) */
+        bool resumed;         /* not stored: was in progress when the file was loaded */
 };
 
 struct state {
@@ -106,13 +107,13 @@ int state_trip_id_new(const char *batch, time_t wall_s, char ret[BREAKER_TRIP_ID
 
 /*
  * Records trip in s: phase tripped, the trip with a new id, wall_s as its time and only its
- * conditions that had data, and one pending action per name (file order) keyed
- * <trip_id>-<name>. Only s in memory changes: the caller saves it. Returns 0, -EBUSY if s
- * already holds a trip (the latch), -EINVAL for bad names or too many actions, or -errno
- * from state_trip_id_new().
+ * conditions that had data, and one pending action per policy action pa[0..n_actions)
+ * (file order, with its on_failure) keyed <trip_id>-<name>. Only s in memory changes: the
+ * caller saves it. Returns 0, -EBUSY if s already holds a trip (the latch), -EINVAL for bad
+ * names or too many actions, or -errno from state_trip_id_new().
  */
 int state_begin_trip(struct state *s, const struct breaker_trip *trip, time_t wall_s,
-                     const char *const *action_names, size_t n_actions);
+                     const struct policy_action *pa, size_t n_actions);
 
 /*
  * Forgets the trip, its actions and the baselines and returns s to armed (`reset`).
@@ -120,8 +121,9 @@ int state_begin_trip(struct state *s, const struct breaker_trip *trip, time_t wa
 void state_clear_trip(struct state *s);
 
 /*
- * The action to run now: the first in file order that is not done. NULL when every action
- * is done, or when that first one failed (later actions wait on it), or there is no trip.
+ * The action to run now: the first in file order that is neither done nor failed. A failed
+ * action with stop_on_failure (a gate) ends the chain: NULL then, as when every action has
+ * finished or there is no trip.
  */
 struct state_action *state_next_pending(const struct state *s);
 
@@ -136,8 +138,9 @@ void state_action_undo_attempt(struct state_action *a);
 
 /*
  * Records the outcome of a's attempt: status (pending to retry, done, failed) and result
- * text (truncated to STATE_RESULT_MAX), then sets the phase: rolled_back once every action
- * is done, failed once one failed. Returns 0, or -EINVAL for an in-progress status.
+ * text (truncated to STATE_RESULT_MAX), then sets the phase: tripped while the chain has an
+ * action to run, then rolled_back when every action is done, failed when one failed.
+ * Returns 0, or -EINVAL for an in-progress status.
  */
 int state_action_finish(struct state *s, struct state_action *a, enum state_action_status status,
                         const char *result);

@@ -61,9 +61,15 @@ static json_t *conditions_json(const struct breaker_trip *t, bool integers)
 static json_t *reason_json(const struct breaker_trip *t, bool integers)
 {
         /* "o" steals each reference even when packing fails, so nothing leaks. */
-        return json_pack("{s:s, s:s, s:I, s:I, s:o}", "instance", t->instance, "rule", t->rule,
-                         "consecutive", (json_int_t)t->consecutive, "limit", (json_int_t)t->limit,
-                         "conditions", conditions_json(t, integers));
+        _cleanup_json_ json_t *o =
+                json_pack("{s:s, s:s, s:I, s:I, s:o}", "instance", t->instance, "rule", t->rule,
+                          "consecutive", (json_int_t)t->consecutive, "limit", (json_int_t)t->limit,
+                          "conditions", conditions_json(t, integers));
+
+        /* Only a manual trip has words of its own. */
+        if (o && t->text[0] && json_object_set_new(o, "text", json_string(t->text)) < 0)
+                return NULL;
+        return TAKE_PTR(o);
 }
 
 static json_t *trip_json(const struct breaker_trip *t, enum trip_json_form form)
@@ -211,7 +217,7 @@ static int parse_record(const char *id, const char *t, json_int_t t_ms, struct b
 static int parse_form(json_t *o, enum trip_json_form form, struct breaker_trip *t, char *why,
                       size_t whysize)
 {
-        const char *id = NULL, *time = "", *instance, *rule;
+        const char *id = NULL, *time = "", *instance, *rule, *text = "";
         json_int_t t_ms = 0, consecutive, limit;
         json_t *reason = o, *conds;
         json_error_t je;
@@ -222,21 +228,26 @@ static int parse_form(json_t *o, enum trip_json_form form, struct breaker_trip *
                            "t_ms", &t_ms, "reason", &reason) < 0)
                 return bad(why, whysize, "trip: %s", je.text);
         if (form == TRIP_JSON_STATUS)
-                r = json_unpack_ex(reason, &je, JSON_STRICT, "{s:s, s:s, s:I, s:I, s:o, s:I, s:s}",
-                                   "instance", &instance, "rule", &rule, "consecutive",
-                                   &consecutive, "limit", &limit, "conditions", &conds, "t_ms",
-                                   &t_ms, "time", &time);
+                r = json_unpack_ex(
+                        reason, &je, JSON_STRICT, "{s:s, s:s, s:I, s:I, s:o, s?s, s:I, s:s}",
+                        "instance", &instance, "rule", &rule, "consecutive", &consecutive, "limit",
+                        &limit, "conditions", &conds, "text", &text, "t_ms", &t_ms, "time", &time);
         else if (form == TRIP_JSON_REPLAY)
-                r = json_unpack_ex(reason, &je, JSON_STRICT, "{s:I, s:s, s:s, s:I, s:I, s:o}",
+                r = json_unpack_ex(reason, &je, JSON_STRICT, "{s:I, s:s, s:s, s:I, s:I, s:o, s?s}",
                                    "t_ms", &t_ms, "instance", &instance, "rule", &rule,
                                    "consecutive", &consecutive, "limit", &limit, "conditions",
-                                   &conds);
+                                   &conds, "text", &text);
         else
-                r = json_unpack_ex(reason, &je, JSON_STRICT, "{s:s, s:s, s:I, s:I, s:o}",
+                r = json_unpack_ex(reason, &je, JSON_STRICT, "{s:s, s:s, s:I, s:I, s:o, s?s}",
                                    "instance", &instance, "rule", &rule, "consecutive",
-                                   &consecutive, "limit", &limit, "conditions", &conds);
+                                   &consecutive, "limit", &limit, "conditions", &conds, "text",
+                                   &text);
         if (r < 0)
                 return bad(why, whysize, "trip reason: %s", je.text);
+        if (text[0] && !breaker_text_valid(text))
+                return bad(why, whysize, "trip reason: text is not 1..%d printable characters",
+                           BREAKER_TEXT_MAX);
+        strcpy(t->text, text);
         r = parse_reason(instance, rule, consecutive, limit, conds, t, why, whysize);
         if (r >= 0 && (form == TRIP_JSON_STATE || form == TRIP_JSON_STATUS))
                 r = parse_record(id, time, t_ms, t, why, whysize);

@@ -7,7 +7,7 @@
 # bash-completion package's helpers. tests/integration/test-completion.sh keeps it in step with
 # the binary's --help.
 
-_oombreaker_commands="run check sample replay status wait reset promote"
+_oombreaker_commands="run check sample replay status wait reset promote trip"
 
 # _oombreaker_options COMMAND: the options COMMAND accepts.
 _oombreaker_options() {
@@ -19,6 +19,7 @@ _oombreaker_options() {
 	status) echo "--json --socket --state-dir" ;;
 	wait) echo "--bake --timeout --socket --state-dir" ;;
 	reset | promote) echo "--socket --state-dir" ;;
+	trip) echo "--reason --socket --state-dir" ;;
 	esac
 }
 
@@ -90,7 +91,7 @@ _oombreaker() {
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		compopt -o filenames 2>/dev/null
 		;;
-	status | wait | reset | promote)
+	status | wait | reset | promote | trip)
 		mapfile -t COMPREPLY < <(compgen -W "$(_oombreaker_batches)" -- "$cur")
 		;;
 	esac

@@ -6,7 +6,11 @@
 #      token_file; the token appears nowhere in the agent's log, status, state file or trace;
 #  (b) 503 three times then 200: each action is done after 4 attempts, with one key and one body,
 #      the retries backed off (>= 0.5 s, 1 s, 2 s: 1 s doubling, jitter in [d/2, d]);
-#  (c) 400: the traffic cut fails after 1 attempt, the phase is `failed`, no rollback is sent.
+#  (c) 503 for good (retries = 1): the traffic cut fails after 2 attempts, and the rollback goes
+#      out all the same (on_failure = continue, the default); the phase is `failed` and status,
+#      the state file and /metrics show the cut as failed, the rollback as done;
+#  (d) 400 on a cut that is a gate (on_failure = stop): it fails after 1 attempt, the phase is
+#      `failed`, no rollback is sent.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "${OOMBREAKER_SOURCE_DIR:-$(dirname "$0")/../..}/tests/lib/common.sh"
@@ -20,17 +24,18 @@ printf '%s\n' "$token" >"$TEST_TMP/ci.token"
 chmod 0600 "$TEST_TMP/ci.token"
 
 # start_case NAME [receiver options...]: a receiver and an agent with a fresh state dir whose
-# policy has the two http actions (token and all) aimed at that receiver.
+# policy has the two http actions (token and all) aimed at that receiver; DRAIN holds the drain's
+# keys (default retries = 5), LISTEN the agent's --listen (default none).
 start_case() {
 	local name=$1
 	shift
 	receiver_start "recv-$name" "$@"
 	local url=http://127.0.0.1:$RECEIVER_PORT
 	policy_write "$TEST_TMP/$name.ini" b1 300ms \
-		"$(http_action drain "$url/drain" "token_file = $TEST_TMP/ci.token" "retries = 5")" \
+		"$(http_action drain "$url/drain" "token_file = $TEST_TMP/ci.token" "${DRAIN:-retries = 5}")" \
 		"$(http_action rollback "$url/rollback" "token_file = $TEST_TMP/ci.token" "retries = 5")"
 	agent_start "agent-$name" "$TEST_TMP/$name.ini" "$TEST_TMP/state-$name" \
-		--trace "$TEST_TMP/$name.trace"
+		--trace "$TEST_TMP/$name.trace" --listen "${LISTEN:-none}"
 }
 
 # expect JQ_FILTER JSON WHAT: fails with WHAT and the JSON unless the filter yields true.
@@ -116,23 +121,47 @@ grep -q "action drain attempt 3 failed: HTTP 503" "$TEST_TMP/agent-b.log" || fai
 agent_stop
 spawn_kill "$RECEIVER_PID"
 
-echo "== (c) 400: the cut fails at once, the phase is failed, no rollback is sent"
-start_case c --script '/drain=400'
+echo "== (c) the cut fails for good: the rollback goes out all the same"
+port=$(free_port)
+DRAIN="retries = 1" LISTEN=127.0.0.1:$port start_case c --script '/drain=503'
 wait_until 20 state_is b1 failed || fail "(c) not failed: $(cat "$(state_file b1)")"
 state=$(cat "$(state_file b1)")
-expect '.actions[0] | .name == "drain" and .status == "failed" and .attempts == 1
-	and (.result | startswith("HTTP 400"))' "$state" "(c) the drain action"
-expect '.actions[1] | .name == "rollback" and .status != "done" and .attempts == 0' "$state" \
-	"(c) the rollback action"
+expect '[.actions[] | [.name, .status, .attempts]] == [["drain", "failed", 2], ["rollback", "done", 1]]
+	and (.actions[0].result | startswith("HTTP 503"))' "$state" "(c) state file"
+expect '[.[].path] == ["/drain", "/drain", "/rollback"]' "$(recv_requests)" "(c) requests"
 rc=0
 agent_status b1 >"$TEST_TMP/c.status" || rc=$?
 [ "$rc" = 2 ] || fail "(c) status should exit 2 for failed, not $rc"
-expect '.phase == "failed"' "$(cat "$TEST_TMP/c.status")" "(c) status"
+expect '.phase == "failed" and ([.actions[] | [.action, .status, .on_failure]] ==
+	[["drain", "failed", null], ["rollback", "done", null]])' \
+	"$(cat "$TEST_TMP/c.status")" "(c) status"
+metrics=$(curl -sf --max-time 5 "http://127.0.0.1:$port/metrics") || fail "(c) no /metrics"
+for want in 'action="drain",status="failed"} 1' 'action="rollback",status="done"} 1' \
+	'action="drain",status="done"} 0'; do
+	grep -qF "oombreaker_action_status{batch=\"b1\",$want" <<<"$metrics" ||
+		fail "(c) /metrics lacks $want: $(grep action_status <<<"$metrics")"
+done
+grep -q "failed: action(s) drain did not succeed" "$TEST_TMP/agent-c.log" || fail "(c) no failed log line"
+agent_stop
+spawn_kill "$RECEIVER_PID"
+
+echo "== (d) 400 on a gate: the cut fails at once, the phase is failed, no rollback is sent"
+DRAIN="on_failure = stop" start_case d --script '/drain=400'
+wait_until 20 state_is b1 failed || fail "(d) not failed: $(cat "$(state_file b1)")"
+state=$(cat "$(state_file b1)")
+expect '.actions[0] | .name == "drain" and .status == "failed" and .attempts == 1
+	and .on_failure == "stop" and (.result | startswith("HTTP 400"))' "$state" "(d) the drain action"
+expect '.actions[1] | .name == "rollback" and .status != "done" and .attempts == 0' "$state" \
+	"(d) the rollback action"
+rc=0
+agent_status b1 >"$TEST_TMP/d.status" || rc=$?
+[ "$rc" = 2 ] || fail "(d) status should exit 2 for failed, not $rc"
+expect '.phase == "failed" and .actions[0].on_failure == "stop"' "$(cat "$TEST_TMP/d.status")" "(d) status"
 # Three more ticks go by (the trace shows them) and still nothing else reaches the receiver.
-ticks=$(wc -l <"$TEST_TMP/c.trace")
-wait_until 5 eval "[ \"\$(wc -l <'$TEST_TMP/c.trace')\" -ge $((ticks + 3)) ]" || fail "(c) the ticks stopped"
-expect '[.[].path] == ["/drain"]' "$(recv_requests)" "(c) want the one /drain only"
-grep -q "action drain failed after 1 attempt(s): HTTP 400" "$TEST_TMP/agent-c.log" ||
-	fail "(c) no log line for the failure"
+ticks=$(wc -l <"$TEST_TMP/d.trace")
+wait_until 5 eval "[ \"\$(wc -l <'$TEST_TMP/d.trace')\" -ge $((ticks + 3)) ]" || fail "(d) the ticks stopped"
+expect '[.[].path] == ["/drain"]' "$(recv_requests)" "(d) want the one /drain only"
+grep -q "action drain failed after 1 attempt(s): HTTP 400" "$TEST_TMP/agent-d.log" ||
+	fail "(d) no log line for the failure"
 agent_stop
 echo "PASS"

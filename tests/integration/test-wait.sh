@@ -8,7 +8,9 @@
 # - a promotion ends a wait without --bake with 0;
 # - a batch that trips (interval 1 s) exits 2 within one interval of the trip (the moment the
 #   rollback reached the receiver), after a progress line per change and the trip reason;
-# - with no daemon (no socket file, or a stale one) it exits 1 at once with a clear message.
+# - with no daemon (no socket file, or a stale one) it exits 4 at once with a clear message;
+# - the agent killed during a bake: the bake clock stops while it is down (wait --bake 3s takes
+#   the down time longer), and an agent that stays down past --timeout gives exit 4, not 124.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -42,7 +44,7 @@ timed bake "$BIN" wait b1 --bake 3s --socket "$AGENT_SOCK"
 [ "$RC" = 0 ] || fail "wait --bake 3s on a healthy batch exited $RC: $(cat "$TEST_TMP/bake.err")"
 between "$MS" 2500 5000 || fail "wait --bake 3s took $MS ms, not 2.5–5 s"
 grep -qx 'b1: armed' "$TEST_TMP/bake.out" || fail "no progress line: $(cat "$TEST_TMP/bake.out")"
-grep -qx 'b1: healthy for 3000 ms' "$TEST_TMP/bake.out" || fail "no verdict line: $(cat "$TEST_TMP/bake.out")"
+grep -Eqx 'b1: healthy for [0-9]+ ms of observed ticks' "$TEST_TMP/bake.out" || fail "no verdict line: $(cat "$TEST_TMP/bake.out")"
 
 # --- timeout ----------------------------------------------------------------------------------
 timed timeout "$BIN" wait b1 --timeout 1s --socket "$AGENT_SOCK"
@@ -91,12 +93,47 @@ timed latched "$BIN" wait b2 --socket "$AGENT_SOCK"
 
 # --- no daemon ----------------------------------------------------------------------------------
 timed nosock "$BIN" wait b1 --socket "$TEST_TMP/none.sock"
-{ [ "$RC" = 1 ] && [ "$MS" -lt 5000 ]; } || fail "wait without a daemon: exit $RC after $MS ms"
+{ [ "$RC" = 4 ] && [ "$MS" -lt 5000 ]; } || fail "wait without a daemon: exit $RC after $MS ms"
 grep -q "no daemon answers on $TEST_TMP/none.sock" "$TEST_TMP/nosock.err" ||
 	fail "no-daemon message: $(cat "$TEST_TMP/nosock.err")"
 # A socket file nobody listens on (a daemon that died): ECONNREFUSED, the same answer.
 "$PYTHON" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$TEST_TMP/stale.sock"
 timed stale "$BIN" wait b1 --socket "$TEST_TMP/stale.sock"
-{ [ "$RC" = 1 ] && [ "$MS" -lt 5000 ]; } || fail "wait on a stale socket: exit $RC after $MS ms"
+{ [ "$RC" = 4 ] && [ "$MS" -lt 5000 ]; } || fail "wait on a stale socket: exit $RC after $MS ms"
 grep -q "no daemon answers on $TEST_TMP/stale.sock" "$TEST_TMP/stale.err" ||
 	fail "stale-socket message: $(cat "$TEST_TMP/stale.err")"
+
+# --- the agent killed during a bake: the bake clock stops while it is down ---------------------
+# baker: wait --bake 3s; the agent dies once the bake has begun and stays down DOWN_S seconds.
+DOWN_S=4
+agent_set_ratio low
+"$BIN" reset b1 --socket "$AGENT_SOCK" >/dev/null || fail "reset b1 (promoted above) failed"
+# shellcheck disable=SC2016 # expanded by the inner bash
+spawn baker bash -c 't0=$EPOCHREALTIME; "$0" wait b1 --bake 3s --timeout 40s --socket "$1";
+	echo "rc=$? t0=$t0 end=$EPOCHREALTIME"' "$BIN" "$AGENT_SOCK"
+wait_until 5 grep -qx 'b1: armed' "$TEST_TMP/baker.log" || fail "baker: no armed line"
+agent_wait_ticks 2 10 || fail "baker: the agent did not tick"
+spawn_kill "$AGENT_PID"
+killed=$EPOCHREALTIME
+sleep "$DOWN_S" # the outage under test, not a wait for something to happen
+grep -q '^rc=' "$TEST_TMP/baker.log" && fail "wait ended while the agent was down: $(cat "$TEST_TMP/baker.log")"
+agent_start --policy "$TEST_TMP/b1.ini" --policy "$TEST_TMP/b2.ini"
+up=$EPOCHREALTIME
+wait_until 15 grep -q '^rc=' "$TEST_TMP/baker.log" || fail "baker did not end within 15 s of the restart"
+grep -q '^rc=0 ' "$TEST_TMP/baker.log" || fail "baker: $(cat "$TEST_TMP/baker.log")"
+read -r t0 end < <(sed -n 's/^rc=0 t0=\([0-9.]*\) end=\([0-9.]*\)$/\1 \2/p' "$TEST_TMP/baker.log")
+total_ms=$("$PYTHON" -c 'import sys; print(int((float(sys.argv[2]) - float(sys.argv[1])) * 1000))' "$t0" "$end")
+down_ms=$("$PYTHON" -c 'import sys; print(int((float(sys.argv[2]) - float(sys.argv[1])) * 1000))' "$killed" "$up")
+log "wait --bake 3s took $total_ms ms with the agent down for $down_ms ms"
+# Only observed ticks count: the outage adds to the wall time (less a tick of slack).
+[ "$total_ms" -ge $((3000 + down_ms - 500)) ] || fail "the bake counted the outage: $total_ms ms in all, $down_ms ms down"
+
+# --- the agent stays down past --timeout: exit 4, not 124 -------------------------------------
+# shellcheck disable=SC2016 # expanded by the inner bash
+spawn downer bash -c '"$0" wait b1 --bake 60s --timeout 3s --socket "$1"; echo "rc=$?"' "$BIN" "$AGENT_SOCK"
+wait_until 5 grep -qx 'b1: armed' "$TEST_TMP/downer.log" || fail "downer: no armed line"
+spawn_kill "$AGENT_PID"
+wait_until 10 grep -q '^rc=' "$TEST_TMP/downer.log" || fail "downer did not end within 10 s"
+grep -qx 'rc=4' "$TEST_TMP/downer.log" || fail "down past --timeout: $(cat "$TEST_TMP/downer.log")"
+grep -q 'the agent stayed unreachable' "$TEST_TMP/downer.log" || fail "downer: no message"
+echo PASS

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <unistd.h>
 
 #include "actions.h"
 #include "util.h"
@@ -117,6 +118,7 @@ struct act {
         unsigned status[SCRIPT_MAX];
         unsigned retries;
         const char *retry_after;
+        enum action_on_failure on_failure;
 };
 
 struct fixture {
@@ -134,7 +136,6 @@ struct fixture {
 
 static void fixture_init(struct fixture *fx, const struct act *acts, size_t n, bool resume)
 {
-        const char *names[3] = { "cut", "rollback", "notify" };
 
         memset(fx, 0, sizeof(*fx));
         pthread_mutex_lock(&peer.lock);
@@ -155,8 +156,10 @@ static void fixture_init(struct fixture *fx, const struct act *acts, size_t n, b
         for (size_t i = 0; i < n; i++) {
                 struct policy_action *pa = &fx->pa[i];
 
-                snprintf(pa->name, sizeof(pa->name), "%s", names[i]);
+                snprintf(pa->name, sizeof(pa->name), "%s",
+                         (const char *[]){ "cut", "rollback", "notify" }[i]);
                 pa->retries = acts[i].retries;
+                pa->on_failure = acts[i].on_failure;
                 pa->timeout_ms = 2000;
                 if (acts[i].path) {
                         pa->type = ACTION_HTTP;
@@ -174,7 +177,7 @@ static void fixture_init(struct fixture *fx, const struct act *acts, size_t n, b
                                           &(struct breaker_trip){ .instance = "canary-1",
                                                                   .rule = "heap-pressure",
                                                                   .t_ms = 5000 },
-                                          1795400225, names, n),
+                                          1795400225, fx->pa, n),
                          0);
         if (resume) { /* a restart found the first action in progress */
                 fx->s->actions[0].attempts = 1;
@@ -299,6 +302,40 @@ static void test_envelope_golden(void **ctx)
         state_free(s);
 }
 
+/* A manual trip's words reach the payload; the trip's record keeps them through the file. */
+static void test_envelope_manual(void **ctx)
+{
+        struct policy p = { .name = "v1.0.1-a" };
+        struct breaker_trip t = { .t_ms = 5, .instance = "*", .rule = "manual" };
+        _cleanup_free_ char *text = NULL;
+        struct state *s, *back;
+        char dir[] = "/tmp/test-actions.XXXXXX";
+        json_t *j;
+
+        (void)ctx;
+        snprintf(t.text, sizeof(t.text), "on-call: \"leak\" in v2");
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(state_new("v1.0.1-a", &s), 0);
+        assert_int_equal(state_begin_trip(s, &t, 1795400225, NULL, 0), 0);
+        assert_int_equal(state_save(dir, s), 0);
+        assert_int_equal(state_load(dir, "v1.0.1-a", &back, NULL), 0);
+        assert_string_equal(back->trip.text, t.text);
+        assert_int_equal(actions_envelope(&p, back, "rollback", "node-7", &text), 0);
+        j = json_loads(text, 0, NULL);
+        assert_non_null(j);
+        assert_string_equal(
+                json_string_value(json_object_get(json_object_get(j, "reason"), "text")), t.text);
+        assert_string_equal(
+                json_string_value(json_object_get(json_object_get(j, "reason"), "rule")), "manual");
+        json_decref(j);
+        state_free(back);
+        state_free(s);
+        free(text);
+        assert_true(asprintf(&text, "%s/v1.0.1-a.json", dir) > 0);
+        assert_int_equal(unlink(text), 0);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 /* Cut before rollback before notify; each exactly once, under its trip's key. */
 static void test_order_and_keys(void **ctx)
 {
@@ -353,10 +390,11 @@ static void test_backoff_waits(void **ctx)
         fixture_done(&fx);
 }
 
-/* retries = 2: three attempts, then failed for good, and the rollback never goes. */
+/* retries = 2: three attempts, then failed for good; a gate keeps the rollback back. */
 static void test_attempt_limit(void **ctx)
 {
-        const struct act acts[] = { { "/cut", { 500 }, 2 }, { "/rollback", { 200 } } };
+        const struct act acts[] = { { "/cut", { 500 }, 2, .on_failure = ACTION_ON_FAILURE_STOP },
+                                    { "/rollback", { 200 } } };
         struct fixture fx;
 
         (void)ctx;
@@ -482,19 +520,47 @@ static void test_resume_skips_done(void **ctx)
         fixture_done(&fx);
 }
 
-/* A state whose first action failed for good sends nothing more. */
-static void test_failed_stops(void **ctx)
-{
-        const struct act acts[] = { { "/cut", { 200 } }, { "/rollback", { 200 } } };
-        struct fixture fx;
+struct on_failure_case {
+        const char *name;
+        enum action_on_failure cut; /* the cut's on_failure; the cut always fails */
+        unsigned rollback;          /* the rollback's answer */
+        unsigned rollback_hits;
+        enum state_action_status rollback_status;
+        enum breaker_phase phase;
+};
 
+static const struct on_failure_case on_failure_cases[] = {
+        { "continue: the rollback still goes", ACTION_ON_FAILURE_CONTINUE, 200, 1,
+          STATE_ACTION_DONE, BREAKER_FAILED },
+        { "continue, the rollback fails too", ACTION_ON_FAILURE_CONTINUE, 404, 1,
+          STATE_ACTION_FAILED, BREAKER_FAILED },
+        { "stop: a gate keeps the rest back", ACTION_ON_FAILURE_STOP, 200, 0, STATE_ACTION_PENDING,
+          BREAKER_FAILED },
+};
+
+/* A cut that fails for good: the chain goes on unless the cut is a gate (on_failure = stop). */
+static void test_on_failure(void **ctx)
+{
         (void)ctx;
-        fixture_init(&fx, acts, 2, false);
-        assert_int_equal(state_action_finish(fx.s, &fx.s->actions[0], STATE_ACTION_FAILED, "x"), 0);
-        assert_int_equal(run_at(&fx, 0), 0);
-        assert_int_equal(hits(0) + hits(1), 0);
-        assert_int_equal(actions_next_due_ms(fx.a, 0), INT64_MAX);
-        fixture_done(&fx);
+        for (size_t c = 0; c < ELEMENTSOF(on_failure_cases); c++) {
+                const struct on_failure_case *tc = &on_failure_cases[c];
+                const struct act acts[] = { { "/cut", { 503 }, 1, .on_failure = tc->cut },
+                                            { "/rollback", { tc->rollback } } };
+                struct fixture fx;
+
+                print_message("case: %s\n", tc->name);
+                fixture_init(&fx, acts, 2, false);
+                for (int64_t t = 0; t < 120000 && fx.s->phase == BREAKER_TRIPPED; t += 500)
+                        run_at(&fx, t);
+                assert_int_equal(hits(0), 2);
+                assert_int_equal(fx.s->actions[0].status, STATE_ACTION_FAILED);
+                assert_int_equal(hits(1), tc->rollback_hits);
+                assert_int_equal(fx.s->actions[1].status, tc->rollback_status);
+                assert_int_equal(fx.s->phase, tc->phase);
+                assert_int_equal(run_at(&fx, 600000), 0); /* and nothing more, ever */
+                assert_int_equal(hits(0) + hits(1), 2 + tc->rollback_hits);
+                fixture_done(&fx);
+        }
 }
 
 /* An action the policy no longer has fails without a request. */
@@ -572,6 +638,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_backoff),
                 cmocka_unit_test(test_envelope_golden),
+                cmocka_unit_test(test_envelope_manual),
                 cmocka_unit_test(test_order_and_keys),
                 cmocka_unit_test(test_backoff_waits),
                 cmocka_unit_test(test_attempt_limit),
@@ -581,7 +648,7 @@ int main(void)
                 cmocka_unit_test(test_resume_after_restart),
                 cmocka_unit_test(test_resume_past_limit),
                 cmocka_unit_test(test_resume_skips_done),
-                cmocka_unit_test(test_failed_stops),
+                cmocka_unit_test(test_on_failure),
                 cmocka_unit_test(test_action_gone),
                 cmocka_unit_test(test_haproxy_unreachable),
                 cmocka_unit_test(test_state_untouched_without_writer),

@@ -637,6 +637,59 @@ static void test_outside_changes(void **state)
         breaker_free(fx.b);
 }
 
+/* A manual trip latches from any watched phase, exactly once, and only with valid words. */
+static void test_trip_manual(void **state)
+{
+        static const struct {
+                enum breaker_phase from;
+                const char *text;
+                int expect;
+        } manual[] = {
+                { BREAKER_ARMED, "heap dump shows a leak", 0 },
+                { BREAKER_BREACHING, "x", 0 },
+                { BREAKER_INCONCLUSIVE, "on-call: OOM storm", 0 },
+                { BREAKER_TRIPPED, "again", -EALREADY },
+                { BREAKER_ROLLED_BACK, "again", -EALREADY },
+                { BREAKER_FAILED, "again", -EALREADY },
+                { BREAKER_PROMOTED, "too late", -EBUSY },
+                { BREAKER_ARMED, "", -EINVAL },
+                { BREAKER_ARMED, "tab\there", -EINVAL },
+                { BREAKER_ARMED, "caf\xc3\xa9", -EINVAL },
+        };
+        struct breaker_trip old = { .t_ms = 42, .instance = "t0", .rule = "r" };
+        char longest[BREAKER_TEXT_MAX + 2];
+        struct fixture fx;
+
+        (void)state;
+        fixture_init(&fx, POLICY_SCOPE_INSTANCE, 1, RATIO);
+        fixture_start(&fx);
+        for (size_t i = 0; i < ELEMENTSOF(manual); i++) {
+                assert_int_equal(breaker_restore(fx.b, manual[i].from, &old), 0);
+                assert_int_equal(breaker_trip_manual(fx.b, 7000, manual[i].text), manual[i].expect);
+                if (manual[i].expect == 0) {
+                        assert_int_equal(breaker_phase(fx.b), BREAKER_TRIPPED);
+                        assert_string_equal(breaker_trip(fx.b)->rule, BREAKER_MANUAL_RULE);
+                        assert_string_equal(breaker_trip(fx.b)->instance, BREAKER_BATCH_INSTANCE);
+                        assert_string_equal(breaker_trip(fx.b)->text, manual[i].text);
+                        assert_int_equal(breaker_trip(fx.b)->t_ms, 7000);
+                        assert_int_equal(breaker_trip(fx.b)->n_conditions, 0);
+                        /* The latch holds: ticks evaluate nothing. */
+                        assert_int_equal(run_tick(&fx, (const char *const[]){ "P" }, 0), 0);
+                } else {
+                        assert_int_equal(breaker_phase(fx.b), manual[i].from);
+                        if (breaker_trip(fx.b))
+                                assert_string_equal(breaker_trip(fx.b)->rule, "r");
+                }
+        }
+        memset(longest, 'a', sizeof(longest) - 1);
+        longest[sizeof(longest) - 1] = '\0';
+        breaker_reset(fx.b);
+        assert_int_equal(breaker_trip_manual(fx.b, 0, longest), -EINVAL);
+        longest[BREAKER_TEXT_MAX] = '\0';
+        assert_int_equal(breaker_trip_manual(fx.b, 0, longest), 0);
+        breaker_free(fx.b);
+}
+
 static void test_phase_names(void **state)
 {
         (void)state;
@@ -661,6 +714,7 @@ int main(void)
                 cmocka_unit_test(test_batch_gc_reset),
                 cmocka_unit_test(test_reset_retakes_oom_baseline),
                 cmocka_unit_test(test_outside_changes),
+                cmocka_unit_test(test_trip_manual),
                 cmocka_unit_test(test_phase_names),
         };
 

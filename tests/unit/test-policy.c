@@ -76,6 +76,7 @@ static bool probe_num(const struct policy *p, const char *what, double *ret)
                 { "r.dry_run", r->dry_run },
                 { "a.timeout_ms", a ? (double)a->timeout_ms : -1 },
                 { "a.retries", a ? (double)a->retries : -1 },
+                { "a.on_failure", a ? (double)a->on_failure : -1 },
                 { "a.n_headers", a ? (double)a->n_headers : -1 },
                 { "a.state", a ? (double)a->state : -1 },
                 { "a.type", a ? (double)a->type : -1 },

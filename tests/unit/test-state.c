@@ -106,6 +106,9 @@ static const struct breaker_trip reason = {
 };
 
 static const char *const action_names[] = { "drain", "rollback", "notify" };
+static const struct policy_action policy_actions[] = { { .name = "drain" },
+                                                       { .name = "rollback" },
+                                                       { .name = "notify" } };
 
 /* A tripped state with the three actions and two baselines. */
 static struct state *make_tripped(void)
@@ -115,7 +118,7 @@ static struct state *make_tripped(void)
         assert_int_equal(state_new(BATCH, &s), 0);
         assert_int_equal(state_baseline_set(s, "canary-1", 2), 0);
         assert_int_equal(state_baseline_set(s, "canary-2", 0), 0);
-        assert_int_equal(state_begin_trip(s, &reason, 1795400225, action_names, 3), 0);
+        assert_int_equal(state_begin_trip(s, &reason, 1795400225, policy_actions, 3), 0);
         return s;
 }
 
@@ -145,8 +148,11 @@ static const struct round_trip_case round_trip_cases[] = {
         { "all done",
           { STATE_ACTION_DONE, STATE_ACTION_DONE, STATE_ACTION_DONE },
           BREAKER_ROLLED_BACK },
-        { "rollback failed",
+        { "rollback failed, notify still to go",
           { STATE_ACTION_DONE, STATE_ACTION_FAILED, STATE_ACTION_PENDING },
+          BREAKER_TRIPPED },
+        { "drain failed, the rest done",
+          { STATE_ACTION_FAILED, STATE_ACTION_DONE, STATE_ACTION_DONE },
           BREAKER_FAILED },
 };
 
@@ -236,7 +242,7 @@ static void test_trip_id_and_keys(void **ctx)
         }
         /* The trip latches: a second trip is refused and changes nothing. */
         strcpy(ids[0], s->trip.id);
-        assert_int_equal(state_begin_trip(s, &reason, 1, action_names, 1), -EBUSY);
+        assert_int_equal(state_begin_trip(s, &reason, 1, policy_actions, 1), -EBUSY);
         assert_string_equal(s->trip.id, ids[0]);
         assert_int_equal(s->n_actions, 3);
         state_clear_trip(s);
@@ -542,7 +548,7 @@ static const char *const allowed_keys[] = {
         "version", "batch",     "phase",         "trip",        "id",    "time",       "t_ms",
         "reason",  "instance",  "rule",          "consecutive", "limit", "conditions", "metric",
         "value",   "threshold", "oom_baselines", "actions",     "name",  "status",     "attempts",
-        "result",  "key",
+        "result",  "key",       "on_failure",
 };
 
 static void check_keys(json_t *j, bool baselines)
@@ -593,7 +599,8 @@ static void test_no_token_keys(void **ctx)
 struct resume_case {
         const char *name;
         enum state_action_status status[3];
-        int next; /* index of the action state_next_pending() returns, -1 for none */
+        int next;  /* index of the action state_next_pending() returns, -1 for none */
+        bool gate; /* the second action has on_failure = stop */
 };
 
 static const struct resume_case resume_cases[] = {
@@ -601,7 +608,15 @@ static const struct resume_case resume_cases[] = {
         { "first in progress", { STATE_ACTION_IN_PROGRESS, 0, 0 }, 0 },
         { "done skipped", { STATE_ACTION_DONE, STATE_ACTION_DONE, STATE_ACTION_PENDING }, 2 },
         { "all done", { STATE_ACTION_DONE, STATE_ACTION_DONE, STATE_ACTION_DONE }, -1 },
-        { "failed blocks", { STATE_ACTION_DONE, STATE_ACTION_FAILED, STATE_ACTION_PENDING }, -1 },
+        { "failed goes on", { STATE_ACTION_DONE, STATE_ACTION_FAILED, STATE_ACTION_PENDING }, 2 },
+        { "failed gate blocks",
+          { STATE_ACTION_DONE, STATE_ACTION_FAILED, STATE_ACTION_PENDING },
+          -1,
+          true },
+        { "gate that did not fail", { STATE_ACTION_DONE, STATE_ACTION_DONE, 0 }, 2, true },
+        { "all finished, one failed",
+          { STATE_ACTION_FAILED, STATE_ACTION_DONE, STATE_ACTION_DONE },
+          -1 },
         { "fresh", { 0, 0, 0 }, 0 },
 };
 
@@ -617,7 +632,9 @@ static void test_resume(void **ctx)
                         s->actions[i].status = tc->status[i];
                         s->actions[i].attempts = tc->status[i] ? 2 : 0;
                 }
-                back = save_and_load(s);
+                s->actions[1].stop_on_failure = tc->gate;
+                back = save_and_load(s); /* on_failure survives the file */
+                assert_int_equal(back->actions[1].stop_on_failure, tc->gate);
                 a = state_next_pending(back);
                 if (tc->next < 0) {
                         assert_null(a);
