@@ -18,10 +18,11 @@ problem() {
 	errors=$((errors + 1))
 }
 
-# C11 and POSIX headers the core may include.
+# C11 and POSIX headers the core may include (arpa/inet.h: inet_pton parses an address text).
 core_system_headers=" assert.h complex.h ctype.h errno.h fenv.h float.h inttypes.h iso646.h
 	limits.h locale.h math.h stdalign.h stdarg.h stdbool.h stddef.h stdint.h stdio.h stdlib.h
-	stdnoreturn.h string.h strings.h tgmath.h uchar.h wchar.h wctype.h sys/types.h unistd.h "
+	stdnoreturn.h string.h strings.h tgmath.h uchar.h wchar.h wctype.h sys/types.h unistd.h
+	arpa/inet.h "
 core_system_headers=" $(echo $core_system_headers) "
 
 # includes FILE KIND: the names FILE includes with "..." (KIND quote) or <...> (KIND angle).
@@ -85,7 +86,7 @@ libm=$(cc -print-file-name=libm.so.6 2>/dev/null || true)
 
 pure_libc='^(__errno_location|__assert_fail|__stack_chk_fail|__ctype_(b|tolower|toupper)_loc'
 pure_libc+='|__isoc(99|23)_v?sscanf|v?sscanf|v?snprintf|v?asprintf'
-pure_libc+='|calloc|malloc|realloc|reallocarray|free|qsort|bsearch|abs|labs|llabs|tolower|toupper'
+pure_libc+='|inet_pton|calloc|malloc|realloc|reallocarray|free|qsort|bsearch|abs|labs|llabs|tolower|toupper'
 pure_libc+='|mem(chr|rchr|cmp|cpy|pcpy|move|set|mem)|str[a-z_]*'
 pure_libc+='|__(asan|ubsan|sanitizer|sancov|lsan)_[A-Za-z0-9_]*'
 # _FORTIFY_SOURCE's checked variants of the same (not __printf_chk, __fprintf_chk: I/O), and
