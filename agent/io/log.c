@@ -6,14 +6,18 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The entries say what happened; where in log.c they were sent from is noise. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
 
 #include "log.h"
 #include "util.h"
 
 #define LINE_MAX_CHARS 2048
+#define JOURNAL_SOCKET "/run/systemd/journal/socket" /* its native protocol */
 
 static enum log_level max_level = LOG_LEVEL_INFO;
 static enum log_format format = LOG_FORMAT_AUTO;
@@ -38,6 +42,7 @@ void log_set_max_level(enum log_level level)
 void log_set_format(enum log_format f)
 {
         format = f;
+        to_journal = -1;
 }
 
 int log_format_from_string(const char *s)
@@ -124,9 +129,11 @@ void log_full(enum log_level level, const struct log_fields *f, const char *fmt,
 
         if (level > max_level)
                 return;
+        /* sd_journal_sendv() drops lines silently when journald's socket is missing. */
         if (to_journal < 0)
                 to_journal = format == LOG_FORMAT_AUTO &&
-                             log_stream_is_journal(getenv("JOURNAL_STREAM"), STDERR_FILENO);
+                             log_stream_is_journal(getenv("JOURNAL_STREAM"), STDERR_FILENO) &&
+                             access(JOURNAL_SOCKET, W_OK) == 0;
         va_start(ap, fmt);
         n = vsnprintf(line, sizeof(line), fmt, ap);
         va_end(ap);
