@@ -16,6 +16,7 @@
 #include "breaker.h"
 #include "cli.h"
 #include "commands.h"
+#include "json-number.h"
 #include "policy-load.h"
 #include "trace.h"
 #include "trip-json.h"
@@ -299,9 +300,9 @@ static int print_json(struct replay *r)
         json_t *o;
         int q = -ENOMEM;
 
-        o = json_pack("{s:s, s:s, s:O, s:o}", "batch", r->p->name, "verdict",
-                      breaker_phase_to_string(breaker_phase(r->b)), "transitions", r->transitions,
-                      "trip", t ? trip_to_json(t) : json_null());
+        o = json_pack("{s:i, s:s, s:s, s:O, s:o}", "schema", JSON_SCHEMA, "batch", r->p->name,
+                      "verdict", breaker_phase_to_string(breaker_phase(r->b)), "transitions",
+                      r->transitions, "trip", t ? trip_to_json(t) : json_null());
         if (o && w && json_object_set_new(o, "would_trip", trip_to_json(w)) < 0)
                 goto out;
         if (o && json_dumpf(o, stdout,

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "ctl.h"
+#include "json-number.h"
 #include "policy.h"
 #include "report.h"
 #include "state.h"
@@ -164,8 +165,11 @@ static int print_batches(json_t *batches, const struct ctl_opts *o)
                 printf("no batches\n");
         if (o->json) {
                 json_t *out = o->batch && json_array_size(batches) == 1
-                                      ? json_incref(json_array_get(batches, 0))
+                                      ? json_deep_copy(json_array_get(batches, 0))
                                       : json_pack("{s:O}", "batches", batches);
+
+                /* Every JSON output starts with its schema (docs/json.md). */
+                json_object_update_new(out, json_pack("{s:i}", "schema", JSON_SCHEMA));
 
                 json_dumpf(out, stdout, JSON_COMPACT);
                 printf("\n");
