@@ -12,7 +12,7 @@ _oombreaker_commands="run check sample replay status wait reset promote"
 # _oombreaker_options COMMAND: the options COMMAND accepts.
 _oombreaker_options() {
 	case $1 in
-	run) echo "--policy --policy-dir --state-dir --socket --listen --cgroup-root --dry-run --trace --debug" ;;
+	run) echo "--policy --policy-dir --state-dir --socket --listen --cgroup-root --dry-run --trace --debug --log-format" ;;
 	check) echo "" ;;
 	sample) echo "--json --cgroup-root" ;;
 	replay) echo "--trace --json" ;;
@@ -74,6 +74,10 @@ _oombreaker() {
 	--policy-dir | --state-dir | --cgroup-root)
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		compopt -o filenames 2>/dev/null
+		return 0
+		;;
+	--log-format)
+		mapfile -t COMPREPLY < <(compgen -W "auto text json" -- "$cur")
 		return 0
 		;;
 	--listen | --bake | --timeout)
