@@ -109,13 +109,10 @@ static json_t *trip_to_json(const struct breaker_trip *t)
 
 static void print_value(double v, enum cond_metric m)
 {
-        enum metric_unit u = metric_get(m)->unit;
+        char buf[48];
 
-        if (u == METRIC_UNIT_BYTES || u == METRIC_UNIT_BYTES_PER_MINUTE)
-                printf("%.1fMiB%s", v / (1024.0 * 1024.0),
-                       u == METRIC_UNIT_BYTES_PER_MINUTE ? "/min" : "");
-        else
-                printf("%.4g", v);
+        metric_format_value(m, v, buf, sizeof(buf));
+        fputs(buf, stdout);
 }
 
 static void print_trip(const char *what, const struct breaker_trip *t)

@@ -35,8 +35,12 @@ static void print_instance(json_t *in)
         printf("  %-16s", json_string_value(json_object_get(in, "instance")));
         if ((v = figure(in, COND_MEMORY_RATIO)))
                 printf(" memory %.1f%%", 100.0 * json_number_value(v));
-        if ((v = figure(in, COND_MEMORY_BYTES)))
-                printf(" (%.1f MiB)", json_number_value(v) / 1048576.0);
+        if ((v = figure(in, COND_MEMORY_BYTES))) {
+                char size[32];
+
+                metric_format_value(COND_MEMORY_BYTES, json_number_value(v), size, sizeof(size));
+                printf(" (%s)", size);
+        }
         if ((v = figure(in, COND_GC_PER_MINUTE)))
                 printf(" gc/min %.1f", json_number_value(v));
         json_array_foreach(json_object_get(in, "streaks"), i, st)

@@ -54,7 +54,7 @@ for c in "${cases[@]}"; do
 	expect_eq "$name verdict" "$want_verdict" "$(jq -r .verdict "$tmp/out.json")"
 	expect_eq "$name transitions" "$want_transitions" "$(jq -r "$transitions_q" "$tmp/out.json")"
 	expect_eq "$name trip" "$want_trip" "$(jq -r "$trip_q" "$tmp/out.json")"
-	expect_eq "$name keys" '["batch","verdict","transitions","trip"]' \
+	expect_eq "$name keys" '["schema","batch","verdict","transitions","trip"]' \
 		"$(jq -c '[keys_unsorted[] | select(. != "would_trip")]' "$tmp/out.json")"
 
 	rc=0
