@@ -93,8 +93,8 @@ static const struct uint_case duration_cases[] = {
         { "2m", 0, 120000 },
         { "1h", 0, 3600000 },
         { "90m", 0, 5400000 },
-        { "2501999h", 0, UINT64_C(2501999) * 3600000 },
-        { "2502000h", -EINVAL, 0 }, /* 2^53 ms and more: not exact in a double */
+        { "2501999792h", 0, UINT64_C(2501999792) * 3600000 },
+        { "2501999793h", -EINVAL, 0 }, /* 2^53 ms and more: not exact in a double */
         { "99999999999999999999", -EINVAL, 0 },
         { "1.5s", 0, 1500 },
         { "1.5", 0, 1500 },
