@@ -15,7 +15,7 @@ _oombreaker_options() {
 	run) echo "--policy --policy-dir --state-dir --socket --listen --cgroup-root --dry-run --trace --debug --log-format" ;;
 	check) echo "" ;;
 	sample) echo "--json --cgroup-root" ;;
-	replay) echo "--trace --json" ;;
+	replay) echo "--trace --batch --json" ;;
 	status) echo "--json --socket --state-dir" ;;
 	wait) echo "--bake --timeout --socket --state-dir" ;;
 	reset | promote) echo "--socket --state-dir" ;;
@@ -80,7 +80,7 @@ _oombreaker() {
 		mapfile -t COMPREPLY < <(compgen -W "auto text json" -- "$cur")
 		return 0
 		;;
-	--listen | --bake | --timeout)
+	--listen | --bake | --timeout | --batch)
 		return 0 # ADDR:PORT, a duration: nothing to offer
 		;;
 	esac

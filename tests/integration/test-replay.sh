@@ -115,6 +115,28 @@ rc=0
 "$OOMBREAKER" replay "$tmp/leak.ini" 2>"$tmp/err" || rc=$?
 expect_eq "no --trace exit" 1 "$rc"
 
+# --batch NAME: the leak trace (batch fx-leak) under another batch's policy. A copy of leak.ini
+# named fx-other refuses the trace without --batch and trips exactly as leak.ini with it.
+sed 's/^name = .*/name = fx-other/' "$tmp/leak.ini" >"$tmp/other.ini"
+chmod 0644 "$tmp/other.ini"
+rc=0
+"$OOMBREAKER" replay "$tmp/other.ini" --trace "$tmp/leak.jsonl" 2>"$tmp/err" >/dev/null || rc=$?
+expect_eq "other batch without --batch exit" 1 "$rc"
+grep -q "batch 'fx-leak' is not this policy's batch 'fx-other'" "$tmp/err" ||
+	fail "other batch without --batch: $(cat "$tmp/err")"
+"$OOMBREAKER" replay "$tmp/leak.ini" --trace "$tmp/leak.jsonl" --json >"$tmp/own.json" || true
+rc=0
+"$OOMBREAKER" replay "$tmp/other.ini" --trace "$tmp/leak.jsonl" --batch fx-leak --json \
+	>"$tmp/other.json" 2>"$tmp/err" || rc=$?
+expect_eq "--batch exit" 2 "$rc"
+expect_eq "--batch verdict and trip" "$(jq -c '[.verdict, .trip]' "$tmp/own.json")" \
+	"$(jq -c '[.verdict, .trip]' "$tmp/other.json")"
+expect_eq "--batch names the policy's batch" fx-other "$(jq -r .batch "$tmp/other.json")"
+rc=0
+"$OOMBREAKER" replay "$tmp/leak.ini" --trace "$tmp/leak.jsonl" --batch fx-none 2>"$tmp/err" >/dev/null || rc=$?
+expect_eq "--batch of another trace exit" 1 "$rc"
+grep -q "batch 'fx-leak' is not --batch 'fx-none'" "$tmp/err" || fail "--batch mismatch: $(cat "$tmp/err")"
+
 { cat "$tmp/leak.ini"; echo "bogus_key = 1"; } >"$tmp/badpolicy.ini"
 chmod 0644 "$tmp/badpolicy.ini"
 rc=0
