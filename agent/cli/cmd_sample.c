@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `oombreaker sample FILE [--json] [--cgroup-root DIR]`: one sample of every target of a
- * policy, now. Humans get a table; --json prints trace lines (DESIGN.md "Traces").
+ * policy, now. Humans get a table; --json prints trace lines (docs/trace.md).
  */
 #include <errno.h>
 #include <inttypes.h>
