@@ -209,10 +209,15 @@ static void assert_sample(const char *text, const char *series, const char *valu
 static void test_metrics_families(void **state)
 {
         static const char *const families[] = {
-                "oombreaker_batch_state",           "oombreaker_breach_streak",
-                "oombreaker_trips_total",           "oombreaker_action_attempts_total",
-                "oombreaker_memory_ratio",          "oombreaker_memory_working_set_bytes",
-                "oombreaker_gc_per_minute",         "oombreaker_sample_errors_total",
+                "oombreaker_build_info",
+                "oombreaker_batch_state",
+                "oombreaker_breach_streak",
+                "oombreaker_trips_total",
+                "oombreaker_action_attempts_total",
+                "oombreaker_memory_ratio",
+                "oombreaker_memory_working_set_bytes",
+                "oombreaker_gc_per_second",
+                "oombreaker_sample_errors_total",
                 "oombreaker_tick_duration_seconds",
         };
         struct fixture *f = *state;
