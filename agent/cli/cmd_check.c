@@ -3,16 +3,21 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "policy-load.h"
 #include "units.h"
+#include "util.h"
+
+#define STDIN_NAME "<stdin>"
 
 static const char usage[] =
         "Usage: oombreaker check FILE...\n\n"
-        "Validates policy files (see docs/policy.md). Prints one summary line per valid file\n"
+        "Validates policy files (see docs/policy.md); FILE - reads one from stdin, named\n"
+        "<stdin> in messages. Prints one summary line per valid file\n"
         "to stdout and every problem as FILE:LINE: message to stderr. A token_file that does\n"
         "not exist on this machine is only a warning here; `run` refuses it.\n\n"
         "Exit codes: 0 every file is valid, 1 some file has errors.\n";
@@ -34,14 +39,35 @@ static void print_summary(const struct policy *p)
                p->dry_run ? " (dry run)" : "");
 }
 
-/* Checks one file; returns 0 when it is valid. */
+/* Parses a policy from stdin (at most POLICY_FILE_MAX bytes); 0, -EINVAL, -EFBIG or -EIO. */
+static int load_stdin(struct policy **ret, struct policy_diags *diags)
+{
+        _cleanup_free_ char *text = malloc(POLICY_FILE_MAX + 1);
+        size_t len;
+
+        if (!text)
+                return -ENOMEM;
+        len = fread(text, 1, POLICY_FILE_MAX + 1, stdin);
+        if (ferror(stdin))
+                return -EIO;
+        if (len > POLICY_FILE_MAX)
+                return -EFBIG;
+        return policy_parse_text(text, len, STDIN_NAME, POLICY_LOAD_CHECK, ret, diags);
+}
+
+/* Checks one file ("-": stdin); returns 0 when it is valid. */
 static int check_one(const char *path)
 {
         struct policy_diags diags = { 0 };
         struct policy *p = NULL;
         int r;
 
-        r = policy_load(path, POLICY_LOAD_CHECK, &p, &diags);
+        if (strcmp(path, "-") == 0) {
+                path = STDIN_NAME;
+                r = load_stdin(&p, &diags);
+        } else {
+                r = policy_load(path, POLICY_LOAD_CHECK, &p, &diags);
+        }
         cli_print_policy_diags(&diags, path);
         if (r == 0)
                 print_summary(p);

@@ -16,26 +16,30 @@
 #include "breaker.h"
 #include "cli.h"
 #include "commands.h"
+#include "json-number.h"
 #include "policy-load.h"
 #include "trace.h"
 #include "trip-json.h"
 #include "util.h"
 
 static const char usage[] =
-        "Usage: oombreaker replay FILE --trace TRACE.jsonl [--json]\n\n"
+        "Usage: oombreaker replay FILE --trace TRACE.jsonl [--batch NAME] [--json]\n\n"
         "Runs a recorded trace (JSON Lines as `run --trace` writes them, one object per\n"
         "instance per tick, in time order) through policy FILE's rules and breaker, prints\n"
         "each transition and the trip reason, and exits as `wait` would. Every line must name\n"
-        "FILE's batch and one of its targets. Under dry_run a trip is reported as \"would\n"
+        "FILE's batch (or NAME, with --batch) and one of FILE's targets. Under dry_run a trip is "
+        "reported as \"would\n"
         "trip\" and does not change the verdict.\n\n"
         "Options:\n"
         "  --trace FILE  the trace to replay (required)\n"
+        "  --batch NAME  the trace was recorded for batch NAME: replay it under FILE's policy\n"
         "  --json        print one JSON object: batch, verdict, transitions, trip\n\n"
         "Exit codes: 0 no trip, 1 usage, policy or trace error (FILE:LINE: reason),\n"
         "2 tripped, 3 inconclusive.\n";
 
 struct replay {
         const char *trace_path;
+        const char *batch; /* the trace's batch: --batch, else the policy's */
         bool json;
         struct policy *p;
         struct breaker *b;
@@ -50,12 +54,14 @@ struct replay {
 struct replay_opts {
         const char *policy_path;
         const char *trace_path;
+        const char *batch;
         bool json;
 };
 
 enum {
         OPT_TRACE = 0x100,
         OPT_JSON,
+        OPT_BATCH,
 };
 
 static int set_option(int id, const char *arg, void *userdata)
@@ -66,6 +72,8 @@ static int set_option(int id, const char *arg, void *userdata)
                 o->trace_path = arg;
         else if (id == OPT_JSON)
                 o->json = true;
+        else if (id == OPT_BATCH)
+                o->batch = arg;
         return 0;
 }
 
@@ -75,6 +83,7 @@ static int parse_args(int argc, char **argv, struct replay_opts *ret)
         static const struct option options[] = {
                 { "trace", required_argument, NULL, OPT_TRACE },
                 { "json", no_argument, NULL, OPT_JSON },
+                { "batch", required_argument, NULL, OPT_BATCH },
                 {},
         };
         struct replay_opts o = { 0 };
@@ -108,13 +117,10 @@ static json_t *trip_to_json(const struct breaker_trip *t)
 
 static void print_value(double v, enum cond_metric m)
 {
-        enum metric_unit u = metric_get(m)->unit;
+        char buf[48];
 
-        if (u == METRIC_UNIT_BYTES || u == METRIC_UNIT_BYTES_PER_MINUTE)
-                printf("%.1fMiB%s", v / (1024.0 * 1024.0),
-                       u == METRIC_UNIT_BYTES_PER_MINUTE ? "/min" : "");
-        else
-                printf("%.4g", v);
+        metric_format_value(m, v, buf, sizeof(buf));
+        fputs(buf, stdout);
 }
 
 static void print_trip(const char *what, const struct breaker_trip *t)
@@ -214,9 +220,10 @@ static int replay_line(struct replay *r, const char *line, size_t len)
 
         if (trace_parse(line, len, batch, instance, &s, err, sizeof(err)) < 0)
                 return trace_error(r, "%s", err);
-        if (strcmp(batch, r->p->name) != 0)
-                return trace_error(r, "batch '%s' is not this policy's batch '%s'", batch,
-                                   r->p->name);
+        if (strcmp(batch, r->batch) != 0)
+                return trace_error(r, "batch '%s' is not %s '%s'", batch,
+                                   r->batch == r->p->name ? "this policy's batch" : "--batch",
+                                   r->batch);
         i = target_index(r->p, instance);
         if (i < 0)
                 return trace_error(r, "instance '%s' is not a [target] of %s", instance,
@@ -299,9 +306,9 @@ static int print_json(struct replay *r)
         json_t *o;
         int q = -ENOMEM;
 
-        o = json_pack("{s:s, s:s, s:O, s:o}", "batch", r->p->name, "verdict",
-                      breaker_phase_to_string(breaker_phase(r->b)), "transitions", r->transitions,
-                      "trip", t ? trip_to_json(t) : json_null());
+        o = json_pack("{s:i, s:s, s:s, s:O, s:o}", "schema", JSON_SCHEMA, "batch", r->p->name,
+                      "verdict", breaker_phase_to_string(breaker_phase(r->b)), "transitions",
+                      r->transitions, "trip", t ? trip_to_json(t) : json_null());
         if (o && w && json_object_set_new(o, "would_trip", trip_to_json(w)) < 0)
                 goto out;
         if (o && json_dumpf(o, stdout,
@@ -375,6 +382,7 @@ int cmd_replay(int argc, char **argv)
         r.json = o.json;
         if (load_policy(o.policy_path, &r.p) < 0)
                 goto out;
+        r.batch = o.batch ? o.batch : r.p->name;
         q = replay_setup(&r);
         if (q < 0) {
                 fprintf(stderr, "oombreaker replay: %s\n", strerror(-q));

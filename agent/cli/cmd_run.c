@@ -17,7 +17,8 @@
 static const char usage[] =
         "Usage: oombreaker run [--policy FILE]... [--policy-dir DIR] [--state-dir DIR]\n"
         "                      [--socket PATH] [--listen ADDR:PORT|none] [--cgroup-root DIR]\n"
-        "                      [--dry-run] [--trace FILE] [--debug]\n\n"
+        "                      [--dry-run] [--trace FILE] [--debug]\n"
+        "                      [--log-format auto|text|json]\n\n"
         "The agent: samples every batch's targets each interval, evaluates its rules, and\n"
         "when a rule breaches N times in a row cuts traffic and rolls back, exactly once.\n\n"
         "  --policy FILE       a batch policy (repeatable; an invalid one stops the start)\n"
@@ -29,7 +30,9 @@ static const char usage[] =
         "  --cgroup-root DIR   the memory cgroup root, bypassing discovery\n"
         "  --dry-run           evaluate and report, never act\n"
         "  --trace FILE        append one JSON line per instance per tick (for replay)\n"
-        "  --debug             log healthy ticks too\n\n"
+        "  --debug             log healthy ticks too\n"
+        "  --log-format FMT    auto (the journal's native fields when stderr is the journal,\n"
+        "                      else text), text, or json (one object a line)\n\n"
         "Signals: SIGHUP reloads the policies, SIGTERM and SIGINT stop cleanly.\n";
 
 enum {
@@ -42,6 +45,7 @@ enum {
         OPT_DRY_RUN,
         OPT_TRACE,
         OPT_DEBUG,
+        OPT_LOG_FORMAT,
 };
 
 static const struct option options[] = {
@@ -54,6 +58,7 @@ static const struct option options[] = {
         { "dry-run", no_argument, NULL, OPT_DRY_RUN },
         { "trace", required_argument, NULL, OPT_TRACE },
         { "debug", no_argument, NULL, OPT_DEBUG },
+        { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
         {},
 };
 
@@ -94,6 +99,16 @@ static int set_option(int id, const char *arg, void *userdata)
                 break;
         case OPT_DEBUG:
                 log_set_max_level(LOG_LEVEL_DEBUG);
+                break;
+        case OPT_LOG_FORMAT:
+                if (log_format_from_string(arg) < 0) {
+                        fprintf(stderr,
+                                "oombreaker run: --log-format: \"%s\" is not auto, text "
+                                "or json\n",
+                                arg);
+                        return -EINVAL;
+                }
+                log_set_format(log_format_from_string(arg));
                 break;
         }
         return 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `oombreaker sample FILE [--json] [--cgroup-root DIR]`: one sample of every target of a
- * policy, now. Humans get a table; --json prints trace lines (DESIGN.md "Traces").
+ * policy, now. Humans get a table; --json prints trace lines (docs/trace.md).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +15,7 @@
 #include "policy-load.h"
 #include "scrape.h"
 #include "trace.h"
+#include "units.h"
 #include "util.h"
 
 static const char usage[] =
@@ -182,22 +183,12 @@ static void sample_one(struct entry *e)
                  (int)sizeof(e->s.memory_error) - 1, reason);
 }
 
-/* "1.2GiB", "512.0MiB", "100B": table cells, one decimal. */
+/* A table cell: "1.2 GiB", "512 MiB", "100 B", "-" without data. */
 static const char *fmt_size(char *buf, size_t size, bool has, uint64_t bytes)
 {
-        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-        double v = (double)bytes;
-        size_t u = 0;
-
         if (!has)
                 return "-";
-        if (bytes < 1024) {
-                snprintf(buf, size, "%" PRIu64 "B", bytes);
-                return buf;
-        }
-        for (v /= 1024; v >= 1024 && u + 1 < ELEMENTSOF(units); u++)
-                v /= 1024;
-        snprintf(buf, size, "%.1f%s", v, units[u]);
+        units_format_size_approx(bytes, buf, size);
         return buf;
 }
 

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "ctl.h"
+#include "json-number.h"
 #include "policy.h"
 #include "report.h"
 #include "state.h"
@@ -34,8 +35,12 @@ static void print_instance(json_t *in)
         printf("  %-16s", json_string_value(json_object_get(in, "instance")));
         if ((v = figure(in, COND_MEMORY_RATIO)))
                 printf(" memory %.1f%%", 100.0 * json_number_value(v));
-        if ((v = figure(in, COND_MEMORY_BYTES)))
-                printf(" (%.1f MiB)", json_number_value(v) / 1048576.0);
+        if ((v = figure(in, COND_MEMORY_BYTES))) {
+                char size[32];
+
+                metric_format_value(COND_MEMORY_BYTES, json_number_value(v), size, sizeof(size));
+                printf(" (%s)", size);
+        }
         if ((v = figure(in, COND_GC_PER_MINUTE)))
                 printf(" gc/min %.1f", json_number_value(v));
         json_array_foreach(json_object_get(in, "streaks"), i, st)
@@ -130,8 +135,11 @@ static int print_batches(json_t *batches, const struct ctl_opts *o)
                 printf("no batches\n");
         if (o->json) {
                 json_t *out = o->batch && json_array_size(batches) == 1
-                                      ? json_incref(json_array_get(batches, 0))
+                                      ? json_deep_copy(json_array_get(batches, 0))
                                       : json_pack("{s:O}", "batches", batches);
+
+                /* Every JSON output starts with its schema (docs/json.md). */
+                json_object_update_new(out, json_pack("{s:i}", "schema", JSON_SCHEMA));
 
                 json_dumpf(out, stdout, JSON_COMPACT);
                 printf("\n");

@@ -149,10 +149,16 @@ void ctl_print_trip(json_t *trip)
                json_integer_value(json_object_get(trip, "limit")));
         json_array_foreach(json_object_get(trip, "conditions"), i, c)
         {
-                printf("%s %s %g (threshold %g)", i ? "," : ":",
-                       json_string_value(json_object_get(c, "metric")),
-                       json_number_value(json_object_get(c, "value")),
-                       json_number_value(json_object_get(c, "threshold")));
+                const char *name = json_string_value(json_object_get(c, "metric"));
+                int m = name ? metric_from_name(name) : -EINVAL;
+                char value[48] = "no data", threshold[48];
+
+                if (json_is_number(json_object_get(c, "value")))
+                        metric_format_value(m, json_number_value(json_object_get(c, "value")),
+                                            value, sizeof(value));
+                metric_format_value(m, json_number_value(json_object_get(c, "threshold")),
+                                    threshold, sizeof(threshold));
+                printf("%s %s %s (threshold %s)", i ? "," : ":", name, value, threshold);
         }
         printf("\n");
 }

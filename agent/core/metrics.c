@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "metrics.h"
 #include "sample.h"
+#include "units.h"
 
 static const struct metric_def defs[_COND_MAX] = {
 #define METRIC(id_, name_, unit_, source_, cmp_, key_, min_, max_, status_, family_, help_, \
@@ -95,4 +97,18 @@ const char *cond_metric_to_string(enum cond_metric m)
 const char *cond_metric_key(enum cond_metric m)
 {
         return (unsigned)m < _COND_MAX ? defs[m].rule_key : NULL;
+}
+
+void metric_format_value(enum cond_metric m, double v, char *buf, size_t size)
+{
+        const struct metric_def *d = metric_get(m);
+        bool bytes = d && (d->unit == METRIC_UNIT_BYTES || d->unit == METRIC_UNIT_BYTES_PER_MINUTE);
+
+        if (!bytes || !(v >= 0) || v >= 18446744073709551616.0) {
+                snprintf(buf, size, "%.4g", v);
+                return;
+        }
+        units_format_size_approx((uint64_t)v, buf, size);
+        if (d->unit == METRIC_UNIT_BYTES_PER_MINUTE)
+                snprintf(buf + strlen(buf), size - strlen(buf), "/min");
 }

@@ -109,6 +109,12 @@ bool metric_breaches(enum cond_metric m, double value, double threshold);
 /* ">" or ">=", as messages print m's comparison. */
 const char *metric_cmp_op(enum cond_metric m);
 
+/*
+ * Formats a value of metric m for people, in its unit: "51.5 MiB", "12 MiB/min", "0.92",
+ * "3". Writes at most size bytes to buf, NUL-terminated.
+ */
+void metric_format_value(enum cond_metric m, double v, char *buf, size_t size);
+
 /* "memory_ratio", ...: metric_get(m)->name; NULL if out of range. */
 const char *cond_metric_to_string(enum cond_metric m);
 

@@ -27,7 +27,7 @@ static const char *const hints[] = {
         [V_ADDRESS] = "an address (IPv4:port or [IPv6]:port; for a host name use socket = or "
                       "its IP)",
         [V_SERVER] = "a HAProxy server (backend/server)",
-        [V_DURATION] = "a duration (use 500ms, 5s, 2m, 1h)",
+        [V_DURATION] = "a duration (" UNITS_DURATION_HINT ")",
         [V_SIZE] = "a size (use 512MiB, 2GiB, 1G; bare = bytes)",
         [V_RATIO] = "a ratio (use 0.92 or 92%)",
         [V_NUMBER] = "a number (use 15 or 2.5)",

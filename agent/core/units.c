@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,17 @@ static bool is_digit(char c)
 {
         return c >= '0' && c <= '9';
 }
+
+static bool is_letter(char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Largest first: a compound duration names them in this order, each at most once. */
+static const struct {
+        const char *suffix;
+        uint64_t ms;
+} duration_units[] = { { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 } };
 
 /* Appends the digits at *p to the mantissa; returns the count read or -EINVAL on overflow. */
 static int take_digits(const char **p, uint64_t *mant, int *significant)
@@ -155,18 +167,6 @@ int units_parse_bool(const char *s, bool *ret)
         return -EINVAL;
 }
 
-void units_format_duration(uint64_t ms, char *buf, size_t size)
-{
-        if (ms > 0 && ms % 3600000 == 0)
-                snprintf(buf, size, "%" PRIu64 "h", ms / 3600000);
-        else if (ms > 0 && ms % 60000 == 0)
-                snprintf(buf, size, "%" PRIu64 "m", ms / 60000);
-        else if (ms > 0 && ms % 1000 == 0)
-                snprintf(buf, size, "%" PRIu64 "s", ms / 1000);
-        else
-                snprintf(buf, size, "%" PRIu64 "ms", ms);
-}
-
 void units_format_size(uint64_t bytes, char *buf, size_t size)
 {
         static const char *const names[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
@@ -179,29 +179,93 @@ void units_format_size(uint64_t bytes, char *buf, size_t size)
         snprintf(buf, size, "%" PRIu64 "%s", bytes, names[i]);
 }
 
-int units_parse_duration(const char *s, uint64_t *ret_ms)
+void units_format_size_approx(uint64_t bytes, char *buf, size_t size)
 {
-        static const struct {
-                const char *suffix;
-                uint64_t ms;
-        } units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "", 1000 } };
-        uint64_t v = 0;
-        const char *p = s;
+        static const char *const names[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+        double v = (double)bytes;
+        size_t i = 0;
 
-        if (!s || *s < '0' || *s > '9')
-                return -EINVAL;
-        for (; *p >= '0' && *p <= '9'; p++) {
-                if (v > (UINT64_MAX - 9) / 10)
-                        return -EINVAL;
-                v = v * 10 + (uint64_t)(*p - '0');
+        /* Step up while the value would still read as 1024 or more once rounded. */
+        while (i + 1 < ELEMENTSOF(names) && v >= 1023.95) {
+                v /= 1024.0;
+                i++;
         }
-        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-                if (strcmp(p, units[i].suffix) != 0)
+        if (i == 0 || fabs(v - round(v)) < 0.05)
+                snprintf(buf, size, "%.0f %s", v, names[i]);
+        else
+                snprintf(buf, size, "%.1f %s", v, names[i]);
+}
+
+/*
+ * One term of a duration: DECIMAL UNIT. Units run from largest to smallest, each at most
+ * once, so the first unit allowed is the one after the previous term's (*next_unit).
+ */
+static int take_duration_term(const char **p, size_t *next_unit, double *sum_ms)
+{
+        const char *end;
+        double v;
+
+        if (units_parse_decimal(*p, &end, &v) < 0)
+                return -EINVAL;
+        for (size_t i = *next_unit; i < ELEMENTSOF(duration_units); i++) {
+                size_t n = strlen(duration_units[i].suffix);
+
+                if (strncmp(end, duration_units[i].suffix, n) != 0 || is_letter(end[n]))
                         continue;
-                if (v > UINT64_MAX / units[i].ms)
-                        return -EINVAL;
-                *ret_ms = v * units[i].ms;
+                *sum_ms += v * (double)duration_units[i].ms;
+                *next_unit = i + 1;
+                *p = end + n;
                 return 0;
         }
         return -EINVAL;
+}
+
+int units_parse_duration(const char *s, uint64_t *ret_ms)
+{
+        const char *p = s, *end;
+        size_t next_unit = 0;
+        double sum_ms = 0, v, whole;
+
+        if (!s)
+                return -EINVAL;
+        /* A bare number is seconds ("90", "1.5"). */
+        if (units_parse_decimal(s, &end, &v) == 0 && *end == '\0')
+                sum_ms = v * 1000.0;
+        else
+                do {
+                        if (take_duration_term(&p, &next_unit, &sum_ms) < 0)
+                                return -EINVAL;
+                } while (*p != '\0');
+        whole = round(sum_ms);
+        /* Whole milliseconds only, and below 2^53 so the double holds it exactly. */
+        if (fabs(sum_ms - whole) > 1e-6 || whole >= 9007199254740992.0)
+                return -EINVAL;
+        *ret_ms = (uint64_t)whole;
+        return 0;
+}
+
+void units_format_duration(uint64_t ms, char *buf, size_t size)
+{
+        uint64_t h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
+        char hs[24] = "", ms_[24] = "", ss[32] = "";
+
+        if (ms < 1000) {
+                snprintf(buf, size, "%" PRIu64 "%s", ms, ms ? "ms" : "s");
+                return;
+        }
+        if (h)
+                snprintf(hs, sizeof(hs), "%" PRIu64 "h", h);
+        if (m)
+                snprintf(ms_, sizeof(ms_), "%" PRIu64 "m", m);
+        if (frac) /* "30.5s": trailing zeros of the milliseconds dropped */
+                snprintf(ss, sizeof(ss), "%" PRIu64 ".%.*" PRIu64 "s", s,
+                         frac % 100 == 0  ? 1
+                         : frac % 10 == 0 ? 2
+                                          : 3,
+                         frac % 100 == 0  ? frac / 100
+                         : frac % 10 == 0 ? frac / 10
+                                          : frac);
+        else if (s)
+                snprintf(ss, sizeof(ss), "%" PRIu64 "s", s);
+        snprintf(buf, size, "%s%s%s", hs, ms_, ss);
 }

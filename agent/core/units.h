@@ -32,14 +32,25 @@ int units_parse_percent(const char *s, double *ret);
 /* Booleans: true/false, yes/no, on/off, 1/0 (lower case). Returns 0 or -EINVAL. */
 int units_parse_bool(const char *s, bool *ret);
 
+/* What a duration may look like, for error messages. */
+#define UNITS_DURATION_HINT "use 500ms, 1.5s, 90s, 1m30s or 2h; units are ms, s, m and h"
+
 /*
- * Parses a duration as policies write it ("500ms", "5s", "2m", "1h", bare = seconds) into
- * milliseconds. Returns 0 or -EINVAL. Locale-independent.
+ * Parses a duration into milliseconds: one or more DECIMAL UNIT terms from the largest unit
+ * to the smallest, each unit at most once ("1m30s", "1.5s", "90s", "2h", "1s500ms"), or a
+ * bare decimal = seconds. Units: h, m, s, ms. The total must be whole milliseconds below
+ * 2^53. Returns 0 or -EINVAL ("1min", "30s1m", "0.5ms"). Locale-independent.
  */
 int units_parse_duration(const char *s, uint64_t *ret_ms);
 
-/* Formats ms as the shortest exact policy form: "1h", "2m", "5s", "500ms". */
+/* Formats ms for people and policies alike, parseable back: "1h30m", "1m30.5s", "500ms", "0s". */
 void units_format_duration(uint64_t ms, char *buf, size_t size);
 
-/* Formats bytes as the largest exact binary unit: "1GiB", "512MiB", "100B". */
+/* Formats bytes as the largest exact binary unit, the policy form: "1GiB", "512MiB", "100B". */
 void units_format_size(uint64_t bytes, char *buf, size_t size);
+
+/*
+ * Formats bytes for people: the largest binary unit that keeps the value at least 1, one
+ * decimal when not whole: "51.5 MiB", "1 GiB", "100 B".
+ */
+void units_format_size_approx(uint64_t bytes, char *buf, size_t size);

@@ -11,6 +11,7 @@
 #include "batch-internal.h"
 #include "clock.h"
 #include "log.h"
+#include "units.h"
 
 int64_t batch_now_ms(const struct batch *b)
 {
@@ -22,7 +23,7 @@ int batch_save_state(struct batch *b)
         int r = state_save(b->env->state_dir, b->st);
 
         if (r < 0)
-                log_error("batch %s: cannot save its state in %s: %s", b->p->name,
+                batch_log(LOG_LEVEL_ERR, b, "batch %s: cannot save its state in %s: %s", b->p->name,
                           b->env->state_dir, strerror(-r));
         return r;
 }
@@ -40,8 +41,9 @@ static int persist(struct batch *b, int64_t now_ms, const char *action)
                 return 0;
         b->save_due_ms = now_ms + BATCH_SAVE_RETRY_MS;
         if (action)
-                log_error("batch %s: action %s: cannot save the state file in %s: %s", b->p->name,
-                          action, b->env->state_dir, strerror(-r));
+                log_full(LOG_LEVEL_ERR, LOG_FIELDS(.batch = b->p->name, .action = action),
+                         "batch %s: action %s: cannot save the state file in %s: %s", b->p->name,
+                         action, b->env->state_dir, strerror(-r));
         return r;
 }
 
@@ -53,7 +55,8 @@ static void record_trip(struct batch *b)
 
         if (r < 0) {
                 if (!b->record_failing)
-                        log_error("batch %s: cannot record the trip: %s; trying again every "
+                        batch_log(LOG_LEVEL_ERR, b,
+                                  "batch %s: cannot record the trip: %s; trying again every "
                                   "tick, and no action is sent before it is recorded",
                                   b->p->name, strerror(-r));
                 b->record_failing = true;
@@ -62,8 +65,8 @@ static void record_trip(struct batch *b)
         b->record_failing = false;
         b->state_dirty = true;
         /* For scripts/bench-reaction.sh: compared with the receiver's arrival time. */
-        log_debug("batch %s: trip %s evaluated at mono_ns=%llu", b->p->name, b->st->trip.id,
-                  (unsigned long long)mono_ns());
+        batch_log(LOG_LEVEL_DEBUG, b, "batch %s: trip %s evaluated at mono_ns=%llu", b->p->name,
+                  b->st->trip.id, (unsigned long long)mono_ns());
 }
 
 static bool actions_wanted(struct batch *b)
@@ -72,9 +75,10 @@ static bool actions_wanted(struct batch *b)
                 return false;
         if (b->p->dry_run) {
                 if (!b->dry_run_noted)
-                        log_warning("batch %s: dry run: the pending actions of trip %s are not "
-                                    "sent",
-                                    b->p->name, b->st->trip.id);
+                        batch_log(LOG_LEVEL_WARNING, b,
+                                  "batch %s: dry run: the pending actions of trip %s are not "
+                                  "sent",
+                                  b->p->name, b->st->trip.id);
                 b->dry_run_noted = true;
                 return false;
         }
@@ -95,25 +99,32 @@ static void record_attempt(struct batch *b, const struct actions_outcome *o, int
                 actions_defer(b->act, now_ms + BATCH_SAVE_RETRY_MS);
                 return;
         }
-        log_notice("batch %s: action %s: attempt %u of %u (Idempotency-Key %s)", b->p->name,
-                   x->name, o->attempt, o->max_attempts, x->key);
+        log_full(LOG_LEVEL_NOTICE, LOG_FIELDS(.batch = b->p->name, .action = x->name),
+                 "batch %s: action %s: attempt %u of %u (Idempotency-Key %s)", b->p->name, x->name,
+                 o->attempt, o->max_attempts, x->key);
         actions_send(b->act, now_ms);
 }
 
 static void log_outcome(const struct batch *b, const struct actions_outcome *o, const char *name)
 {
+        char in[32];
+
+        units_format_duration(o->retry_in_ms > 0 ? (uint64_t)o->retry_in_ms : 0, in, sizeof(in));
         if (o->kind == ACTIONS_EVENT_DONE)
-                log_notice("batch %s: action %s done after %u attempt(s): %s", b->p->name, name,
-                           o->attempt, o->result);
+                log_full(LOG_LEVEL_NOTICE, LOG_FIELDS(.batch = b->p->name, .action = name),
+                         "batch %s: action %s done after %u attempt(s): %s", b->p->name, name,
+                         o->attempt, o->result);
         else if (o->kind == ACTIONS_EVENT_RETRY)
-                log_warning("batch %s: action %s attempt %u failed: %s; retrying in %lld ms",
-                            b->p->name, name, o->attempt, o->result, (long long)o->retry_in_ms);
+                log_full(LOG_LEVEL_WARNING, LOG_FIELDS(.batch = b->p->name, .action = name),
+                         "batch %s: action %s attempt %u failed: %s; retrying in %s", b->p->name,
+                         name, o->attempt, o->result, in);
         else
-                log_error("batch %s: action %s failed after %u attempt(s): %s%s", b->p->name, name,
-                          o->attempt, o->result,
-                          b->st->actions[o->action].stop_on_failure
-                                  ? "; on_failure = stop: no later action runs"
-                                  : "");
+                log_full(LOG_LEVEL_ERR, LOG_FIELDS(.batch = b->p->name, .action = name),
+                         "batch %s: action %s failed after %u attempt(s): %s%s", b->p->name, name,
+                         o->attempt, o->result,
+                         b->st->actions[o->action].stop_on_failure
+                                 ? "; on_failure = stop: no later action runs"
+                                 : "");
 }
 
 /* The breaker follows the state once the chain has ended: rolled_back, or failed. */
@@ -127,14 +138,16 @@ static void follow_phase(struct batch *b)
                 return;
         breaker_set_phase(b->br, ph);
         if (ph == BREAKER_ROLLED_BACK) {
-                log_notice("batch %s: rolled_back: every action is done", b->p->name);
+                log_full(LOG_LEVEL_NOTICE, LOG_FIELDS(.batch = b->p->name, .phase = "rolled_back"),
+                         "batch %s: rolled_back: every action is done", b->p->name);
                 return;
         }
         for (size_t i = 0; i < b->st->n_actions && n < sizeof(failed); i++)
                 if (b->st->actions[i].status == STATE_ACTION_FAILED)
                         n += (size_t)snprintf(failed + n, sizeof(failed) - n, "%s%s", n ? ", " : "",
                                               b->st->actions[i].name);
-        log_error("batch %s: failed: action(s) %s did not succeed", b->p->name, failed);
+        log_full(LOG_LEVEL_ERR, LOG_FIELDS(.batch = b->p->name, .phase = "failed"),
+                 "batch %s: failed: action(s) %s did not succeed", b->p->name, failed);
 }
 
 static void record_finish(struct batch *b, const struct actions_outcome *o, int64_t now_ms)
@@ -167,7 +180,8 @@ static int start_actions(struct batch *b)
         if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
                 seed = mono_ns();
         if (actions_new(b->p, b->st, b->env->http, b->env->host, seed, &b->act) < 0) {
-                log_error("batch %s: out of memory starting the actions", b->p->name);
+                batch_log(LOG_LEVEL_ERR, b, "batch %s: out of memory starting the actions",
+                          b->p->name);
                 return -ENOMEM;
         }
         return 0;
@@ -197,7 +211,8 @@ void batch_act(struct batch *b, int64_t now_ms)
         b->save_due_ms = now_ms;
         batch_run_actions(b, now_ms);
         if (b->state_dirty && b->st->has_trip && b->st->phase == BREAKER_TRIPPED)
-                log_error("batch %s: the actions wait until the trip is saved", b->p->name);
+                batch_log(LOG_LEVEL_ERR, b, "batch %s: the actions wait until the trip is saved",
+                          b->p->name);
 }
 
 int64_t batch_actions_due_ms(const struct batch *b)

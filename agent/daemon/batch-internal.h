@@ -5,7 +5,11 @@
 
 #include "actions.h"
 #include "batch.h"
+#include "log.h"
 #include "scrape.h"
+
+/* Logs an event of batch b, with its name as the OOMBREAKER_BATCH field. */
+#define batch_log(level, b, ...) log_full(level, LOG_FIELDS(.batch = (b)->p->name), __VA_ARGS__)
 
 #define BATCH_SAVE_RETRY_MS 1000 /* a failed state save is retried this often */
 

@@ -10,6 +10,7 @@
 #include "batch-internal.h"
 #include "log.h"
 #include "rules.h"
+#include "units.h"
 
 /* Loads the state file: a latched trip and a promotion survive; baselines come back. */
 static int restore_state(struct batch *b)
@@ -26,7 +27,8 @@ static int restore_state(struct batch *b)
                 b->state_dirty = true; /* the main file is written again at once */
         }
         if (r == -EBADMSG)
-                log_error("batch %s: corrupt state file (%s), moved aside to %s; starting armed",
+                batch_log(LOG_LEVEL_ERR, b,
+                          "batch %s: corrupt state file (%s), moved aside to %s; starting armed",
                           b->p->name, err.reason, err.moved_to[0] ? err.moved_to : "(nowhere)");
         if (r == -ENOENT || r == -EBADMSG) {
                 r = state_new(b->p->name, &b->st);
@@ -35,8 +37,8 @@ static int restore_state(struct batch *b)
                 return r;
         }
         if (r < 0) {
-                log_error("batch %s: cannot read its state file in %s: %s", b->p->name,
-                          b->env->state_dir, strerror(-r));
+                batch_log(LOG_LEVEL_ERR, b, "batch %s: cannot read its state file in %s: %s",
+                          b->p->name, b->env->state_dir, strerror(-r));
                 return r;
         }
         phase = b->st->phase;
@@ -44,9 +46,9 @@ static int restore_state(struct batch *b)
                 r = breaker_restore(b->br, phase, b->st->has_trip ? &b->st->trip : NULL);
                 if (r < 0)
                         return r;
-                log_notice("batch %s: restored %s from its state file%s", b->p->name,
-                           breaker_phase_to_string(phase),
-                           b->st->has_trip ? " (the trip stays latched until reset)" : "");
+                batch_log(LOG_LEVEL_NOTICE, b, "batch %s: restored %s from its state file%s",
+                          b->p->name, breaker_phase_to_string(phase),
+                          b->st->has_trip ? " (the trip stays latched until reset)" : "");
         }
         for (size_t i = 0; i < b->n_t; i++) {
                 uint64_t base;
@@ -160,20 +162,23 @@ static int rebuild(struct batch *b, struct policy *p)
 int batch_update_policy(struct batch *b, struct policy *p, const struct stat *st, int64_t now_ms)
 {
         bool promoted = breaker_phase(b->br) == BREAKER_PROMOTED;
+        char every[32];
         int r;
 
         b->file = *st;
         if (breaker_phase_latched(breaker_phase(b->br))) {
                 policy_free(b->pending);
                 b->pending = p;
-                log_notice("batch %s: policy changed; the batch is latched (%s), so the new "
-                           "version applies at reset",
-                           b->p->name, breaker_phase_to_string(breaker_phase(b->br)));
+                batch_log(LOG_LEVEL_NOTICE, b,
+                          "batch %s: policy changed; the batch is latched (%s), so the new "
+                          "version applies at reset",
+                          b->p->name, breaker_phase_to_string(breaker_phase(b->br)));
                 return 0;
         }
         r = rebuild(b, p);
         if (r < 0) {
-                log_error("batch %s: cannot apply the changed policy (%s); keeping the old one",
+                batch_log(LOG_LEVEL_ERR, b,
+                          "batch %s: cannot apply the changed policy (%s); keeping the old one",
                           b->p->name, strerror(-r));
                 policy_free(p);
                 return r;
@@ -183,9 +188,10 @@ int batch_update_policy(struct batch *b, struct policy *p, const struct stat *st
         /* A shorter interval applies now, not after the old, longer one runs out. */
         if (b->next_tick_ms > now_ms + (int64_t)b->p->interval_ms)
                 b->next_tick_ms = now_ms;
-        log_notice("batch %s: policy reloaded (%zu targets, %zu rules, every %llu ms)%s",
-                   b->p->name, b->p->n_targets, b->p->n_rules,
-                   (unsigned long long)b->p->interval_ms, promoted ? ", still promoted" : "");
+        units_format_duration(b->p->interval_ms, every, sizeof(every));
+        batch_log(LOG_LEVEL_NOTICE, b,
+                  "batch %s: policy reloaded (%zu targets, %zu rules, every %s)%s", b->p->name,
+                  b->p->n_targets, b->p->n_rules, every, promoted ? ", still promoted" : "");
         return 0;
 }
 
@@ -204,7 +210,8 @@ int batch_reset(struct batch *b, int64_t now_ms)
         breaker_reset(b->br);
         b->next_tick_ms = now_ms;
         b->state_dirty = batch_save_state(b) < 0;
-        log_notice("batch %s: reset: armed again (OOM kills are counted afresh)", b->p->name);
+        log_full(LOG_LEVEL_NOTICE, LOG_FIELDS(.batch = b->p->name, .phase = "armed"),
+                 "batch %s: reset: armed again (OOM kills are counted afresh)", b->p->name);
         return b->state_dirty ? -EIO : 0;
 }
 
@@ -216,7 +223,8 @@ int batch_promote(struct batch *b)
                 return r;
         b->st->phase = BREAKER_PROMOTED;
         b->state_dirty = batch_save_state(b) < 0;
-        log_notice("batch %s: promoted: no longer watched", b->p->name);
+        log_full(LOG_LEVEL_NOTICE, LOG_FIELDS(.batch = b->p->name, .phase = "promoted"),
+                 "batch %s: promoted: no longer watched", b->p->name);
         return b->state_dirty ? -EIO : 0;
 }
 

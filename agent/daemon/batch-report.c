@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "batch-internal.h"
+#include "json-number.h"
 #include "report.h"
 #include "rules.h"
 
@@ -18,7 +19,8 @@ static void add_figures(const struct batch *b, size_t i, json_t *o)
 
         for (int m = 0; f && m < _COND_MAX; m++)
                 if (f->has[m])
-                        json_object_set_new(o, metric_get(m)->status_key, json_real(f->value[m]));
+                        json_object_set_new(o, metric_get(m)->status_key,
+                                            json_number_of(f->value[m]));
         if (s->memory.has_max && !s->memory.max_unlimited)
                 json_object_set_new(o, "limit", json_integer((json_int_t)s->memory.max_bytes));
         else if (b->p->targets[i].memory_limit_bytes)

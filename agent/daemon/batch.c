@@ -57,13 +57,17 @@ static void scrape_done(struct scrape *sc, const struct runtime_sample *rs, cons
         if (failed) {
                 t->errors[1]++;
                 if (!t->scrape_failing)
-                        log_warning("batch %s, instance %s: scrape of %s failed: %s (logged "
-                                    "once until it recovers)",
-                                    b->p->name, target_name(t), b->p->targets[t->index].metrics_url,
-                                    reason);
+                        log_full(LOG_LEVEL_WARNING,
+                                 LOG_FIELDS(.batch = b->p->name, .target = target_name(t)),
+                                 "batch %s, instance %s: scrape of %s failed: %s (logged "
+                                 "once until it recovers)",
+                                 b->p->name, target_name(t), b->p->targets[t->index].metrics_url,
+                                 reason);
         } else if (t->scrape_failing) {
-                log_notice("batch %s, instance %s: scrape of %s works again", b->p->name,
-                           target_name(t), b->p->targets[t->index].metrics_url);
+                log_full(LOG_LEVEL_NOTICE,
+                         LOG_FIELDS(.batch = b->p->name, .target = target_name(t)),
+                         "batch %s, instance %s: scrape of %s works again", b->p->name,
+                         target_name(t), b->p->targets[t->index].metrics_url);
         }
         t->scrape_failing = failed;
         if (b->outstanding > 0 && --b->outstanding == 0 && b->collecting)
@@ -82,29 +86,32 @@ static int target_open(struct batch *b, size_t i)
         t->index = i;
         r = cgroup_target_path(pt->cgroup, pt->unit, t->path);
         if (r < 0) {
-                log_error("batch %s, target %s: bad cgroup path", b->p->name, pt->name);
+                log_full(LOG_LEVEL_ERR, LOG_FIELDS(.batch = b->p->name, .target = pt->name),
+                         "batch %s, target %s: bad cgroup path", b->p->name, pt->name);
                 return r;
         }
         if (pt->cgroup_root) {
                 r = cgroup_hierarchy_open(pt->cgroup_root, err, &t->own_hierarchy);
                 if (r < 0) {
-                        log_error("batch %s, target %s: cgroup_root: %s", b->p->name, pt->name,
-                                  err);
+                        log_full(LOG_LEVEL_ERR, LOG_FIELDS(.batch = b->p->name, .target = pt->name),
+                                 "batch %s, target %s: cgroup_root: %s", b->p->name, pt->name, err);
                         return r;
                 }
                 h = t->own_hierarchy;
         }
         if (!h) {
-                log_error("batch %s, target %s: no memory cgroup hierarchy (see --cgroup-root)",
-                          b->p->name, pt->name);
+                log_full(LOG_LEVEL_ERR, LOG_FIELDS(.batch = b->p->name, .target = pt->name),
+                         "batch %s, target %s: no memory cgroup hierarchy (see --cgroup-root)",
+                         b->p->name, pt->name);
                 return -ENOMEDIUM;
         }
         r = cgroup_target_new(h, t->path, &t->cg);
         if (r >= 0 && pt->metrics_url)
                 r = scrape_new(b->env->http, pt, scrape_done, t, &t->sc);
         if (r < 0)
-                log_error("batch %s, target %s: cannot set up sampling: %s", b->p->name, pt->name,
-                          strerror(-r));
+                log_full(LOG_LEVEL_ERR, LOG_FIELDS(.batch = b->p->name, .target = pt->name),
+                         "batch %s, target %s: cannot set up sampling: %s", b->p->name, pt->name,
+                         strerror(-r));
         return r;
 }
 
@@ -152,12 +159,16 @@ static void sample_memory(struct batch *b, struct batch_target *t)
         if (cgroup_target_gone(t->cg) != t->was_gone) {
                 t->was_gone = !t->was_gone;
                 if (t->was_gone)
-                        log_warning("batch %s, instance %s: cgroup %s is gone: %s (no data "
-                                    "until it is back)",
-                                    b->p->name, target_name(t), t->path, t->cur.memory_error);
+                        log_full(LOG_LEVEL_WARNING,
+                                 LOG_FIELDS(.batch = b->p->name, .target = target_name(t)),
+                                 "batch %s, instance %s: cgroup %s is gone: %s (no data "
+                                 "until it is back)",
+                                 b->p->name, target_name(t), t->path, t->cur.memory_error);
                 else
-                        log_notice("batch %s, instance %s: cgroup %s is back", b->p->name,
-                                   target_name(t), t->path);
+                        log_full(LOG_LEVEL_NOTICE,
+                                 LOG_FIELDS(.batch = b->p->name, .target = target_name(t)),
+                                 "batch %s, instance %s: cgroup %s is back", b->p->name,
+                                 target_name(t), t->path);
         }
 }
 
@@ -198,7 +209,8 @@ static void write_trace(struct batch *b)
 {
         for (size_t i = 0; b->env->trace && i < b->n_t; i++)
                 if (trace_write(b->env->trace, b->p->name, target_name(&b->t[i]), &b->t[i].cur) < 0)
-                        log_warning("batch %s: cannot write the trace line", b->p->name);
+                        batch_log(LOG_LEVEL_WARNING, b, "batch %s: cannot write the trace line",
+                                  b->p->name);
         if (b->env->trace)
                 fflush(b->env->trace);
 }
@@ -229,11 +241,14 @@ static void announce_trip(struct batch *b, const struct breaker_trip *bt)
 
         format_conditions(bt, conds, sizeof(conds));
         b->trips_total++;
-        log_error("batch %s TRIPPED: instance %s, rule %s, %u/%u in a row: %s", b->p->name,
-                  bt->instance, bt->rule, bt->consecutive, bt->limit, conds);
+        log_full(LOG_LEVEL_ERR,
+                 LOG_FIELDS(.batch = b->p->name, .target = bt->instance, .rule = bt->rule,
+                            .phase = "tripped"),
+                 "batch %s TRIPPED: instance %s, rule %s, %u/%u in a row: %s", b->p->name,
+                 bt->instance, bt->rule, bt->consecutive, bt->limit, conds);
         if (b->p->n_actions == 0)
-                log_notice("batch %s: no actions configured; the trip is only reported",
-                           b->p->name);
+                batch_log(LOG_LEVEL_NOTICE, b,
+                          "batch %s: no actions configured; the trip is only reported", b->p->name);
 }
 
 static void log_transition(struct batch *b, const struct breaker_transition *tr)
@@ -244,16 +259,22 @@ static void log_transition(struct batch *b, const struct breaker_transition *tr)
         if (tr->dry_run) {
                 if (wt)
                         format_conditions(wt, conds, sizeof(conds));
-                log_warning("batch %s WOULD TRIP (dry run, nothing is done): instance %s, rule "
-                            "%s: %s",
-                            b->p->name, tr->instance, tr->rule, conds);
+                log_full(LOG_LEVEL_WARNING,
+                         LOG_FIELDS(.batch = b->p->name, .target = tr->instance, .rule = tr->rule),
+                         "batch %s WOULD TRIP (dry run, nothing is done): instance %s, rule "
+                         "%s: %s",
+                         b->p->name, tr->instance, tr->rule, conds);
                 return;
         }
         if (tr->to == BREAKER_TRIPPED)
                 return; /* announce_trip() says it with the reason */
-        log_notice("batch %s: %s -> %s%s%s%s%s", b->p->name, breaker_phase_to_string(tr->from),
-                   breaker_phase_to_string(tr->to), tr->instance[0] ? ", instance " : "",
-                   tr->instance, tr->rule[0] ? ", rule " : "", tr->rule);
+        log_full(LOG_LEVEL_NOTICE,
+                 LOG_FIELDS(.batch = b->p->name, .target = tr->instance[0] ? tr->instance : NULL,
+                            .rule = tr->rule[0] ? tr->rule : NULL,
+                            .phase = breaker_phase_to_string(tr->to)),
+                 "batch %s: %s -> %s%s%s%s%s", b->p->name, breaker_phase_to_string(tr->from),
+                 breaker_phase_to_string(tr->to), tr->instance[0] ? ", instance " : "",
+                 tr->instance, tr->rule[0] ? ", rule " : "", tr->rule);
 }
 
 /* Keeps the OOM baselines the breaker took in the state file, so restarts never re-count. */
@@ -291,8 +312,10 @@ static void log_tick(const struct batch *b)
                                                 breaker_streak(b->br, k, r),
                                                 policy_rule_consecutive(b->p, &b->p->rules[r]));
                 }
-                log_debug("batch %s tick t_ms=%lld instance %s: %s", b->p->name,
-                          (long long)b->tick_t_ms, breaker_instance_name(b->br, k), line);
+                log_full(LOG_LEVEL_DEBUG,
+                         LOG_FIELDS(.batch = b->p->name, .target = breaker_instance_name(b->br, k)),
+                         "batch %s tick t_ms=%lld instance %s: %s", b->p->name,
+                         (long long)b->tick_t_ms, breaker_instance_name(b->br, k), line);
         }
 }
 

@@ -97,9 +97,14 @@ static void write_action_status(const struct ctx *x)
         }
 }
 
-/* A registry figure of every target at the last tick; no-data has no sample. */
+/* A registry figure of every target at the last tick; no-data has no sample. Rates go out
+ * in Prometheus base units, per second, whatever unit the policy judges them in. */
 static void write_figure(const struct ctx *x)
 {
+        enum metric_unit u = metric_get(x->fam->metric)->unit;
+        double per_second =
+                u == METRIC_UNIT_PER_MINUTE || u == METRIC_UNIT_BYTES_PER_MINUTE ? 60.0 : 1.0;
+
         for (size_t i = 0; i < x->n; i++) {
                 const struct batch *b = x->b[i];
 
@@ -109,7 +114,7 @@ static void write_figure(const struct ctx *x)
                         if (fig && fig->has[x->fam->metric])
                                 fprintf(x->f, "%s{batch=\"%s\",instance=\"%s\"} %.17g\n",
                                         x->fam->name, b->p->name, target_name(&b->t[t]),
-                                        fig->value[x->fam->metric]);
+                                        fig->value[x->fam->metric] / per_second);
                 }
         }
 }
@@ -141,7 +146,15 @@ static void write_ticks(const struct ctx *x)
                 (unsigned long long)x->ticks->count);
 }
 
+static void write_build_info(const struct ctx *x)
+{
+        fprintf(x->f, "%s{version=\"%s\",commit=\"%s\"} 1\n", x->fam->name, OOMBREAKER_VERSION,
+                OOMBREAKER_COMMIT);
+}
+
 static const struct family families[] = {
+        { "oombreaker_build_info", "gauge", "The agent's version and the commit it was built from.",
+          write_build_info },
         { "oombreaker_batch_state", "gauge", "Current phase of each batch (1 for the current one).",
           write_state },
         { "oombreaker_breach_streak", "gauge", "Consecutive breaches of each rule per instance.",

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "json-number.h"
 #include "log.h"
 #include "loop-internal.h"
 #include "util.h"
@@ -27,7 +28,8 @@ static json_t *status_json(const struct loop *l, const char *only)
         for (size_t i = 0; a && i < l->n; i++)
                 if (!only || !strcmp(batch_name(l->batches[i]), only))
                         json_array_append_new(a, batch_json(l->batches[i]));
-        return json_pack("{s:o, s:s}", "batches", a, "agent_run", l->run_id);
+        return json_pack("{s:i, s:o, s:s}", "schema", JSON_SCHEMA, "batches", a, "agent_run",
+                         l->run_id);
 }
 
 char *loop_status_text(const struct loop *l)

@@ -11,6 +11,7 @@
 #include "loop-internal.h"
 #include "notify.h"
 #include "policy-load.h"
+#include "units.h"
 #include "util.h"
 
 static struct batch *find_batch_by_path(struct loop *l, const char *path)
@@ -117,6 +118,7 @@ static int add_batch(struct loop *l, struct policy *p, const struct stat *st)
 {
         struct batch *b = NULL;
         const char *path = p->path;
+        char every[32];
         int r;
 
         if (loop_find_batch(l, p->name)) {
@@ -134,11 +136,12 @@ static int add_batch(struct loop *l, struct policy *p, const struct stat *st)
         if (r < 0)
                 return r;
         l->batches[l->n++] = b;
-        log_notice("batch %s: armed from %s (%zu targets, %zu rules, %zu actions, every %llu ms%s)",
-                   batch_name(b), batch_policy(b)->path, batch_policy(b)->n_targets,
-                   batch_policy(b)->n_rules, batch_policy(b)->n_actions,
-                   (unsigned long long)batch_policy(b)->interval_ms,
-                   batch_policy(b)->dry_run ? ", dry run" : "");
+        units_format_duration(batch_policy(b)->interval_ms, every, sizeof(every));
+        log_full(LOG_LEVEL_NOTICE, LOG_FIELDS(.batch = batch_name(b), .phase = "armed"),
+                 "batch %s: armed from %s (%zu targets, %zu rules, %zu actions, every %s%s)",
+                 batch_name(b), batch_policy(b)->path, batch_policy(b)->n_targets,
+                 batch_policy(b)->n_rules, batch_policy(b)->n_actions, every,
+                 batch_policy(b)->dry_run ? ", dry run" : "");
         return 0;
 }
 
@@ -169,8 +172,9 @@ int loop_load_all(struct loop *l)
 
 static void drop_batch(struct loop *l, size_t i)
 {
-        log_notice("batch %s: its policy file is gone; no longer watched (state file kept)",
-                   batch_name(l->batches[i]));
+        log_full(LOG_LEVEL_NOTICE, LOG_FIELDS(.batch = batch_name(l->batches[i])),
+                 "batch %s: its policy file is gone; no longer watched (state file kept)",
+                 batch_name(l->batches[i]));
         batch_free(l->batches[i]);
         memmove(&l->batches[i], &l->batches[i + 1], (l->n - i - 1) * sizeof(l->batches[0]));
         l->n--;

@@ -12,8 +12,6 @@
 #include "policy-load.h"
 #include "util.h"
 
-#define POLICY_FILE_MAX (1024 * 1024)
-
 static void configure_inih(void)
 {
 #ifdef HAVE_INI_RUNTIME_OPTIONS

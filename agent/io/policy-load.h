@@ -8,6 +8,8 @@
 
 #include "policy.h"
 
+#define POLICY_FILE_MAX (1024 * 1024) /* bytes: a longer policy is refused */
+
 enum policy_load_flags {
         /* `check`: a missing token_file is a warning, not an error. */
         POLICY_LOAD_CHECK = 1 << 0,

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "json-number.h"
 #include "metrics.h"
 #include "trace.h"
 #include "util.h"
@@ -26,10 +27,7 @@ static int set_real(json_t *o, const char *key, bool has, double v)
 {
         if (!has || !isfinite(v))
                 return 0;
-        /* Whole numbers stay integers so byte counts round-trip exactly. */
-        if (v == floor(v) && fabs(v) < 9.0e15)
-                return json_object_set_new(o, key, json_integer((json_int_t)v));
-        return json_object_set_new(o, key, json_real(v));
+        return json_object_set_new(o, key, json_number_of(v));
 }
 
 static bool *input_has(struct sample *s, const struct metric_input_def *in)

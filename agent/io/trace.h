@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * Trace lines (JSON Lines, one object per instance per tick), as DESIGN.md "Traces"
+ * Trace lines (JSON Lines, one object per instance per tick), as docs/trace.md
  * defines them. `sample --json` prints the same objects, `run --trace` appends them and
  * `replay` reads them back.
  */

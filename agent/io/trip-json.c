@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "json-number.h"
 #include "trip-json.h"
 #include "util.h"
 
@@ -18,12 +19,10 @@
 /* jansson.h provides json_decrefp() for GCC and clang. */
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
-/* Replay prints whole values as integers, so traces' byte counts read as such. */
+/* The state file keeps its reals as it always wrote them; every output has integers. */
 static json_t *number(double v, bool integers)
 {
-        if (integers && v == (double)(int64_t)v && v > -9.0e15 && v < 9.0e15)
-                return json_integer((json_int_t)v);
-        return json_real(v);
+        return integers ? json_number_of(v) : json_real(v);
 }
 
 /* JSON has no NaN or infinity, and every metric needs its name. */
@@ -81,13 +80,13 @@ static json_t *trip_json(const struct breaker_trip *t, enum trip_json_form form)
                 return json_pack("{s:s, s:s, s:I, s:o}", "id", t->id, "time", t->time, "t_ms",
                                  (json_int_t)t->t_ms, "reason", reason_json(t, false));
         case TRIP_JSON_STATUS:
-                o = reason_json(t, false);
+                o = reason_json(t, true);
                 if (!o || json_object_set_new(o, "t_ms", json_integer(t->t_ms)) < 0 ||
                     json_object_set_new(o, "time", json_string(t->time)) < 0)
                         return NULL;
                 return TAKE_PTR(o);
         case TRIP_JSON_REASON:
-                return reason_json(t, false);
+                return reason_json(t, true);
         case TRIP_JSON_REPLAY:
                 o = json_pack("{s:I}", "t_ms", (json_int_t)t->t_ms);
                 if (!o || json_object_update_new(o, reason_json(t, true)) < 0)

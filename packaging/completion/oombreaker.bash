@@ -12,10 +12,10 @@ _oombreaker_commands="run check sample replay status wait reset promote trip"
 # _oombreaker_options COMMAND: the options COMMAND accepts.
 _oombreaker_options() {
 	case $1 in
-	run) echo "--policy --policy-dir --state-dir --socket --listen --cgroup-root --dry-run --trace --debug" ;;
+	run) echo "--policy --policy-dir --state-dir --socket --listen --cgroup-root --dry-run --trace --debug --log-format" ;;
 	check) echo "" ;;
 	sample) echo "--json --cgroup-root" ;;
-	replay) echo "--trace --json" ;;
+	replay) echo "--trace --batch --json" ;;
 	status) echo "--json --socket --state-dir" ;;
 	wait) echo "--bake --timeout --socket --state-dir" ;;
 	reset | promote) echo "--socket --state-dir" ;;
@@ -77,7 +77,11 @@ _oombreaker() {
 		compopt -o filenames 2>/dev/null
 		return 0
 		;;
-	--listen | --bake | --timeout)
+	--log-format)
+		mapfile -t COMPREPLY < <(compgen -W "auto text json" -- "$cur")
+		return 0
+		;;
+	--listen | --bake | --timeout | --batch)
 		return 0 # ADDR:PORT, a duration: nothing to offer
 		;;
 	esac

@@ -64,7 +64,19 @@ rc=0
 grep -q "^$tmp/writable.ini: refusing a policy file writable by group or others (mode 0664" \
 	"$tmp/err" || fail "group-writable message: $(cat "$tmp/err")"
 
-# 4. --help and --version work on the subcommand.
+# 4. "-" reads a policy from stdin, named <stdin> in messages; a bad duration gets the hint.
+"$bin" check - <"$src/policies/demo.ini" >"$tmp/out" 2>"$tmp/err" || fail "check - on demo.ini: $(cat "$tmp/err")"
+grep -q '^<stdin>: batch ' "$tmp/out" || fail "check - summary: $(cat "$tmp/out")"
+rc=0
+sed 's/^interval = .*/interval = 1min/' "$src/policies/demo.ini" | "$bin" check - >"$tmp/out" 2>"$tmp/err" || rc=$?
+[ "$rc" -eq 1 ] || fail "check - with interval = 1min: exit $rc, expected 1"
+grep -q '^<stdin>:[0-9]*: interval: "1min" is not a duration (use 500ms, 1.5s, 90s, 1m30s or 2h' "$tmp/err" ||
+	fail "1min hint: $(cat "$tmp/err")"
+sed 's/^interval = .*/interval = 1m30s/' "$src/policies/demo.ini" | "$bin" check - >"$tmp/out" 2>"$tmp/err" ||
+	fail "interval = 1m30s refused: $(cat "$tmp/err")"
+grep -q 'every 1m30s' "$tmp/out" || fail "1m30s summary: $(cat "$tmp/out")"
+
+# 5. --help and --version work on the subcommand.
 "$bin" check --help | grep -q '^Usage: oombreaker check FILE' || fail "check --help"
 "$bin" check --version | grep -q '^oombreaker ' || fail "check --version"
 

@@ -30,13 +30,13 @@ agent_start --policy-dir "$dir" --debug
 after() { tail -n "+$(($1 + 1))" "$AGENT_LOG"; }
 log_lines() { wc -l <"$AGENT_LOG"; }
 # ticks_after LINE_NO BATCH N: true once BATCH logged N ticks after LINE_NO.
-ticks_after() { [ "$(grep -c "^<7>batch $2 tick t_ms=" <<<"$(after "$1")")" -ge "$3" ]; }
+ticks_after() { [ "$(grep -c "^batch $2 tick t_ms=" <<<"$(after "$1")")" -ge "$3" ]; }
 # after_has LINE_NO REGEX: a line after LINE_NO matches REGEX. after_first LINE_NO REGEX: the first.
 # (Here-strings, not pipes: a grep that stops early must not SIGPIPE the writer under pipefail.)
 after_has() { grep -q -- "$2" <<<"$(after "$1")"; }
 after_first() { awk -v re="$2" '$0 ~ re { print; exit }' <<<"$(after "$1")"; }
 # old_ticks LINE_NO: b1's ticks after LINE_NO that are not a pass of the 0.9 rule (none expected).
-old_ticks() { grep '^<7>batch b1 tick t_ms=' <<<"$(after "$1")" | grep -v 'instance canary-1: mem pass 0/2$'; }
+old_ticks() { grep '^batch b1 tick t_ms=' <<<"$(after "$1")" | grep -v 'instance canary-1: mem pass 0/2$'; }
 hup() {
 	kill -HUP "$AGENT_PID"
 	wait_until 10 after_has "$1" "$2" || fail "no '$2' in the log after SIGHUP"
@@ -49,10 +49,10 @@ sed -i 's/^memory_ratio_above = 0.9$/memory_ratio_above = lots/' "$dir/b1.ini"
 bad_line=$(grep -n '^memory_ratio_above = lots$' "$dir/b1.ini" | cut -d: -f1)
 mark=$(log_lines)
 hup "$mark" 'keeps its previous policy'
-after_has "$mark" "^<3>$dir/b1.ini:$bad_line: " ||
+after_has "$mark" "^$dir/b1.ini:$bad_line: " ||
 	fail "the error does not name $dir/b1.ini:$bad_line: $(after "$mark")"
 log "broken policy: $(after_first "$mark" "b1.ini:$bad_line:")"
-after_has "$mark" "^<3>$dir/b1.ini: invalid; batch b1 keeps its previous policy" ||
+after_has "$mark" "^$dir/b1.ini: invalid; batch b1 keeps its previous policy" ||
 	fail "no 'keeps its previous policy' line"
 mark=$(log_lines)
 wait_until 5 ticks_after "$mark" b1 3 || fail "b1 stopped ticking after the failed reload"
@@ -81,7 +81,7 @@ mark=$(log_lines)
 hup "$mark" 'batch b1: policy reloaded'
 reloaded=$(($(awk '/batch b1: policy reloaded/ { print NR; exit }' <<<"$(after "$mark")") + mark))
 wait_until 5 ticks_after "$reloaded" b1 1 || fail "b1 does not tick after the reload"
-first=$(after_first "$reloaded" '^<7>batch b1 tick t_ms=')
+first=$(after_first "$reloaded" '^batch b1 tick t_ms=')
 log "first tick after the reload: $first"
 [[ $first == *" instance canary-1: mem breach 1/3" ]] ||
 	fail "the new threshold does not apply from the next tick: $first"

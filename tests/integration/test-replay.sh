@@ -54,7 +54,7 @@ for c in "${cases[@]}"; do
 	expect_eq "$name verdict" "$want_verdict" "$(jq -r .verdict "$tmp/out.json")"
 	expect_eq "$name transitions" "$want_transitions" "$(jq -r "$transitions_q" "$tmp/out.json")"
 	expect_eq "$name trip" "$want_trip" "$(jq -r "$trip_q" "$tmp/out.json")"
-	expect_eq "$name keys" '["batch","verdict","transitions","trip"]' \
+	expect_eq "$name keys" '["schema","batch","verdict","transitions","trip"]' \
 		"$(jq -c '[keys_unsorted[] | select(. != "would_trip")]' "$tmp/out.json")"
 
 	rc=0
@@ -114,6 +114,28 @@ grep -q "missing.jsonl: cannot open" "$tmp/err" || fail "missing trace: $(cat "$
 rc=0
 "$OOMBREAKER" replay "$tmp/leak.ini" 2>"$tmp/err" || rc=$?
 expect_eq "no --trace exit" 1 "$rc"
+
+# --batch NAME: the leak trace (batch fx-leak) under another batch's policy. A copy of leak.ini
+# named fx-other refuses the trace without --batch and trips exactly as leak.ini with it.
+sed 's/^name = .*/name = fx-other/' "$tmp/leak.ini" >"$tmp/other.ini"
+chmod 0644 "$tmp/other.ini"
+rc=0
+"$OOMBREAKER" replay "$tmp/other.ini" --trace "$tmp/leak.jsonl" 2>"$tmp/err" >/dev/null || rc=$?
+expect_eq "other batch without --batch exit" 1 "$rc"
+grep -q "batch 'fx-leak' is not this policy's batch 'fx-other'" "$tmp/err" ||
+	fail "other batch without --batch: $(cat "$tmp/err")"
+"$OOMBREAKER" replay "$tmp/leak.ini" --trace "$tmp/leak.jsonl" --json >"$tmp/own.json" || true
+rc=0
+"$OOMBREAKER" replay "$tmp/other.ini" --trace "$tmp/leak.jsonl" --batch fx-leak --json \
+	>"$tmp/other.json" 2>"$tmp/err" || rc=$?
+expect_eq "--batch exit" 2 "$rc"
+expect_eq "--batch verdict and trip" "$(jq -c '[.verdict, .trip]' "$tmp/own.json")" \
+	"$(jq -c '[.verdict, .trip]' "$tmp/other.json")"
+expect_eq "--batch names the policy's batch" fx-other "$(jq -r .batch "$tmp/other.json")"
+rc=0
+"$OOMBREAKER" replay "$tmp/leak.ini" --trace "$tmp/leak.jsonl" --batch fx-none 2>"$tmp/err" >/dev/null || rc=$?
+expect_eq "--batch of another trace exit" 1 "$rc"
+grep -q "batch 'fx-leak' is not --batch 'fx-none'" "$tmp/err" || fail "--batch mismatch: $(cat "$tmp/err")"
 
 { cat "$tmp/leak.ini"; echo "bogus_key = 1"; } >"$tmp/badpolicy.ini"
 chmod 0644 "$tmp/badpolicy.ini"

@@ -73,7 +73,7 @@ echo "== v2 tree, table: max without and with memory_limit"
 sample --cgroup-root "$tmp/cgroup-v2"
 [ "$(rc)" = 0 ] || fail "exit $(rc)"
 grep -E '^unlimited +.* max +- ' "$tmp/out" >/dev/null || fail "unlimited row: $(cat "$tmp/out")"
-grep -E '^unlimited-with-policy-limit .* 4\.0GiB \(policy\) +11\.0%' "$tmp/out" >/dev/null ||
+grep -E '^unlimited-with-policy-limit .* 4 GiB \(policy\) +11\.0%' "$tmp/out" >/dev/null ||
 	fail "memory_limit row: $(cat "$tmp/out")"
 grep -E '^all-canaries .*\(2 matches\)' "$tmp/out" >/dev/null || fail "glob row: $(cat "$tmp/out")"
 grep -q '^none: no data: ' "$tmp/out" || fail "table lacks the reason: $(cat "$tmp/out")"

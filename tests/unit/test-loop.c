@@ -209,6 +209,7 @@ static void assert_sample(const char *text, const char *series, const char *valu
 static void test_metrics_families(void **state)
 {
         static const char *const families[] = {
+                "oombreaker_build_info",
                 "oombreaker_batch_state",
                 "oombreaker_breach_streak",
                 "oombreaker_trips_total",
@@ -216,7 +217,7 @@ static void test_metrics_families(void **state)
                 "oombreaker_action_status",
                 "oombreaker_memory_ratio",
                 "oombreaker_memory_working_set_bytes",
-                "oombreaker_gc_per_minute",
+                "oombreaker_gc_per_second",
                 "oombreaker_sample_errors_total",
                 "oombreaker_tick_duration_seconds",
         };

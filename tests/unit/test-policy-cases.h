@@ -153,7 +153,7 @@ static const struct policy_case cases[] = {
           .fragment = "image: empty value" },
         /* Bad units and values. */
         { "bad duration", BATCH "interval = 5x\n" TARGET RULE, .line = 3,
-          .fragment = "interval: \"5x\" is not a duration (use 500ms, 5s, 2m" },
+          .fragment = "interval: \"5x\" is not a duration (use 500ms, 1.5s, 90s, 1m30s or 2h" },
         { "bad size", BATCH TARGET "memory_limit = 2GB2\n" RULE, .line = 5,
           .fragment = "memory_limit: \"2GB2\" is not a size" },
         { "bad ratio", BATCH TARGET "[rule r]\nmemory_ratio_above = 0.9.2\n", .line = 6,

@@ -111,16 +111,16 @@ static const struct form_case form_cases[] = {
         { TRIP_JSON_STATUS,
           "{\"instance\":\"*\",\"rule\":\"heap-pressure\",\"consecutive\":3,\"limit\":4,"
           "\"conditions\":[{\"metric\":\"memory_ratio\",\"value\":0.9375,\"threshold\":0."
-          "92000000000000004},{\"metric\":\"memory_bytes\",\"value\":2080374784.0,"
-          "\"threshold\":2000000000.0},{\"metric\":\"gc_per_minute\",\"value\":null,"
-          "\"threshold\":15.0}],\"t_ms\":225000,\"time\":\"2026-11-23T02:17:05Z\"}",
+          "92000000000000004},{\"metric\":\"memory_bytes\",\"value\":2080374784,"
+          "\"threshold\":2000000000},{\"metric\":\"gc_per_minute\",\"value\":null,"
+          "\"threshold\":15}],\"t_ms\":225000,\"time\":\"2026-11-23T02:17:05Z\"}",
           false, true },
         { TRIP_JSON_REASON,
           "{\"instance\":\"*\",\"rule\":\"heap-pressure\",\"consecutive\":3,\"limit\":4,"
           "\"conditions\":[{\"metric\":\"memory_ratio\",\"value\":0.9375,\"threshold\":0."
-          "92000000000000004},{\"metric\":\"memory_bytes\",\"value\":2080374784.0,"
-          "\"threshold\":2000000000.0},{\"metric\":\"gc_per_minute\",\"value\":null,"
-          "\"threshold\":15.0}]}",
+          "92000000000000004},{\"metric\":\"memory_bytes\",\"value\":2080374784,"
+          "\"threshold\":2000000000},{\"metric\":\"gc_per_minute\",\"value\":null,"
+          "\"threshold\":15}]}",
           false, false },
         { TRIP_JSON_REPLAY,
           "{\"t_ms\":225000,\"instance\":\"*\",\"rule\":\"heap-pressure\",\"consecutive\":3,"

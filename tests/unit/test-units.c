@@ -93,10 +93,28 @@ static const struct uint_case duration_cases[] = {
         { "2m", 0, 120000 },
         { "1h", 0, 3600000 },
         { "90m", 0, 5400000 },
-        { "5124095576030h", 0, UINT64_C(5124095576030) * 3600000 },
-        { "5124095576031h", -EINVAL, 0 }, /* overflows 64 bits of ms */
+        { "2501999792h", 0, UINT64_C(2501999792) * 3600000 },
+        { "2501999793h", -EINVAL, 0 }, /* 2^53 ms and more: not exact in a double */
         { "99999999999999999999", -EINVAL, 0 },
-        { "1.5s", -EINVAL, 0 },
+        { "1.5s", 0, 1500 },
+        { "1.5", 0, 1500 },
+        { "90s", 0, 90000 },
+        { "2h", 0, 7200000 },
+        { "1m30s", 0, 90000 },
+        { "1h30m", 0, 5400000 },
+        { "1h2m3s4ms", 0, 3723004 },
+        { "1s500ms", 0, 1500 },
+        { "0.5m", 0, 30000 },
+        { "1min", -EINVAL, 0 },
+        { "1msec", -EINVAL, 0 },
+        { "1hr", -EINVAL, 0 },
+        { "30s1m", -EINVAL, 0 }, /* largest unit first */
+        { "1m1m", -EINVAL, 0 },  /* each unit once */
+        { "1m 30s", -EINVAL, 0 },
+        { "0.5ms", -EINVAL, 0 }, /* whole milliseconds only */
+        { "1.0001s", -EINVAL, 0 },
+        { "1e3s", -EINVAL, 0 },
+        { "1,5s", -EINVAL, 0 },
         { "5 s", -EINVAL, 0 },
         { "5S", -EINVAL, 0 },
         { "5sec", -EINVAL, 0 },
@@ -246,9 +264,12 @@ static void test_format_duration(void **state)
                 uint64_t ms;
                 const char *want;
         } cases[] = {
-                { 0, "0ms" },       { 1, "1ms" },       { 500, "500ms" },    { 1000, "1s" },
-                { 1500, "1500ms" }, { 59000, "59s" },   { 60000, "1m" },     { 90000, "90s" },
-                { 3600000, "1h" },  { 5400000, "90m" }, { 86400000, "24h" }, { 3601000, "3601s" },
+                { 0, "0s" },           { 1, "1ms" },         { 500, "500ms" },
+                { 1000, "1s" },        { 1500, "1.5s" },     { 1050, "1.05s" },
+                { 1001, "1.001s" },    { 59000, "59s" },     { 60000, "1m" },
+                { 90000, "1m30s" },    { 90500, "1m30.5s" }, { 3600000, "1h" },
+                { 5400000, "1h30m" },  { 86400000, "24h" },  { 3601000, "1h1s" },
+                { 7200500, "2h0.5s" },
         };
         char buf[32];
 
@@ -259,7 +280,35 @@ static void test_format_duration(void **state)
         }
         /* Truncated, never overrun: */
         units_format_duration(5400000, buf, 3);
-        assert_string_equal(buf, "90");
+        assert_string_equal(buf, "1h");
+}
+
+static void test_format_size_approx(void **state)
+{
+        static const struct {
+                uint64_t bytes;
+                const char *want;
+        } cases[] = {
+                { 0, "0 B" },
+                { 100, "100 B" },
+                { 1023, "1023 B" },
+                { KIB, "1 KiB" },
+                { 1536, "1.5 KiB" },
+                { 54013952, "51.5 MiB" },
+                { 512 * MIB, "512 MiB" },
+                { GIB, "1 GiB" },
+                { GIB - 1, "1 GiB" },
+                { 2 * GIB + GIB / 10, "2.1 GiB" },
+                { TIB * 1024, "1 PiB" },
+                { UINT64_MAX, "16 EiB" },
+        };
+        char buf[32];
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                units_format_size_approx(cases[i].bytes, buf, sizeof(buf));
+                assert_string_equal(buf, cases[i].want);
+        }
 }
 
 static void test_format_size(void **state)
@@ -331,11 +380,17 @@ static void test_round_trips(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_sizes),       cmocka_unit_test(test_uints),
-                cmocka_unit_test(test_durations),   cmocka_unit_test(test_numbers),
-                cmocka_unit_test(test_ratios),      cmocka_unit_test(test_percents),
-                cmocka_unit_test(test_bools),       cmocka_unit_test(test_format_duration),
-                cmocka_unit_test(test_format_size), cmocka_unit_test(test_round_trips),
+                cmocka_unit_test(test_sizes),
+                cmocka_unit_test(test_uints),
+                cmocka_unit_test(test_durations),
+                cmocka_unit_test(test_numbers),
+                cmocka_unit_test(test_ratios),
+                cmocka_unit_test(test_percents),
+                cmocka_unit_test(test_bools),
+                cmocka_unit_test(test_format_duration),
+                cmocka_unit_test(test_format_size),
+                cmocka_unit_test(test_round_trips),
+                cmocka_unit_test(test_format_size_approx),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
