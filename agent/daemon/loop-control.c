@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -31,11 +32,27 @@ static json_t *status_json(const struct loop *l, const char *only)
 
 char *loop_status_text(const struct loop *l)
 {
-        json_t *st = status_json(l, NULL);
-        char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        bool ok = f != NULL;
 
-        json_decref(st);
-        return text;
+        if (!f)
+                return NULL;
+        fputs("{\"batches\":[", f);
+        for (size_t i = 0; ok && i < l->n; i++) {
+                _cleanup_free_ char *text = NULL;
+
+                ok = batch_status_format(l->batches[i], &text) == 0;
+                if (ok)
+                        fprintf(f, "%s%s", i ? "," : "", text);
+        }
+        fputs("]}\n", f);
+        if (fclose(f) != 0 || !ok) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
 }
 
 static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

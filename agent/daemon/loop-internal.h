@@ -12,11 +12,12 @@
 #include "exposition.h"
 #include "http.h"
 #include "loop.h"
+#include "notify.h"
 #include "server.h"
 
 #define LOOP_IDLE_TICK_MS 5000 /* the heartbeat when no batch is loaded */
 #define LOOP_WAIT_MAX_MS  1000
-#define LOOP_FDS_MAX      (2 + CONTROL_CLIENTS_MAX + 1 + LOOP_BATCHES_MAX)
+#define LOOP_FDS_MAX      (2 + CONTROL_CLIENTS_MAX + 1 + LOOP_BATCHES_MAX + 1)
 
 /* Where the loop reads the time: the monotonic clock, or a test's fake one. */
 struct loop_clock {
@@ -38,6 +39,7 @@ struct loop {
         struct batch_env env;
         struct cgroup_hierarchy *hierarchy;
         char host[256];
+        char status_line[NOTIFY_STATUS_MAX]; /* the last one sent to systemd */
         bool quit;
         bool reload;
         bool publish;
@@ -71,8 +73,11 @@ int loop_setup_env(struct loop *l);
 /* Frees the batches and closes whatever setup opened; fine on a partly set up loop. */
 void loop_teardown(struct loop *l);
 
-/* Puts /metrics and /status on the listener, STATUS= and the watchdog ping to systemd. */
+/* After ticks: the last tick's time for /healthz, STATUS= when it changed, the watchdog ping.
+ * Renders nothing: /metrics and /status are built when asked (loop_render()). */
 void loop_publish(struct loop *l);
+/* The server's render callback (server_render_fn): a page built now from the state in memory. */
+int loop_render(void *userdata, enum server_page page, char **ret_body);
 /* Pings systemd's watchdog between long ticks while every batch is on schedule. */
 void loop_watchdog_keepalive(struct loop *l, int64_t now);
 /* The status JSON of every batch, compact; malloc'd, or NULL. */

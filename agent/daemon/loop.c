@@ -110,6 +110,8 @@ static int wait_once(struct loop *l)
                 nb[i] = batch_pollfds(l->batches[i], fds + n, LOOP_FDS_MAX - n);
                 n += nb[i];
         }
+        if (l->server)
+                fds[n++] = server_pollfd(l->server);
         for (size_t i = 0; i < n; i++)
                 w[i] = (struct http_waitfd){ .fd = fds[i].fd, .events = fds[i].events };
         timeout = deadline - now > LOOP_WAIT_MAX_MS ? LOOP_WAIT_MAX_MS
@@ -133,6 +135,8 @@ static int wait_once(struct loop *l)
                 batch_dispatch(l->batches[i], fds + n, nb[i], now);
                 n += nb[i];
         }
+        if (l->server) /* also without readiness: it closes idle connections */
+                server_dispatch(l->server);
         return 0;
 }
 
@@ -245,7 +249,7 @@ static int setup(struct loop *l)
         if (r < 0)
                 return r;
         if (l->cfg->listen) {
-                r = server_start(l->cfg->listen, &l->server);
+                r = server_start(l->cfg->listen, loop_render, l, &l->server);
                 if (r < 0) {
                         log_error("--listen %s: %s", l->cfg->listen,
                                   r == -EINVAL ? "not ADDR:PORT" : strerror(-r));
