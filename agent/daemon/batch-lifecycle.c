@@ -76,7 +76,7 @@ int batch_new(struct policy *p, const struct stat *st, struct batch_env *env, in
         if (r >= 0)
                 r = batch_targets_new(b);
         if (r >= 0)
-                r = breaker_new(p, RULES_WINDOW_MAX, &b->br);
+                r = breaker_new(p, 0, &b->br);
         if (r >= 0)
                 r = restore_state(b);
         if (r < 0) {
@@ -124,7 +124,7 @@ static int rebuild(struct batch *b, struct policy *p)
         int r = attempts ? batch_targets_new(&tmp) : -ENOMEM;
 
         if (r >= 0)
-                r = breaker_new(p, RULES_WINDOW_MAX, &tmp.br);
+                r = breaker_new(p, 0, &tmp.br);
         if (r < 0) {
                 for (size_t i = 0; tmp.t && i < tmp.n_t; i++)
                         tmp.t[i].b = &tmp;

@@ -117,6 +117,8 @@ static int wait_once(struct loop *l)
         timeout = deadline - now > LOOP_WAIT_MAX_MS ? LOOP_WAIT_MAX_MS
                   : deadline > now                  ? (int)(deadline - now)
                                                     : 0;
+        if (l->server)
+                timeout = server_timeout_ms(l->server, timeout);
         r = http_poll(l->http, w, n, timeout);
         if (r < 0)
                 return r;

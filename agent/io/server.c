@@ -234,6 +234,15 @@ struct pollfd server_pollfd(const struct server *s)
         return (struct pollfd){ .fd = s->epoll_fd, .events = POLLIN };
 }
 
+int server_timeout_ms(const struct server *s, int max)
+{
+        MHD_UNSIGNED_LONG_LONG t;
+
+        if (MHD_get_timeout(s->daemon, &t) != MHD_YES || t >= (MHD_UNSIGNED_LONG_LONG)max)
+                return max;
+        return (int)t;
+}
+
 void server_dispatch(struct server *s)
 {
         MHD_run(s->daemon);

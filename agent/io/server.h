@@ -53,6 +53,10 @@ void server_note_tick(struct server *s, uint64_t tick_end_us, uint64_t interval_
 /* The one fd to poll (for POLLIN) for the listener and its connections. */
 struct pollfd server_pollfd(const struct server *s);
 
+/* How long the loop may wait before server_dispatch() must run again (ms; 0 when it has
+ * work already, e.g. connections left to accept); max when it has no deadline. */
+int server_timeout_ms(const struct server *s, int max);
+
 /*
  * Accepts, reads and answers what is ready, and closes idle connections; call it when the
  * fd is ready and at least once a second. Never blocks.
