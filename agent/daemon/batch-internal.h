@@ -12,7 +12,7 @@
 struct batch_target {
         struct batch *b;
         size_t index;
-        char path[CGROUP_PATH_MAX];
+        char *path; /* the cgroup path or glob, as cgroup_target_path() made it */
         struct cgroup_hierarchy *own_hierarchy; /* from the target's cgroup_root */
         struct cgroup_target *cg;
         struct scrape *sc;

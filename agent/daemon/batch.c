@@ -70,16 +70,19 @@ static int target_open(struct batch *b, size_t i)
         const struct policy_target *pt = &b->p->targets[i];
         struct batch_target *t = &b->t[i];
         struct cgroup_hierarchy *h = b->env->hierarchy;
-        char err[CGROUP_ERROR_MAX] = "";
+        char err[CGROUP_ERROR_MAX] = "", path[CGROUP_PATH_MAX];
         int r;
 
         t->b = b;
         t->index = i;
-        r = cgroup_target_path(pt->cgroup, pt->unit, t->path);
+        r = cgroup_target_path(pt->cgroup, pt->unit, path);
         if (r < 0) {
                 log_error("batch %s, target %s: bad cgroup path", b->p->name, pt->name);
                 return r;
         }
+        t->path = strdup(path);
+        if (!t->path)
+                return -ENOMEM;
         if (pt->cgroup_root) {
                 r = cgroup_hierarchy_open(pt->cgroup_root, err, &t->own_hierarchy);
                 if (r < 0) {
@@ -109,6 +112,7 @@ void batch_targets_free(struct batch *b)
                 scrape_free(b->t[i].sc);
                 cgroup_target_free(b->t[i].cg);
                 cgroup_hierarchy_free(b->t[i].own_hierarchy);
+                free(b->t[i].path);
         }
         free(b->t);
         b->t = NULL;
