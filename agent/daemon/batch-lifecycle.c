@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "batch-internal.h"
+#include "event-tick.h"
 #include "log.h"
 #include "rules.h"
 
@@ -71,6 +72,7 @@ int batch_new(struct policy *p, const struct stat *st, struct batch_env *env, in
         b->file = *st;
         b->env = env;
         b->next_tick_ms = now_ms;
+        b->last_event_tick_ms = TICK_NEVER;
         b->attempts = calloc(p->n_actions ? p->n_actions : 1, sizeof(*b->attempts));
         r = b->attempts ? 0 : -ENOMEM;
         if (r >= 0)
@@ -79,6 +81,8 @@ int batch_new(struct policy *p, const struct stat *st, struct batch_env *env, in
                 r = breaker_new(p, 0, &b->br);
         if (r >= 0)
                 r = restore_state(b);
+        if (r >= 0)
+                batch_events_open(b);
         if (r < 0) {
                 batch_free(b);
                 return r;
@@ -142,6 +146,7 @@ static int rebuild(struct batch *b, struct policy *p)
         b->n_t = tmp.n_t;
         for (size_t i = 0; i < b->n_t; i++)
                 b->t[i].b = b;
+        batch_events_open(b);
         b->br = tmp.br;
         b->attempts = attempts;
         b->collecting = false;

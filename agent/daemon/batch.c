@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "batch-internal.h"
+#include "event-tick.h"
 #include "log.h"
 #include "rules.h"
 #include "scrape.h"
@@ -112,6 +113,7 @@ void batch_targets_free(struct batch *b)
                 scrape_free(b->t[i].sc);
                 cgroup_target_free(b->t[i].cg);
                 cgroup_hierarchy_free(b->t[i].own_hierarchy);
+                batch_events_close(&b->t[i]);
                 free(b->t[i].path);
         }
         free(b->t);
@@ -160,9 +162,40 @@ static void sample_memory(struct batch *b, struct batch_target *t)
         }
 }
 
-void batch_tick(struct batch *b, int64_t now_ms)
+/* Whether an OOM kill shows in this tick's sample that the last tick did not have. */
+static bool oom_kill_rose(const struct batch *b)
+{
+        for (size_t i = 0; i < b->n_t; i++)
+                if (b->t[i].cur.memory.has_oom_kill &&
+                    b->t[i].cur.memory.oom_kill > b->t[i].last.memory.oom_kill)
+                        return true;
+        return false;
+}
+
+/* After a tick at now_ms: the next one interval later (on the cadence for a regular tick);
+ * a v1 OOM event tick that finds no new kill yet gets one more event tick after the
+ * debounce (the event can come before oom_kill rises). */
+static void schedule_next(struct batch *b, bool event, int64_t now_ms)
 {
         int64_t interval = (int64_t)b->p->interval_ms;
+
+        if (event)
+                b->next_tick_ms = tick_due_after(now_ms, interval);
+        else /* the next deadline follows the first one, not the clock: no drift */
+                do
+                        b->next_tick_ms += interval;
+                while (b->next_tick_ms <= now_ms);
+        if (event && b->oom_recheck && !oom_kill_rose(b)) {
+                b->next_tick_ms = now_ms + TICK_DEBOUNCE_MS;
+                b->event_due = true;
+        }
+        if (event)
+                b->oom_recheck = false;
+}
+
+void batch_tick(struct batch *b, int64_t now_ms)
+{
+        bool event = b->event_due;
 
         /* Scrapes still out from the previous tick are cancelled: they are no-data. */
         for (size_t i = 0; b->collecting && i < b->n_t; i++)
@@ -170,6 +203,9 @@ void batch_tick(struct batch *b, int64_t now_ms)
                         scrape_cancel(b->t[i].sc);
         if (b->collecting)
                 evaluate(b);
+        b->event_due = false;
+        if (event)
+                b->last_event_tick_ms = now_ms;
         b->tick_t_ms = now_ms - b->env->start_ms;
         b->collecting = true;
         b->outstanding = 0;
@@ -185,10 +221,7 @@ void batch_tick(struct batch *b, int64_t now_ms)
                         snprintf(t->cur.runtime_error, sizeof(t->cur.runtime_error),
                                  "cannot start the scrape");
         }
-        /* The next deadline follows the first one, not the clock, so ticks never drift. */
-        do
-                b->next_tick_ms += interval;
-        while (b->next_tick_ms <= now_ms);
+        schedule_next(b, event, now_ms);
         if (b->outstanding == 0)
                 evaluate(b);
 }

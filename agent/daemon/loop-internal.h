@@ -17,7 +17,7 @@
 
 #define LOOP_IDLE_TICK_MS 5000 /* the heartbeat when no batch is loaded */
 #define LOOP_WAIT_MAX_MS  1000
-#define LOOP_FDS_MAX      (2 + CONTROL_CLIENTS_MAX + 1 + LOOP_BATCHES_MAX + 1)
+#define LOOP_FDS_MAX      (2 + CONTROL_CLIENTS_MAX + 1 + LOOP_BATCHES_MAX + 2)
 
 /* Where the loop reads the time: the monotonic clock, or a test's fake one. */
 struct loop_clock {
@@ -31,6 +31,7 @@ struct loop {
         struct http *http;
         int tfd;
         int sfd;
+        int efd;     /* epoll set of the kernel event sources (batch_event()) */
         int lock_fd; /* flock of <state dir>/.lock */
         struct control *control;
         struct server *server;

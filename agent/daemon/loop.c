@@ -6,6 +6,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -91,6 +92,16 @@ static void handle_signals(struct loop *l)
         }
 }
 
+/* Hands each ready kernel event source to its batch. */
+static void dispatch_events(struct loop *l, int64_t now)
+{
+        struct epoll_event ev[64];
+        int n = epoll_wait(l->efd, ev, (int)ELEMENTSOF(ev), 0);
+
+        for (int i = 0; i < n; i++)
+                batch_event(ev[i].data.ptr, ev[i].events, now);
+}
+
 /* One wait: gathers every fd, polls through curl, and hands readiness back. */
 static int wait_once(struct loop *l)
 {
@@ -112,6 +123,8 @@ static int wait_once(struct loop *l)
         }
         if (l->server)
                 fds[n++] = server_pollfd(l->server);
+        if (l->efd >= 0)
+                fds[n++] = (struct pollfd){ .fd = l->efd, .events = POLLIN };
         for (size_t i = 0; i < n; i++)
                 w[i] = (struct http_waitfd){ .fd = fds[i].fd, .events = fds[i].events };
         timeout = deadline - now > LOOP_WAIT_MAX_MS ? LOOP_WAIT_MAX_MS
@@ -139,6 +152,8 @@ static int wait_once(struct loop *l)
         }
         if (l->server) /* also without readiness: it closes idle connections */
                 server_dispatch(l->server);
+        if (l->efd >= 0 && fds[n + (l->server ? 1 : 0)].revents)
+                dispatch_events(l, now);
         return 0;
 }
 
@@ -208,6 +223,8 @@ int loop_setup_env(struct loop *l)
         r = http_new(&l->http);
         if (r < 0)
                 return r;
+        /* Without an epoll set the batches poll, which status says. */
+        l->efd = epoll_create1(EPOLL_CLOEXEC);
         if (gethostname(l->host, sizeof(l->host) - 1) < 0)
                 snprintf(l->host, sizeof(l->host), "localhost");
         l->env = (struct batch_env){ .http = l->http,
@@ -216,7 +233,9 @@ int loop_setup_env(struct loop *l)
                                      .host = l->host,
                                      .start_ms = loop_now_ms(l),
                                      .evaluated = loop_on_evaluated,
-                                     .userdata = l };
+                                     .userdata = l,
+                                     .has_events = l->efd >= 0,
+                                     .events_fd = l->efd };
         if (l->cfg->trace) {
                 l->env.trace = fopen(l->cfg->trace, "ae");
                 if (!l->env.trace) {
@@ -278,6 +297,8 @@ void loop_teardown(struct loop *l)
                 close(l->sfd);
         if (l->lock_fd >= 0)
                 close(l->lock_fd);
+        if (l->efd >= 0)
+                close(l->efd);
 }
 
 static uint64_t real_now_ns(void *userdata)
@@ -289,7 +310,7 @@ static uint64_t real_now_ns(void *userdata)
 int loop_run(const struct loop_config *cfg)
 {
         struct loop l = {
-                .cfg = cfg, .clock = { real_now_ns }, .tfd = -1, .sfd = -1, .lock_fd = -1
+                .cfg = cfg, .clock = { real_now_ns }, .tfd = -1, .sfd = -1, .lock_fd = -1, .efd = -1
         };
         uint64_t watchdog_usec;
         int r;
