@@ -19,7 +19,17 @@ static json_t *batch_json(const struct batch *b)
         return batch_status_format(b, &text) < 0 ? NULL : json_loads(text, 0, NULL);
 }
 
-/* {"batches":[...]} with every batch, or only the one named. */
+/* The first error of each policy file that did not load ("FILE:LINE: message"). */
+static json_t *policy_errors_json(const struct loop *l)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < l->n_policy_errors; i++)
+                json_array_append_new(a, json_string(l->policy_errors[i]));
+        return a;
+}
+
+/* {"batches":[...],"policy_errors":[...]} with every batch, or only the one named. */
 static json_t *status_json(const struct loop *l, const char *only)
 {
         json_t *a = json_array();
@@ -27,7 +37,7 @@ static json_t *status_json(const struct loop *l, const char *only)
         for (size_t i = 0; a && i < l->n; i++)
                 if (!only || !strcmp(batch_name(l->batches[i]), only))
                         json_array_append_new(a, batch_json(l->batches[i]));
-        return json_pack("{s:o}", "batches", a);
+        return json_pack("{s:o, s:o}", "batches", a, "policy_errors", policy_errors_json(l));
 }
 
 char *loop_status_text(const struct loop *l)
@@ -47,7 +57,14 @@ char *loop_status_text(const struct loop *l)
                 if (ok)
                         fprintf(f, "%s%s", i ? "," : "", text);
         }
-        fputs("]}\n", f);
+        fputs("],\"policy_errors\":", f);
+        if (ok) {
+                json_t *e = policy_errors_json(l);
+
+                ok = e && json_dumpf(e, f, JSON_COMPACT) == 0;
+                json_decref(e);
+        }
+        fputs("}\n", f);
         if (fclose(f) != 0 || !ok) {
                 free(buf);
                 return NULL;

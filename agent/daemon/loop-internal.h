@@ -11,13 +11,16 @@
 #include "control.h"
 #include "exposition.h"
 #include "http.h"
+#include "events.h"
 #include "loop.h"
 #include "notify.h"
 #include "server.h"
 
-#define LOOP_IDLE_TICK_MS 5000 /* the heartbeat when no batch is loaded */
-#define LOOP_WAIT_MAX_MS  1000
-#define LOOP_FDS_MAX      (2 + CONTROL_CLIENTS_MAX + 1 + LOOP_BATCHES_MAX + 2)
+#define LOOP_IDLE_TICK_MS       5000 /* the heartbeat when no batch is loaded */
+#define LOOP_WAIT_MAX_MS        1000
+#define LOOP_POLICY_ERRORS_MAX  16  /* invalid policy files that status lists */
+#define LOOP_RESCAN_DEBOUNCE_MS 100 /* a policy-dir change waits this long for more */
+#define LOOP_FDS_MAX            (2 + CONTROL_CLIENTS_MAX + 1 + LOOP_BATCHES_MAX + 2)
 
 /* Where the loop reads the time: the monotonic clock, or a test's fake one. */
 struct loop_clock {
@@ -31,7 +34,11 @@ struct loop {
         struct http *http;
         int tfd;
         int sfd;
-        int efd;     /* epoll set of the kernel event sources (batch_event()) */
+        int efd; /* epoll set of the kernel event sources (batch_event()) */
+        struct events_source policy_watch; /* inotify on --policy-dir */
+        int64_t rescan_due_ms;             /* a policy-dir change is pending; 0: none */
+        char policy_errors[LOOP_POLICY_ERRORS_MAX][640]; /* "FILE:LINE: message" of invalid files */
+        size_t n_policy_errors;
         int lock_fd; /* flock of <state dir>/.lock */
         struct control *control;
         struct server *server;
@@ -94,3 +101,9 @@ void loop_on_evaluated(void *userdata);
 int loop_load_all(struct loop *l);
 /* SIGHUP: new batches are armed, removed ones dropped, changed ones updated in place. */
 void loop_reload(struct loop *l);
+/* The same rescan without systemd's RELOADING=1: a change in --policy-dir seen by inotify. */
+void loop_rescan(struct loop *l);
+/* Watches --policy-dir (if any) into l->efd; logs and falls back to SIGHUP only on failure. */
+void loop_watch_policy_dir(struct loop *l);
+/* Handles readiness of the policy-dir watch: schedules a rescan LOOP_RESCAN_DEBOUNCE_MS on. */
+void loop_policy_dir_event(struct loop *l, uint32_t revents, int64_t now);

@@ -3,6 +3,7 @@
  * and watchdog after a tick. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exposition.h"
@@ -32,11 +33,25 @@ static uint64_t min_interval_ms(const struct loop *l)
         return m;
 }
 
+/* /metrics: the batches' families, and how many policy files are invalid. */
+static char *metrics_text(const struct loop *l)
+{
+        _cleanup_free_ char *text = exposition_text(l->batches, l->n, &l->ticks);
+        const char *n = "oombreaker_policy_errors";
+        char *out = NULL;
+
+        if (text && asprintf(&out,
+                             "%s# HELP %s Policy files that did not load (status lists why).\n"
+                             "# TYPE %s gauge\n%s %zu\n",
+                             text, n, n, n, l->n_policy_errors) < 0)
+                out = NULL;
+        return out;
+}
+
 int loop_render(void *userdata, enum server_page page, char **ret_body)
 {
         const struct loop *l = userdata;
-        char *text = page == SERVER_PAGE_METRICS ? exposition_text(l->batches, l->n, &l->ticks)
-                                                 : loop_status_text(l);
+        char *text = page == SERVER_PAGE_METRICS ? metrics_text(l) : loop_status_text(l);
 
         if (!text)
                 return -ENOMEM;

@@ -63,6 +63,8 @@ int64_t loop_next_deadline(const struct loop *l)
                 d = t < d ? t : d;
                 d = a < d ? a : d;
         }
+        if (l->rescan_due_ms && l->rescan_due_ms < d)
+                d = l->rescan_due_ms;
         return d;
 }
 
@@ -99,7 +101,10 @@ static void dispatch_events(struct loop *l, int64_t now)
         int n = epoll_wait(l->efd, ev, (int)ELEMENTSOF(ev), 0);
 
         for (int i = 0; i < n; i++)
-                batch_event(ev[i].data.ptr, ev[i].events, now);
+                if (ev[i].data.ptr == &l->policy_watch)
+                        loop_policy_dir_event(l, ev[i].events, now);
+                else
+                        batch_event(ev[i].data.ptr, ev[i].events, now);
 }
 
 /* One wait: gathers every fd, polls through curl, and hands readiness back. */
@@ -225,6 +230,7 @@ int loop_setup_env(struct loop *l)
                 return r;
         /* Without an epoll set the batches poll, which status says. */
         l->efd = epoll_create1(EPOLL_CLOEXEC);
+        events_source_init(&l->policy_watch);
         if (gethostname(l->host, sizeof(l->host) - 1) < 0)
                 snprintf(l->host, sizeof(l->host), "localhost");
         l->env = (struct batch_env){ .http = l->http,
@@ -277,6 +283,7 @@ static int setup(struct loop *l)
                         return r;
                 }
         }
+        loop_watch_policy_dir(l);
         return loop_load_all(l);
 }
 
@@ -297,6 +304,7 @@ void loop_teardown(struct loop *l)
                 close(l->sfd);
         if (l->lock_fd >= 0)
                 close(l->lock_fd);
+        events_source_close(&l->policy_watch);
         if (l->efd >= 0)
                 close(l->efd);
 }
@@ -309,9 +317,13 @@ static uint64_t real_now_ns(void *userdata)
 
 int loop_run(const struct loop_config *cfg)
 {
-        struct loop l = {
-                .cfg = cfg, .clock = { real_now_ns }, .tfd = -1, .sfd = -1, .lock_fd = -1, .efd = -1
-        };
+        struct loop l = { .cfg = cfg,
+                          .clock = { real_now_ns },
+                          .tfd = -1,
+                          .sfd = -1,
+                          .lock_fd = -1,
+                          .efd = -1,
+                          .policy_watch = { .fd = -1 } };
         uint64_t watchdog_usec;
         int r;
 
@@ -338,6 +350,8 @@ int loop_run(const struct loop_config *cfg)
                         log_error("the event loop failed: %s", strerror(-r));
                         break;
                 }
+                if (l.rescan_due_ms && loop_now_ms(&l) >= l.rescan_due_ms)
+                        loop_rescan(&l);
                 if (l.reload) {
                         l.reload = false;
                         loop_reload(&l);
