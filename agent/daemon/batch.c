@@ -214,6 +214,7 @@ void batch_tick(struct batch *b, int64_t now_ms)
 
                 memset(&t->cur, 0, sizeof(t->cur));
                 t->cur.t_ms = b->tick_t_ms;
+                t->cur.event = event;
                 sample_memory(b, t);
                 if (t->sc && scrape_start(t->sc) >= 0)
                         b->outstanding++;

@@ -202,6 +202,8 @@ int trace_format(char *buf, size_t size, const char *batch, const char *instance
         put_section(&o, s, "runtime");
         put_reason(&o, "memory_error", s->memory_error);
         put_reason(&o, "runtime_error", s->runtime_error);
+        if (s->event)
+                puts_(&o, ",\"event\":true");
         put(&o, "}", 1);
         if (o.full)
                 return -ENOBUFS;
@@ -347,6 +349,10 @@ int trace_parse(const char *line, size_t len, char ret_batch[POLICY_NAME_MAX + 1
         j = json_object_get(o, "runtime");
         if (j && !json_is_null(j) && (r = section_from_json(j, "runtime", &s, err, errsize)) < 0)
                 return r;
+        j = json_object_get(o, "event"); /* optional: judged like any tick */
+        if (j && !json_is_boolean(j))
+                return fail(err, errsize, "\"event\" is not true or false");
+        s.event = json_is_true(j);
         *ret = s;
         return 0;
 }
