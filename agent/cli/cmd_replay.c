@@ -348,7 +348,7 @@ static int load_policy(const char *path, struct policy **ret)
 
 static int replay_setup(struct replay *r)
 {
-        int q = breaker_new(r->p, RULES_WINDOW_MAX, &r->b);
+        int q = breaker_new(r->p, 0, &r->b);
 
         if (q < 0)
                 return q;

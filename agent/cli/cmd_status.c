@@ -62,6 +62,8 @@ static void print_batch(json_t *b)
 
         printf("%s: %s%s\n", json_string_value(json_object_get(b, "batch")), ctl_phase_of(b),
                json_is_true(json_object_get(b, "dry_run")) ? " (dry run)" : "");
+        if ((x = json_object_get(b, "events_error")) && json_is_string(x))
+                printf("  polling (no kernel events): %s\n", json_string_value(x));
         ctl_print_trip(json_object_get(b, "trip"));
         json_array_foreach(json_object_get(b, "instances"), i, x) print_instance(x);
         json_array_foreach(json_object_get(b, "actions"), i, x)

@@ -46,6 +46,7 @@ struct runtime_sample {
 
 struct sample {
         int64_t t_ms; /* monotonic milliseconds since the agent (or the trace) started */
+        bool event;   /* an event tick (a kernel event brought it forward); traced as "event" */
         struct mem_sample memory;
         struct runtime_sample runtime;
         /* Why figures are missing, for humans; empty when nothing is. Not part of traces. */

@@ -6,17 +6,19 @@
 #include "actions.h"
 #include "batch.h"
 #include "log.h"
+#include "events.h"
 #include "scrape.h"
 
 /* Logs an event of batch b, with its name as the OOMBREAKER_BATCH field. */
 #define batch_log(level, b, ...) log_full(level, LOG_FIELDS(.batch = (b)->p->name), __VA_ARGS__)
 
 #define BATCH_SAVE_RETRY_MS 1000 /* a failed state save is retried this often */
+#define BATCH_EVENT_SOURCES 3    /* per target: OOM (v1) or memory.events (v2), PSI some, full */
 
 struct batch_target {
         struct batch *b;
         size_t index;
-        char path[CGROUP_PATH_MAX];
+        char *path; /* the cgroup path or glob, as cgroup_target_path() made it */
         struct cgroup_hierarchy *own_hierarchy; /* from the target's cgroup_root */
         struct cgroup_target *cg;
         struct scrape *sc;
@@ -25,6 +27,8 @@ struct batch_target {
         bool scrape_failing;
         bool was_gone;
         uint64_t errors[2]; /* sample_errors_total: [0] cgroup, [1] metrics */
+        struct events_source ev[BATCH_EVENT_SOURCES]; /* in the loop's epoll set */
+        size_t n_ev;
 };
 
 struct batch {
@@ -43,11 +47,15 @@ struct batch {
         size_t outstanding;       /* scrapes of the tick still out */
         bool collecting;
         uint64_t trips_total;
-        uint64_t (*attempts)[2]; /* per action: [0] ok, [1] error */
-        bool state_dirty;        /* the state changed and is not on disk yet */
-        int64_t save_due_ms;     /* when a failed save is tried again */
-        bool dry_run_noted;      /* "pending actions not sent" was logged */
-        bool record_failing;     /* recording the trip failed; logged once until it works */
+        uint64_t (*attempts)[2];    /* per action: [0] ok, [1] error */
+        bool state_dirty;           /* the state changed and is not on disk yet */
+        int64_t save_due_ms;        /* when a failed save is tried again */
+        bool dry_run_noted;         /* "pending actions not sent" was logged */
+        bool record_failing;        /* recording the trip failed; logged once until it works */
+        bool event_due;             /* a kernel event brought the next tick forward */
+        bool oom_recheck;           /* a v1 OOM event: recheck oom_kill 100 ms after its tick */
+        int64_t last_event_tick_ms; /* TICK_NEVER before the first */
+        char events_note[EVENTS_REASON_MAX + 128]; /* why a target is polled; "" = none */
 };
 
 static inline const char *target_name(const struct batch_target *t)
@@ -68,6 +76,12 @@ int batch_save_state(struct batch *b);
  * saves what is still unsaved.
  */
 void batch_act(struct batch *b, int64_t now_ms);
+/* Registers every target's kernel event sources (when env->has_events); a target that cannot
+ * have them is polled, noted in b->events_note and logged once. */
+void batch_events_open(struct batch *b);
+/* Closes a target's event sources (which leaves the epoll set). */
+void batch_events_close(struct batch_target *t);
+
 /* Opens the cgroup and scrape handles of every target of b->p. Returns 0 or -errno. */
 int batch_targets_new(struct batch *b);
 /* Closes them; safe on a partly built batch. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "batch-internal.h"
+#include "event-tick.h"
 #include "log.h"
 #include "rules.h"
 #include "units.h"
@@ -74,14 +75,17 @@ int batch_new(struct policy *p, const struct stat *st, struct batch_env *env, in
         b->env = env;
         b->next_tick_ms = now_ms;
         b->armed_since_t_ms = -1;
+        b->last_event_tick_ms = TICK_NEVER;
         b->attempts = calloc(p->n_actions ? p->n_actions : 1, sizeof(*b->attempts));
         r = b->attempts ? 0 : -ENOMEM;
         if (r >= 0)
                 r = batch_targets_new(b);
         if (r >= 0)
-                r = breaker_new(p, RULES_WINDOW_MAX, &b->br);
+                r = breaker_new(p, 0, &b->br);
         if (r >= 0)
                 r = restore_state(b);
+        if (r >= 0)
+                batch_events_open(b);
         if (r < 0) {
                 batch_free(b);
                 return r;
@@ -127,7 +131,7 @@ static int rebuild(struct batch *b, struct policy *p)
         int r = attempts ? batch_targets_new(&tmp) : -ENOMEM;
 
         if (r >= 0)
-                r = breaker_new(p, RULES_WINDOW_MAX, &tmp.br);
+                r = breaker_new(p, 0, &tmp.br);
         if (r < 0) {
                 for (size_t i = 0; tmp.t && i < tmp.n_t; i++)
                         tmp.t[i].b = &tmp;
@@ -145,6 +149,7 @@ static int rebuild(struct batch *b, struct policy *p)
         b->n_t = tmp.n_t;
         for (size_t i = 0; i < b->n_t; i++)
                 b->t[i].b = b;
+        batch_events_open(b);
         b->br = tmp.br;
         b->armed_since_t_ms = -1; /* a new policy bakes afresh */
         b->attempts = attempts;

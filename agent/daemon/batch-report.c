@@ -84,6 +84,9 @@ static json_t *status_json(const struct batch *b)
         json_object_set_new(o, "interval_ms", json_integer((json_int_t)b->p->interval_ms));
         json_object_set_new(o, "dry_run", json_boolean(b->p->dry_run));
         json_object_set_new(o, "healthy_ms", json_integer((json_int_t)batch_healthy_ms(b)));
+        json_object_set_new(o, "events", json_string(batch_events_status(b)));
+        if (b->events_note[0])
+                json_object_set_new(o, "events_error", json_string(b->events_note));
         for (size_t k = 0; k < breaker_n_instances(b->br); k++) {
                 json_t *x = json_pack("{s:s, s:o}", "instance", breaker_instance_name(b->br, k),
                                       "streaks", streaks_json(b, k));

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "batch-internal.h"
+#include "event-tick.h"
 #include "log.h"
 #include "rules.h"
 #include "scrape.h"
@@ -79,17 +80,20 @@ static int target_open(struct batch *b, size_t i)
         const struct policy_target *pt = &b->p->targets[i];
         struct batch_target *t = &b->t[i];
         struct cgroup_hierarchy *h = b->env->hierarchy;
-        char err[CGROUP_ERROR_MAX] = "";
+        char err[CGROUP_ERROR_MAX] = "", path[CGROUP_PATH_MAX];
         int r;
 
         t->b = b;
         t->index = i;
-        r = cgroup_target_path(pt->cgroup, pt->unit, t->path);
+        r = cgroup_target_path(pt->cgroup, pt->unit, path);
         if (r < 0) {
                 log_full(LOG_LEVEL_ERR, LOG_FIELDS(.batch = b->p->name, .target = pt->name),
                          "batch %s, target %s: bad cgroup path", b->p->name, pt->name);
                 return r;
         }
+        t->path = strdup(path);
+        if (!t->path)
+                return -ENOMEM;
         if (pt->cgroup_root) {
                 r = cgroup_hierarchy_open(pt->cgroup_root, err, &t->own_hierarchy);
                 if (r < 0) {
@@ -121,6 +125,8 @@ void batch_targets_free(struct batch *b)
                 scrape_free(b->t[i].sc);
                 cgroup_target_free(b->t[i].cg);
                 cgroup_hierarchy_free(b->t[i].own_hierarchy);
+                batch_events_close(&b->t[i]);
+                free(b->t[i].path);
         }
         free(b->t);
         b->t = NULL;
@@ -172,9 +178,40 @@ static void sample_memory(struct batch *b, struct batch_target *t)
         }
 }
 
-void batch_tick(struct batch *b, int64_t now_ms)
+/* Whether an OOM kill shows in this tick's sample that the last tick did not have. */
+static bool oom_kill_rose(const struct batch *b)
+{
+        for (size_t i = 0; i < b->n_t; i++)
+                if (b->t[i].cur.memory.has_oom_kill &&
+                    b->t[i].cur.memory.oom_kill > b->t[i].last.memory.oom_kill)
+                        return true;
+        return false;
+}
+
+/* After a tick at now_ms: the next one interval later (on the cadence for a regular tick);
+ * a v1 OOM event tick that finds no new kill yet gets one more event tick after the
+ * debounce (the event can come before oom_kill rises). */
+static void schedule_next(struct batch *b, bool event, int64_t now_ms)
 {
         int64_t interval = (int64_t)b->p->interval_ms;
+
+        if (event)
+                b->next_tick_ms = tick_due_after(now_ms, interval);
+        else /* the next deadline follows the first one, not the clock: no drift */
+                do
+                        b->next_tick_ms += interval;
+                while (b->next_tick_ms <= now_ms);
+        if (event && b->oom_recheck && !oom_kill_rose(b)) {
+                b->next_tick_ms = now_ms + TICK_DEBOUNCE_MS;
+                b->event_due = true;
+        }
+        if (event)
+                b->oom_recheck = false;
+}
+
+void batch_tick(struct batch *b, int64_t now_ms)
+{
+        bool event = b->event_due;
 
         /* Scrapes still out from the previous tick are cancelled: they are no-data. */
         for (size_t i = 0; b->collecting && i < b->n_t; i++)
@@ -182,6 +219,9 @@ void batch_tick(struct batch *b, int64_t now_ms)
                         scrape_cancel(b->t[i].sc);
         if (b->collecting)
                 evaluate(b);
+        b->event_due = false;
+        if (event)
+                b->last_event_tick_ms = now_ms;
         b->tick_t_ms = now_ms - b->env->start_ms;
         b->collecting = true;
         b->outstanding = 0;
@@ -190,6 +230,7 @@ void batch_tick(struct batch *b, int64_t now_ms)
 
                 memset(&t->cur, 0, sizeof(t->cur));
                 t->cur.t_ms = b->tick_t_ms;
+                t->cur.event = event;
                 sample_memory(b, t);
                 if (t->sc && scrape_start(t->sc) >= 0)
                         b->outstanding++;
@@ -197,10 +238,7 @@ void batch_tick(struct batch *b, int64_t now_ms)
                         snprintf(t->cur.runtime_error, sizeof(t->cur.runtime_error),
                                  "cannot start the scrape");
         }
-        /* The next deadline follows the first one, not the clock, so ticks never drift. */
-        do
-                b->next_tick_ms += interval;
-        while (b->next_tick_ms <= now_ms);
+        schedule_next(b, event, now_ms);
         if (b->outstanding == 0)
                 evaluate(b);
 }

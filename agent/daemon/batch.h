@@ -30,6 +30,8 @@ struct batch_env {
         void (*evaluated)(void *userdata); /* called after each evaluated tick */
         void *userdata;
         int64_t (*now_ms)(void); /* the monotonic clock; NULL: the real one (tests fake it) */
+        bool has_events;         /* kernel event sources go into events_fd (epoll) */
+        int events_fd;
 };
 
 struct batch;
@@ -95,6 +97,16 @@ enum breaker_phase batch_phase(const struct batch *b);
 int64_t batch_healthy_ms(const struct batch *b);
 /* The trip the state file holds (with its id), or NULL when none is recorded. */
 const struct breaker_trip *batch_trip_record(const struct batch *b);
+
+/*
+ * Handles readiness revents (epoll) of source, an event source of some batch (the epoll
+ * data pointer batch_events_open() registered): an event brings that batch's next tick
+ * forward to now_ms, at most one event tick per 100 ms (core/event-tick.h).
+ */
+void batch_event(void *source, uint32_t revents, int64_t now_ms);
+/* How the batch learns of changes between ticks: "kernel", or "polling" when some target
+ * could not register its event sources (the reason is in the log). */
+const char *batch_events_status(const struct batch *b);
 
 /* The batch's status object (see docs) as compact JSON text. Returns 0 and *ret (caller
  * frees), or -ENOMEM, -EINVAL. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -20,7 +21,18 @@ static json_t *batch_json(const struct batch *b)
         return batch_status_format(b, &text) < 0 ? NULL : json_loads(text, 0, NULL);
 }
 
-/* {"batches":[...]} with every batch, or only the one named, and which agent run answers. */
+/* The first error of each policy file that did not load ("FILE:LINE: message"). */
+static json_t *policy_errors_json(const struct loop *l)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < l->n_policy_errors; i++)
+                json_array_append_new(a, json_string(l->policy_errors[i]));
+        return a;
+}
+
+/* {"schema":1,"batches":[...],"policy_errors":[...],"agent_run":ID} with every batch, or
+ * only the one named, and which agent run answers. */
 static json_t *status_json(const struct loop *l, const char *only)
 {
         json_t *a = json_array();
@@ -28,17 +40,40 @@ static json_t *status_json(const struct loop *l, const char *only)
         for (size_t i = 0; a && i < l->n; i++)
                 if (!only || !strcmp(batch_name(l->batches[i]), only))
                         json_array_append_new(a, batch_json(l->batches[i]));
-        return json_pack("{s:i, s:o, s:s}", "schema", JSON_SCHEMA, "batches", a, "agent_run",
-                         l->run_id);
+        return json_pack("{s:i, s:o, s:o, s:s}", "schema", JSON_SCHEMA, "batches", a,
+                         "policy_errors", policy_errors_json(l), "agent_run", l->run_id);
 }
 
 char *loop_status_text(const struct loop *l)
 {
-        json_t *st = status_json(l, NULL);
-        char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        bool ok = f != NULL;
 
-        json_decref(st);
-        return text;
+        if (!f)
+                return NULL;
+        fprintf(f, "{\"schema\":%d,\"batches\":[", JSON_SCHEMA);
+        for (size_t i = 0; ok && i < l->n; i++) {
+                _cleanup_free_ char *text = NULL;
+
+                ok = batch_status_format(l->batches[i], &text) == 0;
+                if (ok)
+                        fprintf(f, "%s%s", i ? "," : "", text);
+        }
+        fputs("],\"policy_errors\":", f);
+        if (ok) {
+                json_t *e = policy_errors_json(l);
+
+                ok = e && json_dumpf(e, f, JSON_COMPACT) == 0;
+                json_decref(e);
+        }
+        fprintf(f, ",\"agent_run\":\"%s\"}\n", l->run_id);
+        if (fclose(f) != 0 || !ok) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
 }
 
 static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -11,12 +11,16 @@
 #include "control.h"
 #include "exposition.h"
 #include "http.h"
+#include "events.h"
 #include "loop.h"
+#include "notify.h"
 #include "server.h"
 
-#define LOOP_IDLE_TICK_MS 5000 /* the heartbeat when no batch is loaded */
-#define LOOP_WAIT_MAX_MS  1000
-#define LOOP_FDS_MAX      (2 + CONTROL_CLIENTS_MAX + 1 + LOOP_BATCHES_MAX)
+#define LOOP_IDLE_TICK_MS       5000 /* the heartbeat when no batch is loaded */
+#define LOOP_WAIT_MAX_MS        1000
+#define LOOP_POLICY_ERRORS_MAX  16  /* invalid policy files that status lists */
+#define LOOP_RESCAN_DEBOUNCE_MS 100 /* a policy-dir change waits this long for more */
+#define LOOP_FDS_MAX            (2 + CONTROL_CLIENTS_MAX + 1 + LOOP_BATCHES_MAX + 2)
 
 /* Where the loop reads the time: the monotonic clock, or a test's fake one. */
 struct loop_clock {
@@ -30,6 +34,11 @@ struct loop {
         struct http *http;
         int tfd;
         int sfd;
+        int efd; /* epoll set of the kernel event sources (batch_event()) */
+        struct events_source policy_watch; /* inotify on --policy-dir */
+        int64_t rescan_due_ms;             /* a policy-dir change is pending; 0: none */
+        char policy_errors[LOOP_POLICY_ERRORS_MAX][640]; /* "FILE:LINE: message" of invalid files */
+        size_t n_policy_errors;
         int lock_fd; /* flock of <state dir>/.lock */
         struct control *control;
         struct server *server;
@@ -39,6 +48,7 @@ struct loop {
         struct cgroup_hierarchy *hierarchy;
         char host[256];
         char run_id[17]; /* random per process: wait tells a restarted agent from this one */
+        char status_line[NOTIFY_STATUS_MAX]; /* the last one sent to systemd */
         bool quit;
         bool reload;
         bool publish;
@@ -72,8 +82,11 @@ int loop_setup_env(struct loop *l);
 /* Frees the batches and closes whatever setup opened; fine on a partly set up loop. */
 void loop_teardown(struct loop *l);
 
-/* Puts /metrics and /status on the listener, STATUS= and the watchdog ping to systemd. */
+/* After ticks: the last tick's time for /healthz, STATUS= when it changed, the watchdog ping.
+ * Renders nothing: /metrics and /status are built when asked (loop_render()). */
 void loop_publish(struct loop *l);
+/* The server's render callback (server_render_fn): a page built now from the state in memory. */
+int loop_render(void *userdata, enum server_page page, char **ret_body);
 /* Pings systemd's watchdog between long ticks while every batch is on schedule. */
 void loop_watchdog_keepalive(struct loop *l, int64_t now);
 /* The status JSON of every batch, compact; malloc'd, or NULL. */
@@ -89,3 +102,9 @@ void loop_on_evaluated(void *userdata);
 int loop_load_all(struct loop *l);
 /* SIGHUP: new batches are armed, removed ones dropped, changed ones updated in place. */
 void loop_reload(struct loop *l);
+/* The same rescan without systemd's RELOADING=1: a change in --policy-dir seen by inotify. */
+void loop_rescan(struct loop *l);
+/* Watches --policy-dir (if any) into l->efd; logs and falls back to SIGHUP only on failure. */
+void loop_watch_policy_dir(struct loop *l);
+/* Handles readiness of the policy-dir watch: schedules a rescan LOOP_RESCAN_DEBOUNCE_MS on. */
+void loop_policy_dir_event(struct loop *l, uint32_t revents, int64_t now);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 
 #include "log.h"
@@ -84,6 +85,26 @@ static int list_policy_files(const struct loop_config *cfg, struct file_list *fl
         return r;
 }
 
+/* Keeps an invalid file's first error for status and /metrics, one with a line if any. */
+static void note_error(struct loop *l, const char *path, const struct policy_diags *diags, int r)
+{
+        const struct policy_diag *d = NULL;
+        char *e;
+
+        if (l->n_policy_errors == LOOP_POLICY_ERRORS_MAX)
+                return;
+        for (size_t i = 0; i < diags->n; i++)
+                if (!diags->v[i].warning && (!d || (d->line == 0 && diags->v[i].line > 0)))
+                        d = &diags->v[i];
+        e = l->policy_errors[l->n_policy_errors++];
+        if (d && d->line > 0)
+                snprintf(e, sizeof(l->policy_errors[0]), "%s:%d: %s", path, d->line, d->message);
+        else if (d)
+                snprintf(e, sizeof(l->policy_errors[0]), "%s: %s", path, d->message);
+        else
+                snprintf(e, sizeof(l->policy_errors[0]), "%s: %s", path, strerror(-r));
+}
+
 /* Loads one file, logging every problem as FILE:LINE: message. */
 static int load_policy(struct loop *l, const char *path, struct policy **ret, struct stat *ret_st)
 {
@@ -92,6 +113,8 @@ static int load_policy(struct loop *l, const char *path, struct policy **ret, st
         int r;
 
         r = policy_load(path, 0, &p, &diags);
+        if (r < 0)
+                note_error(l, path, &diags, r);
         for (size_t i = 0; i < diags.n; i++) {
                 const struct policy_diag *d = &diags.v[i];
                 char line[1024];
@@ -151,6 +174,7 @@ int loop_load_all(struct loop *l)
         struct file_list fl = { 0 };
         int r = list_policy_files(l->cfg, &fl);
 
+        l->n_policy_errors = 0;
         for (size_t i = 0; r >= 0 && i < fl.n; i++) {
                 bool explicit = i < l->cfg->n_policy_files;
                 struct policy *p;
@@ -188,19 +212,17 @@ static bool listed(const struct file_list *fl, const char *path)
         return false;
 }
 
-/* SIGHUP: new batches are armed, removed ones dropped, changed ones updated in place. */
-void loop_reload(struct loop *l)
+void loop_rescan(struct loop *l)
 {
         struct file_list fl = { 0 };
 
-        notify_reloading();
-        log_notice("reloading policies");
+        l->rescan_due_ms = 0;
         if (list_policy_files(l->cfg, &fl) < 0) {
                 log_error("reload failed: keeping every batch as it is");
                 file_list_free(&fl);
-                notify_ready();
                 return;
         }
+        l->n_policy_errors = 0;
         for (size_t i = l->n; i-- > 0;)
                 if (!listed(&fl, batch_policy(l->batches[i])->path))
                         drop_batch(l, i);
@@ -228,5 +250,47 @@ void loop_reload(struct loop *l)
         }
         file_list_free(&fl);
         l->publish = true;
+}
+
+/* SIGHUP: new batches are armed, removed ones dropped, changed ones updated in place. */
+void loop_reload(struct loop *l)
+{
+        notify_reloading();
+        log_notice("reloading policies");
+        loop_rescan(l);
         notify_ready();
+}
+
+void loop_watch_policy_dir(struct loop *l)
+{
+        char reason[EVENTS_REASON_MAX];
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->policy_watch };
+        int r;
+
+        if (!l->cfg->policy_dir || l->efd < 0)
+                return;
+        r = events_policy_dir_open(l->cfg->policy_dir, 0, reason, &l->policy_watch);
+        if (r >= 0 && epoll_ctl(l->efd, EPOLL_CTL_ADD, l->policy_watch.fd, &ev) < 0) {
+                r = -errno;
+                snprintf(reason, sizeof(reason), "epoll: %s", strerror(-r));
+                events_source_close(&l->policy_watch);
+        }
+        if (r < 0)
+                log_warning("%s: not watched (%s): changes need a reload (SIGHUP)",
+                            l->cfg->policy_dir, reason);
+}
+
+void loop_policy_dir_event(struct loop *l, uint32_t revents, int64_t now)
+{
+        struct events_fired f;
+
+        if (events_dispatch(&l->policy_watch, (short)revents, &f) <= 0)
+                return;
+        if (f.gone) {
+                log_warning("%s: the policy directory is gone; no longer watched",
+                            l->cfg->policy_dir);
+                events_source_close(&l->policy_watch);
+        }
+        if (l->rescan_due_ms == 0)
+                l->rescan_due_ms = now + LOOP_RESCAN_DEBOUNCE_MS;
 }

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* What the loop tells the outside after a tick: /metrics, /status, systemd's status and watchdog.
- */
+/* What the loop tells the outside: /metrics and /status when asked, /healthz, systemd's status
+ * and watchdog after a tick. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "exposition.h"
 #include "loop-internal.h"
@@ -30,23 +33,50 @@ static uint64_t min_interval_ms(const struct loop *l)
         return m;
 }
 
+/* /metrics: the batches' families, and how many policy files are invalid. */
+static char *metrics_text(const struct loop *l)
+{
+        _cleanup_free_ char *text = exposition_text(l->batches, l->n, &l->ticks);
+        const char *n = "oombreaker_policy_errors";
+        char *out = NULL;
+
+        if (text && asprintf(&out,
+                             "%s# HELP %s Policy files that did not load (status lists why).\n"
+                             "# TYPE %s gauge\n%s %zu\n",
+                             text, n, n, n, l->n_policy_errors) < 0)
+                out = NULL;
+        return out;
+}
+
+int loop_render(void *userdata, enum server_page page, char **ret_body)
+{
+        const struct loop *l = userdata;
+        char *text = page == SERVER_PAGE_METRICS ? metrics_text(l) : loop_status_text(l);
+
+        if (!text)
+                return -ENOMEM;
+        *ret_body = text;
+        return 0;
+}
+
 void loop_publish(struct loop *l)
 {
-        _cleanup_free_ char *metrics = exposition_text(l->batches, l->n, &l->ticks);
-        _cleanup_free_ char *status = loop_status_text(l);
         char line[NOTIFY_STATUS_MAX];
         size_t len = 0;
 
         l->publish = false;
-        if (l->server && metrics && status)
-                server_publish(l->server, metrics, status, (uint64_t)l->last_tick_end_ms * 1000,
-                               min_interval_ms(l) * 1000);
+        if (l->server)
+                server_note_tick(l->server, (uint64_t)l->last_tick_end_ms * 1000,
+                                 min_interval_ms(l) * 1000);
         len = (size_t)snprintf(line, sizeof(line), "%zu batch(es)", l->n);
         for (size_t i = 0; i < l->n && len < sizeof(line); i++)
                 len += (size_t)snprintf(line + len, sizeof(line) - len, "%s %s %s", i ? "," : ":",
                                         batch_name(l->batches[i]),
                                         breaker_phase_to_string(batch_phase(l->batches[i])));
-        notify_status(line);
+        if (strcmp(line, l->status_line) != 0) {
+                notify_status(line);
+                snprintf(l->status_line, sizeof(l->status_line), "%s", line);
+        }
         /* The watchdog hears from completed ticks, so a wedged sampler gets restarted. */
         if (l->ticked && notify_watchdog() > 0)
                 l->last_ping_ms = loop_now_ms(l);

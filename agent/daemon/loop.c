@@ -6,6 +6,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -63,6 +64,8 @@ int64_t loop_next_deadline(const struct loop *l)
                 d = t < d ? t : d;
                 d = a < d ? a : d;
         }
+        if (l->rescan_due_ms && l->rescan_due_ms < d)
+                d = l->rescan_due_ms;
         return d;
 }
 
@@ -92,6 +95,19 @@ static void handle_signals(struct loop *l)
         }
 }
 
+/* Hands each ready kernel event source to its batch. */
+static void dispatch_events(struct loop *l, int64_t now)
+{
+        struct epoll_event ev[64];
+        int n = epoll_wait(l->efd, ev, (int)ELEMENTSOF(ev), 0);
+
+        for (int i = 0; i < n; i++)
+                if (ev[i].data.ptr == &l->policy_watch)
+                        loop_policy_dir_event(l, ev[i].events, now);
+                else
+                        batch_event(ev[i].data.ptr, ev[i].events, now);
+}
+
 /* One wait: gathers every fd, polls through curl, and hands readiness back. */
 static int wait_once(struct loop *l)
 {
@@ -111,11 +127,17 @@ static int wait_once(struct loop *l)
                 nb[i] = batch_pollfds(l->batches[i], fds + n, LOOP_FDS_MAX - n);
                 n += nb[i];
         }
+        if (l->server)
+                fds[n++] = server_pollfd(l->server);
+        if (l->efd >= 0)
+                fds[n++] = (struct pollfd){ .fd = l->efd, .events = POLLIN };
         for (size_t i = 0; i < n; i++)
                 w[i] = (struct http_waitfd){ .fd = fds[i].fd, .events = fds[i].events };
         timeout = deadline - now > LOOP_WAIT_MAX_MS ? LOOP_WAIT_MAX_MS
                   : deadline > now                  ? (int)(deadline - now)
                                                     : 0;
+        if (l->server)
+                timeout = server_timeout_ms(l->server, timeout);
         r = http_poll(l->http, w, n, timeout);
         if (r < 0)
                 return r;
@@ -134,6 +156,10 @@ static int wait_once(struct loop *l)
                 batch_dispatch(l->batches[i], fds + n, nb[i], now);
                 n += nb[i];
         }
+        if (l->server) /* also without readiness: it closes idle connections */
+                server_dispatch(l->server);
+        if (l->efd >= 0 && fds[n + (l->server ? 1 : 0)].revents)
+                dispatch_events(l, now);
         return 0;
 }
 
@@ -204,6 +230,9 @@ int loop_setup_env(struct loop *l)
         r = http_new(&l->http);
         if (r < 0)
                 return r;
+        /* Without an epoll set the batches poll, which status says. */
+        l->efd = epoll_create1(EPOLL_CLOEXEC);
+        events_source_init(&l->policy_watch);
         if (gethostname(l->host, sizeof(l->host) - 1) < 0)
                 snprintf(l->host, sizeof(l->host), "localhost");
         if (getrandom(&run, sizeof(run), GRND_NONBLOCK) != sizeof(run))
@@ -215,7 +244,9 @@ int loop_setup_env(struct loop *l)
                                      .host = l->host,
                                      .start_ms = loop_now_ms(l),
                                      .evaluated = loop_on_evaluated,
-                                     .userdata = l };
+                                     .userdata = l,
+                                     .has_events = l->efd >= 0,
+                                     .events_fd = l->efd };
         if (l->cfg->trace) {
                 l->env.trace = fopen(l->cfg->trace, "ae");
                 if (!l->env.trace) {
@@ -250,13 +281,14 @@ static int setup(struct loop *l)
         if (r < 0)
                 return r;
         if (l->cfg->listen) {
-                r = server_start(l->cfg->listen, &l->server);
+                r = server_start(l->cfg->listen, loop_render, l, &l->server);
                 if (r < 0) {
                         log_error("--listen %s: %s", l->cfg->listen,
                                   r == -EINVAL ? "not ADDR:PORT" : strerror(-r));
                         return r;
                 }
         }
+        loop_watch_policy_dir(l);
         return loop_load_all(l);
 }
 
@@ -277,6 +309,9 @@ void loop_teardown(struct loop *l)
                 close(l->sfd);
         if (l->lock_fd >= 0)
                 close(l->lock_fd);
+        events_source_close(&l->policy_watch);
+        if (l->efd >= 0)
+                close(l->efd);
 }
 
 static uint64_t real_now_ns(void *userdata)
@@ -287,9 +322,13 @@ static uint64_t real_now_ns(void *userdata)
 
 int loop_run(const struct loop_config *cfg)
 {
-        struct loop l = {
-                .cfg = cfg, .clock = { real_now_ns }, .tfd = -1, .sfd = -1, .lock_fd = -1
-        };
+        struct loop l = { .cfg = cfg,
+                          .clock = { real_now_ns },
+                          .tfd = -1,
+                          .sfd = -1,
+                          .lock_fd = -1,
+                          .efd = -1,
+                          .policy_watch = { .fd = -1 } };
         uint64_t watchdog_usec;
         int r;
 
@@ -316,6 +355,8 @@ int loop_run(const struct loop_config *cfg)
                         log_error("the event loop failed: %s", strerror(-r));
                         break;
                 }
+                if (l.rescan_due_ms && loop_now_ms(&l) >= l.rescan_due_ms)
+                        loop_rescan(&l);
                 if (l.reload) {
                         l.reload = false;
                         loop_reload(&l);

@@ -2,7 +2,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +17,10 @@
 struct server {
         struct MHD_Daemon *daemon;
         uint16_t port;
-        unsigned connections; /* open ones; only libmicrohttpd's one thread touches it */
-        pthread_mutex_t lock; /* guards the snapshot below */
-        char *metrics;
-        char *status_json;
+        unsigned connections; /* open ones */
+        int epoll_fd;         /* libmicrohttpd's, to poll */
+        server_render_fn render;
+        void *userdata;
         uint64_t tick_end_us;
         uint64_t interval_us;
 };
@@ -69,15 +68,19 @@ static int server_parse_listen(const char *listen, void *ret_sockaddr_storage, u
         return 0;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
-                             const char *body)
+/* Queues body; mode says whether it is static text or malloc'd (freed by libmicrohttpd). */
+static enum MHD_Result reply_mem(struct MHD_Connection *c, unsigned status, const char *type,
+                                 char *body, enum MHD_ResponseMemoryMode mode)
 {
         struct MHD_Response *resp;
         enum MHD_Result r;
 
-        resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-        if (!resp)
+        resp = MHD_create_response_from_buffer(strlen(body), body, mode);
+        if (!resp) {
+                if (mode == MHD_RESPMEM_MUST_FREE)
+                        free(body);
                 return MHD_NO;
+        }
         MHD_add_response_header(resp, "Content-Type", type);
         MHD_add_response_header(resp, "Cache-Control", "no-store");
         r = MHD_queue_response(c, status, resp);
@@ -85,7 +88,25 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
         return r;
 }
 
-/* Answers one request from the snapshot; called on libmicrohttpd's thread. */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+                             const char *body)
+{
+        return reply_mem(c, status, type, (char *)body, MHD_RESPMEM_PERSISTENT);
+}
+
+/* Renders page now and queues it. */
+static enum MHD_Result reply_page(struct server *s, struct MHD_Connection *c, enum server_page page,
+                                  const char *type)
+{
+        char *body = NULL;
+
+        if (s->render(s->userdata, page, &body) < 0)
+                return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
+                             "cannot render the page (out of memory?)\n");
+        return reply_mem(c, MHD_HTTP_OK, type, body, MHD_RESPMEM_MUST_FREE);
+}
+
+/* Answers one request, rendering the page now; called from server_dispatch(). */
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **req_cls)
@@ -99,13 +120,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 return MHD_NO;
         if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
                 return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "only GET\n");
-        pthread_mutex_lock(&s->lock);
         if (strcmp(url, "/metrics") == 0) {
-                r = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-                          s->metrics ? s->metrics : "");
+                r = reply_page(s, c, SERVER_PAGE_METRICS,
+                               "text/plain; version=0.0.4; charset=utf-8");
         } else if (strcmp(url, "/status") == 0) {
-                r = reply(c, MHD_HTTP_OK, "application/json",
-                          s->status_json ? s->status_json : "{\"batches\":[]}\n");
+                r = reply_page(s, c, SERVER_PAGE_STATUS, "application/json");
         } else if (strcmp(url, "/healthz") == 0) {
                 healthy = s->tick_end_us != 0 &&
                           (mono_ns() / 1000u) - s->tick_end_us <= 3 * s->interval_us;
@@ -115,7 +134,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 r = reply(c, MHD_HTTP_NOT_FOUND, "text/plain",
                           "not found: try /metrics, /status or /healthz\n");
         }
-        pthread_mutex_unlock(&s->lock);
         return r;
 }
 
@@ -158,8 +176,7 @@ static void count_connection(void *cls, struct MHD_Connection *c, void **socket_
 
 static struct MHD_Daemon *start_daemon(struct server *s, const struct sockaddr_storage *ss)
 {
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                         (ss->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+        unsigned flags = MHD_USE_EPOLL | (ss->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 
         return MHD_start_daemon(flags, 0, accept_policy, s, handle, s, MHD_OPTION_SOCK_ADDR, ss,
                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVER_CONNECTIONS_MAX,
@@ -171,7 +188,7 @@ static struct MHD_Daemon *start_daemon(struct server *s, const struct sockaddr_s
                                 count_connection, s, MHD_OPTION_END);
 }
 
-int server_start(const char *listen, struct server **ret)
+int server_start(const char *listen, server_render_fn render, void *userdata, struct server **ret)
 {
         struct sockaddr_storage ss;
         const union MHD_DaemonInfo *info;
@@ -185,7 +202,8 @@ int server_start(const char *listen, struct server **ret)
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        pthread_mutex_init(&s->lock, NULL);
+        s->render = render;
+        s->userdata = userdata;
         errno = 0;
         s->daemon = start_daemon(s, &ss);
         if (!s->daemon) {
@@ -195,29 +213,39 @@ int server_start(const char *listen, struct server **ret)
         }
         info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
         s->port = info ? info->port : 0;
+        info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+        s->epoll_fd = info ? info->epoll_fd : -1;
+        if (s->epoll_fd < 0) {
+                server_stop(s);
+                return -EOPNOTSUPP;
+        }
         *ret = s;
         return 0;
 }
 
-int server_publish(struct server *s, const char *metrics, const char *status_json,
-                   uint64_t tick_end_us, uint64_t interval_us)
+void server_note_tick(struct server *s, uint64_t tick_end_us, uint64_t interval_us)
 {
-        char *m = strdup(metrics), *j = strdup(status_json);
-
-        if (!m || !j) {
-                free(m);
-                free(j);
-                return -ENOMEM;
-        }
-        pthread_mutex_lock(&s->lock);
-        free(s->metrics);
-        free(s->status_json);
-        s->metrics = m;
-        s->status_json = j;
         s->tick_end_us = tick_end_us;
         s->interval_us = interval_us;
-        pthread_mutex_unlock(&s->lock);
-        return 0;
+}
+
+struct pollfd server_pollfd(const struct server *s)
+{
+        return (struct pollfd){ .fd = s->epoll_fd, .events = POLLIN };
+}
+
+int server_timeout_ms(const struct server *s, int max)
+{
+        MHD_UNSIGNED_LONG_LONG t;
+
+        if (MHD_get_timeout(s->daemon, &t) != MHD_YES || t >= (MHD_UNSIGNED_LONG_LONG)max)
+                return max;
+        return (int)t;
+}
+
+void server_dispatch(struct server *s)
+{
+        MHD_run(s->daemon);
 }
 
 uint16_t server_port(const struct server *s)
@@ -231,9 +259,6 @@ struct server *server_stop(struct server *s)
                 return NULL;
         if (s->daemon)
                 MHD_stop_daemon(s->daemon);
-        pthread_mutex_destroy(&s->lock);
-        free(s->metrics);
-        free(s->status_json);
         free(s);
         return NULL;
 }

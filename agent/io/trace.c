@@ -6,7 +6,6 @@
 
 #include <jansson.h>
 
-#include "json-number.h"
 #include "metrics.h"
 #include "trace.h"
 #include "util.h"
@@ -14,20 +13,96 @@
 /* jansson's own json_decrefp() helper backs the cleanup attribute. */
 #define _cleanup_json_ _cleanup_(json_decrefp)
 
-static int set_u64(json_t *o, const char *key, bool has, uint64_t v)
+/*
+ * The trace line is written straight into the caller's buffer, in the documented object's key
+ * order, with no JSON library and no allocation: a tick writes one line per target.
+ */
+struct out {
+        char *buf;
+        size_t size;
+        size_t len;
+        bool full;
+};
+
+static void put(struct out *o, const char *s, size_t n)
 {
-        if (!has)
-                return 0;
-        if (v > (uint64_t)INT64_MAX)
-                return json_object_set_new(o, key, json_real((double)v));
-        return json_object_set_new(o, key, json_integer((json_int_t)v));
+        if (o->full || o->len + n >= o->size) {
+                o->full = true;
+                return;
+        }
+        memcpy(o->buf + o->len, s, n);
+        o->len += n;
 }
 
-static int set_real(json_t *o, const char *key, bool has, double v)
+static void puts_(struct out *o, const char *s)
 {
-        if (!has || !isfinite(v))
-                return 0;
-        return json_object_set_new(o, key, json_number_of(v));
+        put(o, s, strlen(s));
+}
+
+static void put_u64(struct out *o, uint64_t v)
+{
+        char d[24];
+        size_t i = sizeof(d);
+
+        do
+                d[--i] = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        put(o, d + i, sizeof(d) - i);
+}
+
+static void put_i64(struct out *o, int64_t v)
+{
+        if (v < 0)
+                put(o, "-", 1);
+        put_u64(o, v < 0 ? -(uint64_t)v : (uint64_t)v);
+}
+
+/* %.12g, as jansson's JSON_REAL_PRECISION(12), with the exponent without '+' or leading
+ * zeros; a whole number reads as an integer (docs/trace.md: whole numbers are integers). */
+static void put_real(struct out *o, double v)
+{
+        char d[40], *e;
+        int n = snprintf(d, sizeof(d), "%.12g", v);
+
+        if (n < 0 || (size_t)n >= sizeof(d))
+                return (void)(o->full = true);
+        e = strchr(d, 'e');
+        if (e) {
+                char *x = e + 1 + (e[1] == '-'), *src = x + (*x == '+');
+
+                while (*src == '0' && src[1])
+                        src++;
+                memmove(x, src, strlen(src) + 1);
+        }
+        puts_(o, d);
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void put_str(struct out *o, const char *s)
+{
+        static const char hex[] = "0123456789abcdef";
+
+        put(o, "\"", 1);
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+                if (c == '"' || c == '\\')
+                        put(o, (char[]){ '\\', (char)c }, 2);
+                else if (c < 0x20)
+                        put(o, esc, sizeof(esc));
+                else
+                        put(o, s, 1);
+        }
+        put(o, "\"", 1);
+}
+
+static void put_key(struct out *o, bool *first, const char *key)
+{
+        put(o, *first ? "\"" : ",\"", *first ? 1 : 2);
+        *first = false;
+        puts_(o, key);
+        put(o, "\":", 2);
 }
 
 static bool *input_has(struct sample *s, const struct metric_input_def *in)
@@ -40,89 +115,98 @@ static void *input_value(struct sample *s, const struct metric_input_def *in)
         return (char *)s + in->value_offset;
 }
 
-static int input_to_json(json_t *o, const struct sample *cs, const struct metric_input_def *in)
+/* A real that is a whole number is written as an integer, so byte counts round-trip. */
+static void put_number(struct out *o, double v)
+{
+        if (v == floor(v) && fabs(v) < 9.0e15)
+                put_i64(o, (int64_t)v);
+        else
+                put_real(o, v);
+}
+
+static void put_input(struct out *o, bool *first, const struct sample *cs,
+                      const struct metric_input_def *in)
 {
         struct sample *s = (struct sample *)cs; /* only read */
+        uint64_t u;
+        double v;
 
         if (!*input_has(s, in))
-                return 0;
+                return;
         switch (in->value) {
         case METRIC_VALUE_LIMIT:
-                if (s->memory.max_unlimited)
-                        return json_object_set_new(o, in->field, json_null());
-                /* fall through */
         case METRIC_VALUE_U64:
-                return set_u64(o, in->field, true, *(uint64_t *)input_value(s, in));
+                memcpy(&u, input_value(s, in), sizeof(u));
+                put_key(o, first, in->field);
+                if (in->value == METRIC_VALUE_LIMIT && s->memory.max_unlimited)
+                        puts_(o, "null");
+                else if (u > (uint64_t)INT64_MAX)
+                        put_real(o, (double)u);
+                else
+                        put_u64(o, u);
+                return;
         default:
-                return set_real(o, in->field, true, *(double *)input_value(s, in));
+                memcpy(&v, input_value(s, in), sizeof(v));
+                if (!isfinite(v))
+                        return;
+                put_key(o, first, in->field);
+                put_number(o, v);
         }
 }
 
 /* The "memory" or "runtime" object of s: every input of that section the registry names. */
-static json_t *section_to_json(const struct sample *s, const char *section)
+static void put_section(struct out *o, const struct sample *s, const char *section)
 {
-        json_t *o = json_object();
-        int r = 0;
+        bool first = true;
 
-        for (int i = 0; o && i < _METRIC_INPUT_MAX; i++)
+        put(o, "{", 1);
+        for (int i = 0; i < _METRIC_INPUT_MAX; i++)
                 if (!strcmp(metric_input_get(i)->section, section))
-                        r |= input_to_json(o, s, metric_input_get(i));
-        if (r) {
-                json_decref(o);
-                return NULL;
-        }
-        return o;
+                        put_input(o, &first, s, metric_input_get(i));
+        put(o, "}", 1);
 }
 
-/* Sets key to reason when there is one; bytes JSON cannot carry as text become '?'. */
-static int set_reason(json_t *o, const char *key, const char *reason)
+/* ,"key":"reason" when there is one; bytes JSON cannot carry as text become '?'. */
+static void put_reason(struct out *o, const char *key, const char *reason)
 {
         char text[SAMPLE_REASON_MAX];
         size_t n = strnlen(reason, sizeof(text) - 1);
 
         if (n == 0)
-                return 0;
+                return;
         for (size_t i = 0; i < n; i++)
                 text[i] = reason[i] >= 0x20 && reason[i] < 0x7f ? reason[i] : '?';
         text[n] = '\0';
-        return json_object_set_new(o, key, json_string(text));
-}
-
-static json_t *sample_to_json(const char *batch, const char *instance, const struct sample *s)
-{
-        _cleanup_json_ json_t *o = json_object();
-        json_t *mem, *rt;
-
-        if (!o)
-                return NULL;
-        mem = section_to_json(s, "memory");
-        rt = section_to_json(s, "runtime");
-        if (json_object_set_new(o, "t_ms", json_integer(s->t_ms)) < 0 ||
-            json_object_set_new(o, "batch", json_string(batch)) < 0 ||
-            json_object_set_new(o, "instance", json_string(instance)) < 0 ||
-            json_object_set_new(o, "memory", mem) < 0 ||
-            json_object_set_new(o, "runtime", rt) < 0 ||
-            set_reason(o, "memory_error", s->memory_error) < 0 ||
-            set_reason(o, "runtime_error", s->runtime_error) < 0)
-                return NULL;
-        return TAKE_PTR(o);
+        put(o, ",\"", 2);
+        puts_(o, key);
+        put(o, "\":", 2);
+        put_str(o, text);
 }
 
 int trace_format(char *buf, size_t size, const char *batch, const char *instance,
                  const struct sample *s)
 {
-        _cleanup_json_ json_t *o = sample_to_json(batch, instance, s);
-        size_t n;
+        struct out o = { .buf = buf, .size = size };
 
-        if (!o)
-                return -ENOMEM;
-        n = json_dumpb(o, buf, size, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-        if (n == 0)
-                return -ENOMEM;
-        if (n >= size)
+        puts_(&o, "{\"t_ms\":");
+        put_i64(&o, s->t_ms);
+        puts_(&o, ",\"batch\":");
+        put_str(&o, batch);
+        puts_(&o, ",\"instance\":");
+        put_str(&o, instance);
+        puts_(&o, ",\"memory\":");
+        put_section(&o, s, "memory");
+        puts_(&o, ",\"runtime\":");
+        put_section(&o, s, "runtime");
+        put_reason(&o, "memory_error", s->memory_error);
+        put_reason(&o, "runtime_error", s->runtime_error);
+        if (s->event)
+                puts_(&o, ",\"event\":true");
+        put(&o, "}", 1);
+        if (o.full)
                 return -ENOBUFS;
-        buf[n] = '\0';
-        return (int)n;
+        buf[o.len] = '\0';
+        return (int)o.len;
 }
 
 int trace_write(FILE *f, const char *batch, const char *instance, const struct sample *s)
@@ -263,6 +347,10 @@ int trace_parse(const char *line, size_t len, char ret_batch[POLICY_NAME_MAX + 1
         j = json_object_get(o, "runtime");
         if (j && !json_is_null(j) && (r = section_from_json(j, "runtime", &s, err, errsize)) < 0)
                 return r;
+        j = json_object_get(o, "event"); /* optional: judged like any tick */
+        if (j && !json_is_boolean(j))
+                return fail(err, errsize, "\"event\" is not true or false");
+        s.event = json_is_true(j);
         *ret = s;
         return 0;
 }

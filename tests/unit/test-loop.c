@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "count-allocs.h"
 #include "loop-internal.h"
 #include "util.h"
 
@@ -262,12 +263,52 @@ static void test_metrics_families(void **state)
         assert_null(line_of(text, "oombreaker_gc_per_minute{"));
 }
 
+/* On a fixture tree (not cgroupfs) no event source registers: the batch polls, and says so. */
+static void test_polling_fallback(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *text = loop_status_text(&f->l);
+
+        assert_non_null(text);
+        assert_non_null(strstr(text, "\"events\":\"polling\""));
+        assert_non_null(strstr(text, "\"events_error\":\"target "));
+}
+
+/* A steady-state tick of the whole loop (sample, decide, trace, publish) allocates nothing. */
+static void test_steady_tick_allocates_nothing(void **state)
+{
+        struct fixture *f = *state;
+        char path[PATH_MAX];
+        size_t before;
+
+        if (!COUNT_ALLOCS)
+                skip();
+        snprintf(path, sizeof(path), "%s/trace.jsonl", f->dir);
+        f->l.env.trace = fopen(path, "ae");
+        assert_non_null(f->l.env.trace);
+        loop_run_due(&f->l, T0_MS);
+        run_until(f, 3000, 250); /* warm-up: the first ticks open files and fill buffers */
+        before = n_allocs;
+        for (int64_t t = 3250; t <= 13000; t += 250) { /* as loop_run() turns, publish included */
+                f->now_ns = (uint64_t)(T0_MS + t) * 1000000;
+                loop_run_due(&f->l, T0_MS + t);
+                if (f->l.publish)
+                        loop_publish(&f->l);
+        }
+        assert_int_equal(f->l.ticks.count, 14);
+        if (n_allocs != before)
+                fail_msg("10 steady ticks made %zu heap allocations", n_allocs - before);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_cadence, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_trip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_metrics_families, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_polling_fallback, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_steady_tick_allocates_nothing, setup,
+                                                teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

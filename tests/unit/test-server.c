@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,6 +48,33 @@ static uint64_t now_us(void)
         return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* What the fake loop renders, and how often it was asked to. */
+static atomic_int renders;
+static atomic_bool stop;
+
+static int render(void *userdata, enum server_page page, char **ret_body)
+{
+        (void)userdata;
+        renders++;
+        *ret_body = strdup(page == SERVER_PAGE_METRICS ? "oombreaker_trips_total{batch=\"b\"} 0\n"
+                                                       : "{\"batches\":[1]}\n");
+        return *ret_body ? 0 : -ENOMEM;
+}
+
+/* The loop's part: polls the server's fd and dispatches, as the agent's loop does. */
+static void *drive(void *userdata)
+{
+        struct server *s = userdata;
+
+        while (!stop) {
+                struct pollfd p = server_pollfd(s);
+
+                poll(&p, 1, 50);
+                server_dispatch(s);
+        }
+        return NULL;
+}
+
 struct case_ {
         const char *path;
         const char *status_line;
@@ -59,26 +91,33 @@ static void test_endpoints(void **state)
                 { "/nope", "HTTP/1.1 404", "not found" },
         };
         struct server *s = NULL;
+        pthread_t th;
         char buf[4096];
 
         (void)state;
-        assert_int_equal(server_start("127.0.0.1:0", &s), 0);
+        assert_int_equal(server_start("127.0.0.1:0", render, NULL, &s), 0);
         assert_true(server_port(s) > 0);
+        stop = false;
+        assert_int_equal(pthread_create(&th, NULL, drive, s), 0);
         get(server_port(s), "/healthz", buf, sizeof(buf));
         assert_non_null(strstr(buf, "HTTP/1.1 503"));
-        assert_int_equal(server_publish(s, "oombreaker_trips_total{batch=\"b\"} 0\n",
-                                        "{\"batches\":[1]}\n", now_us(), 5000000),
-                         0);
+        /* Nothing is rendered until a client asks for a page. */
+        assert_int_equal(renders, 0);
+        server_note_tick(s, now_us(), 5000000);
+        assert_int_equal(renders, 0);
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 get(server_port(s), cases[i].path, buf, sizeof(buf));
                 print_message("case %zu: %s\n", i, cases[i].path);
                 assert_non_null(strstr(buf, cases[i].status_line));
                 assert_non_null(strstr(buf, cases[i].fragment));
         }
+        assert_int_equal(renders, 3);
         /* A tick that ended more than 3 intervals ago makes /healthz fail. */
-        assert_int_equal(server_publish(s, "", "{}", now_us() - 400000, 100000), 0);
+        server_note_tick(s, now_us() - 400000, 100000);
         get(server_port(s), "/healthz", buf, sizeof(buf));
         assert_non_null(strstr(buf, "HTTP/1.1 503"));
+        stop = true;
+        pthread_join(th, NULL);
         server_stop(s);
 }
 
@@ -92,7 +131,7 @@ static void test_bad_listen(void **state)
 
         (void)state;
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                assert_int_equal(server_start(bad[i], &s), -EINVAL);
+                assert_int_equal(server_start(bad[i], render, NULL, &s), -EINVAL);
         assert_null(s);
 }
 

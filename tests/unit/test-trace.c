@@ -133,6 +133,26 @@ static void test_psi_some_alone(void **state)
         assert_null(strstr(buf, "psi_full"));
 }
 
+/* An event tick is marked with the optional "event": true, read back; reals keep their form. */
+static void test_event_and_reals(void **state)
+{
+        static const char line[] = "{\"t_ms\":7,\"batch\":\"b\",\"instance\":\"i\",\"memory\":"
+                                   "{\"psi_some_avg10\":1.0e-7},\"event\":true}";
+        char batch[POLICY_NAME_MAX + 1], inst[POLICY_NAME_MAX + 1], err[128], buf[TRACE_LINE_MAX];
+        struct sample s;
+
+        (void)state;
+        assert_int_equal(trace_parse(line, strlen(line), batch, inst, &s, err, sizeof(err)), 0);
+        assert_true(s.event);
+        assert_true(trace_format(buf, sizeof(buf), "b", "i", &s) > 0);
+        assert_string_equal(buf, "{\"t_ms\":7,\"batch\":\"b\",\"instance\":\"i\",\"memory\":"
+                                 "{\"psi_some_avg10\":1e-7,\"psi_some_total\":0},\"runtime\":{},"
+                                 "\"event\":true}");
+        s.event = false;
+        assert_true(trace_format(buf, sizeof(buf), "b", "i", &s) > 0);
+        assert_null(strstr(buf, "event"));
+}
+
 /* A total alone is not a figure: without its avg10 the line's PSI stays no-data. */
 static void test_psi_total_alone(void **state)
 {
@@ -199,6 +219,7 @@ int main(void)
                 cmocka_unit_test(test_round_trip),         cmocka_unit_test(test_parse_cases),
                 cmocka_unit_test(test_format_every_field), cmocka_unit_test(test_psi_some_alone),
                 cmocka_unit_test(test_psi_total_alone),    cmocka_unit_test(test_reasons),
+                cmocka_unit_test(test_event_and_reals),
         };
 
         return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
