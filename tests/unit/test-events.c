@@ -28,42 +28,7 @@
 #include "events.h"
 #include "psi-trigger.h"
 
-/* Sanitizers interpose malloc themselves: count allocations only in the plain build. */
-#if defined(__SANITIZE_ADDRESS__)
-#define COUNT_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define COUNT_ALLOCS 0
-#endif
-#endif
-#ifndef COUNT_ALLOCS
-#define COUNT_ALLOCS 1
-#endif
-
-#if COUNT_ALLOCS
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t n);
-static size_t n_allocs;
-
-void *malloc(size_t n)
-{
-        n_allocs++;
-        return __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t size)
-{
-        n_allocs++;
-        return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t n)
-{
-        n_allocs++;
-        return __libc_realloc(p, n);
-}
-#endif
+#include "count-allocs.h"
 
 #define DEADLINE_MS 2000 /* inotify events arrive in microseconds; this only bounds a failure */
 
