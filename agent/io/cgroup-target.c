@@ -19,49 +19,15 @@
 #include "cgroup-internal.h"
 #include "util.h"
 
-#define GLOB_DEPTH_MAX 8 /* glob components per pattern; each costs a 4 KiB stack frame */
-
-/* open_file()'s error for a FIFO, socket or device where a memory file belongs. */
-#define ENOTREG EBADFD
-
-enum cg_file {
-        CG_USAGE,
-        CG_LIMIT,
-        CG_STAT,
-        CG_OOM,
-        CG_FAILCNT,
-        CG_PRESSURE, /* under the PSI root, which is the cgroup2 mount on v1 hosts */
-        _CG_FILE_MAX,
-};
-
-static const char *const file_names[_CGROUP_VERSION_MAX][_CG_FILE_MAX] = {
+/* The memory files of each version (cgroup-internal.h). */
+const char *const cgroup_file_names[_CGROUP_VERSION_MAX][_CG_FILE_MAX] = {
         [CGROUP_V1] = { "memory.usage_in_bytes", "memory.limit_in_bytes", "memory.stat",
                         "memory.oom_control", "memory.failcnt", "memory.pressure" },
         [CGROUP_V2] = { "memory.current", "memory.max", "memory.stat", "memory.events", NULL,
                         "memory.pressure" },
 };
 
-struct member {
-        char *path;               /* relative to the root: "a/b", or "." for the root itself */
-        int fd[_CG_FILE_MAX];     /* -1: the file does not exist here, or could not be opened */
-        int open_r[_CG_FILE_MAX]; /* why fd[f] is -1 (-ENOENT, -ENOTREG, ...) */
-        unsigned seen;            /* expansion generation that last matched it */
-};
-
-struct cgroup_target {
-        struct cgroup_hierarchy *h;
-        char *pattern;     /* relative, as member paths */
-        char *comps;       /* pattern split at '/' into NUL-separated components */
-        const char **comp; /* n_comps pointers into comps */
-        size_t n_comps;
-        bool is_glob;
-        struct member *members;
-        size_t n_members, cap_members;
-        unsigned generation;
-        size_t cursor; /* where the next match is expected: steady-state lookups are O(1) */
-        bool sampled, gone, gone_changed;
-        bool capped; /* the last expansion found more than CGROUP_MATCHES_MAX matches */
-};
+#define GLOB_DEPTH_MAX 8 /* glob components per pattern; each costs a 4 KiB stack frame */
 
 static bool has_glob(const char *s)
 {
@@ -197,9 +163,9 @@ size_t cgroup_target_fds(const struct cgroup_target *t, int *ret_fds, size_t max
  * read() forever, so the type is checked before opening (a device's open may have effects),
  * the open never waits, and fstat confirms what was opened.
  */
-static int open_file(const struct cgroup_target *t, const char *path, enum cg_file f)
+int cgroup_open_file(const struct cgroup_target *t, const char *path, enum cg_file f)
 {
-        const char *name = file_names[t->h->version][f];
+        const char *name = cgroup_file_names[t->h->version][f];
         int at = f == CG_PRESSURE ? t->h->psi_fd : t->h->root_fd;
         char p[CGROUP_PATH_MAX + 64];
         struct stat st;
@@ -245,7 +211,7 @@ static int member_add(struct cgroup_target *t, const char *path)
         if (!m.path)
                 return -ENOMEM;
         for (size_t f = 0; f < _CG_FILE_MAX; f++) {
-                int fd = open_file(t, path, f);
+                int fd = cgroup_open_file(t, path, f);
 
                 m.fd[f] = fd < 0 ? -1 : fd;
                 m.open_r[f] = fd < 0 ? fd : 0;
@@ -363,119 +329,6 @@ static int expand(struct cgroup_target *t)
         return 0;
 }
 
-/*
- * preads a member's file at offset 0; on ENODEV/ENOENT (the cgroup was removed, maybe
- * recreated) reopens it once by path. Returns the length, -ENOENT when the file is gone for
- * good, -EFBIG, or -errno. One pread suffices: cgroupfs renders the whole file per read.
- */
-static ssize_t read_file(struct cgroup_target *t, struct member *m, enum cg_file f, char *buf)
-{
-        ssize_t n = pread(m->fd[f], buf, CGROUP_FILE_MAX, 0);
-        int fd;
-
-        if (n < 0 && (errno == ENODEV || errno == ENOENT)) {
-                fd = open_file(t, m->path, f);
-                if (fd < 0)
-                        return fd;
-                close(m->fd[f]);
-                m->fd[f] = fd;
-                n = pread(fd, buf, CGROUP_FILE_MAX, 0);
-                if (n < 0 && errno == ENODEV)
-                        return -ENOENT;
-        }
-        if (n < 0)
-                return -errno;
-        return n >= CGROUP_FILE_MAX ? -EFBIG : n;
-}
-
-static int parse_file(enum cgroup_version v, enum cg_file f, const char *buf, size_t n,
-                      struct mem_sample *s)
-{
-        int r;
-
-        switch (f) {
-        case CG_USAGE:
-                r = cgroup_parse_u64(buf, n, &s->current_bytes);
-                s->has_current = r == 0;
-                return r;
-        case CG_LIMIT:
-                r = cgroup_parse_limit(buf, n, &s->max_unlimited, &s->max_bytes);
-                s->has_max = r == 0;
-                return r;
-        case CG_STAT:
-                return cgroup_parse_stat(buf, n, v, s);
-        case CG_OOM:
-                r = cgroup_parse_oom_kill(buf, n, &s->oom_kill);
-                s->has_oom_kill = r == 0;
-                return r;
-        case CG_FAILCNT:
-                r = cgroup_parse_u64(buf, n, &s->failcnt);
-                s->has_failcnt = r == 0;
-                return r;
-        case CG_PRESSURE:
-                return cgroup_parse_psi(buf, n, s);
-        default:
-                return -EINVAL;
-        }
-}
-
-/* Appends to reason, "; "-separated after earlier text; never allocates. */
-__attribute__((format(printf, 2, 3))) static void add_reason(char *reason, const char *fmt, ...)
-{
-        size_t len = strlen(reason);
-        va_list ap;
-
-        if (len + 3 >= CGROUP_ERROR_MAX)
-                return;
-        if (len > 0) {
-                strcpy(reason + len, "; ");
-                len += 2;
-        }
-        va_start(ap, fmt);
-        vsnprintf(reason + len, CGROUP_ERROR_MAX - len, fmt, ap);
-        va_end(ap);
-}
-
-/* Appends "FILE: why" to reason. */
-static void note(char *reason, const char *path, enum cgroup_version v, enum cg_file f, int r)
-{
-        bool root = strcmp(path, ".") == 0;
-
-        add_reason(reason, "/%s%s%s: %s", root ? "" : path, root ? "" : "/", file_names[v][f],
-                   r == -EINVAL || r == -ERANGE || r == -ENODATA ? "malformed"
-                   : r == -ENOTREG                               ? "not a regular file"
-                                                                 : strerror(-r));
-}
-
-/* Reads and parses every file of one member into *s. -ENOENT when the cgroup is gone. */
-static int member_sample(struct cgroup_target *t, struct member *m, char *reason,
-                         struct mem_sample *s)
-{
-        enum cgroup_version v = t->h->version;
-        char buf[CGROUP_FILE_MAX];
-        ssize_t n;
-        int r;
-
-        if (m->fd[CG_USAGE] < 0 && m->open_r[CG_USAGE] == -ENOENT && strcmp(m->path, ".") != 0)
-                note(reason, m->path, v, CG_USAGE, -ENOENT);
-        for (size_t f = 0; f < _CG_FILE_MAX; f++) {
-                if (m->fd[f] < 0 && m->open_r[f] != -ENOENT)
-                        note(reason, m->path, v, f, m->open_r[f]);
-                if (m->fd[f] < 0)
-                        continue;
-                n = read_file(t, m, f, buf);
-                if (n == -ENOENT && f != CG_PRESSURE)
-                        return -ENOENT;
-                if (n < 0) {
-                        note(reason, m->path, v, f, (int)n);
-                        continue;
-                }
-                if ((r = parse_file(v, f, buf, (size_t)n, s)) < 0)
-                        note(reason, m->path, v, f, r);
-        }
-        return 0;
-}
-
 static void set_gone(struct cgroup_target *t, bool gone)
 {
         t->gone_changed = t->sampled ? gone != t->gone : gone;
@@ -491,17 +344,17 @@ int cgroup_target_sample(struct cgroup_target *t, char *reason, struct mem_sampl
 
         reason[0] = '\0';
         if ((r = expand(t)) < 0) {
-                add_reason(reason, "cannot expand %s under %s: %s", t->pattern, t->h->root,
-                           strerror(-r));
+                cgroup_add_reason(reason, "cannot expand %s under %s: %s", t->pattern, t->h->root,
+                                  strerror(-r));
                 return r;
         }
         if (t->capped)
-                add_reason(reason, "/%s matches more than %d cgroups; only %d are summed",
-                           t->pattern, CGROUP_MATCHES_MAX, CGROUP_MATCHES_MAX);
+                cgroup_add_reason(reason, "/%s matches more than %d cgroups; only %d are summed",
+                                  t->pattern, CGROUP_MATCHES_MAX, CGROUP_MATCHES_MAX);
         for (size_t i = 0; i < t->n_members;) {
                 struct mem_sample m = { 0 };
 
-                if (member_sample(t, &t->members[i], reason, &m) == -ENOENT) {
+                if (cgroup_member_sample(t, &t->members[i], reason, &m) == -ENOENT) {
                         member_remove(t, i); /* removed since the expansion */
                         continue;
                 }
@@ -514,9 +367,9 @@ int cgroup_target_sample(struct cgroup_target *t, char *reason, struct mem_sampl
         set_gone(t, used == 0);
         if (used == 0) {
                 reason[0] = '\0'; /* what vanished mid-read does not matter any more */
-                add_reason(reason, "cgroup /%s %s under %s",
-                           strcmp(t->pattern, ".") == 0 ? "" : t->pattern,
-                           t->is_glob ? "matches nothing" : "does not exist", t->h->root);
+                cgroup_add_reason(reason, "cgroup /%s %s under %s",
+                                  strcmp(t->pattern, ".") == 0 ? "" : t->pattern,
+                                  t->is_glob ? "matches nothing" : "does not exist", t->h->root);
                 return -ENOENT;
         }
         *ret = acc;
