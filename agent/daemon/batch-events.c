@@ -98,9 +98,10 @@ void batch_events_open(struct batch *b)
                                  target_name(t), reason);
         }
         if (b->events_note[0])
-                log_notice("batch %s: kernel events unavailable, polling every %llu ms instead "
-                           "(%s)",
-                           b->p->name, (unsigned long long)b->p->interval_ms, b->events_note);
+                batch_log(LOG_LEVEL_NOTICE, b,
+                          "batch %s: kernel events unavailable, polling every %llu ms instead "
+                          "(%s)",
+                          b->p->name, (unsigned long long)b->p->interval_ms, b->events_note);
 }
 
 void batch_events_close(struct batch_target *t)
