@@ -26,14 +26,6 @@
 #include "clock.h"
 #include "util.h"
 
-struct batch *loop_find_batch(struct loop *l, const char *name)
-{
-        for (size_t i = 0; i < l->n; i++)
-                if (!strcmp(batch_name(l->batches[i]), name))
-                        return l->batches[i];
-        return NULL;
-}
-
 /* Runs what is due at now: ticks first, then action attempts. */
 void loop_run_due(struct loop *l, int64_t now)
 {
