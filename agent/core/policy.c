@@ -302,6 +302,9 @@ static void free_action(struct policy_action *a)
         free(a->headers);
         free(a->body);
         free(a->token_file);
+        if (a->token)
+                explicit_bzero(a->token, strlen(a->token));
+        free(a->token);
         free(a->tls_ca);
         free(a->socket);
         free(a->address);
