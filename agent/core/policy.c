@@ -291,6 +291,11 @@ static void free_action(struct policy_action *a)
         free(a->headers);
         free(a->body);
         free(a->token_file);
+        /* A secret: wiped before free. Volatile, so the stores are not optimised away (the
+         * core calls no libc function beyond the pure ones, so not explicit_bzero()). */
+        for (volatile char *c = a->token; c && *c; c++)
+                *c = '\0';
+        free(a->token);
         free(a->tls_ca);
         free(a->socket);
         free(a->address);

@@ -93,7 +93,8 @@ struct policy_action {
         char **headers; /* "Name: value", n_headers of them */
         size_t n_headers;
         char *body;          /* NULL = the standard JSON envelope */
-        char *token_file;    /* bearer token, read at send time; never logged or stored */
+        char *token_file;    /* bearer token file, read again at send time (io/token.h) */
+        char *token;         /* its content when the policy loaded (io); never logged or stored */
         int token_file_line; /* of the token_file key; 0 when unset or the action is invalid */
         char *tls_ca;
         uint64_t timeout_ms; /* per attempt, default 5000 */

@@ -89,8 +89,8 @@ static bool actions_wanted(struct batch *b)
 static void record_attempt(struct batch *b, const struct actions_outcome *o, int64_t now_ms)
 {
         struct state_action *x = &b->st->actions[o->action];
-
         bool was_dirty = b->state_dirty;
+        char warning[512];
 
         state_action_begin_attempt(x);
         if (persist(b, now_ms, x->name) < 0) {
@@ -102,7 +102,9 @@ static void record_attempt(struct batch *b, const struct actions_outcome *o, int
         log_full(LOG_LEVEL_NOTICE, LOG_FIELDS(.batch = b->p->name, .action = x->name),
                  "batch %s: action %s: attempt %u of %u (Idempotency-Key %s)", b->p->name, x->name,
                  o->attempt, o->max_attempts, x->key);
-        actions_send(b->act, now_ms);
+        if (actions_send(b->act, now_ms, warning, sizeof(warning)) > 0)
+                log_full(LOG_LEVEL_WARNING, LOG_FIELDS(.batch = b->p->name, .action = x->name),
+                         "batch %s: action %s: %s", b->p->name, x->name, warning);
 }
 
 static void log_outcome(const struct batch *b, const struct actions_outcome *o, const char *name)

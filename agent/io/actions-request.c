@@ -1,18 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* What an action sends: the webhook's expanded URL, headers, body and token. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "actions-internal.h"
 #include "template.h"
+#include "token.h"
 #include "trip-json.h"
 #include "util.h"
 
@@ -39,42 +37,6 @@ int actions_envelope(const struct policy *p, const struct state *s, const char *
         if (!text)
                 return -ENOMEM;
         *ret = text;
-        return 0;
-}
-
-/*
- * Reads the bearer token: the file must be a regular file of mode 0600 or 0400; one
- * trailing newline is dropped. The token is never logged or stored.
- */
-static int read_token(const char *path, char *buf, size_t size, char *why, size_t whysize)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        struct stat st;
-        ssize_t n;
-
-        if (fd < 0 || fstat(fd, &st) < 0) {
-                snprintf(why, whysize, "token_file %s: %s", path, strerror(errno));
-                return -errno;
-        }
-        if (!S_ISREG(st.st_mode) ||
-            ((st.st_mode & 07777) != 0600 && (st.st_mode & 07777) != 0400)) {
-                snprintf(why, whysize, "token_file %s: must be a regular file of mode 0600 or 0400",
-                         path);
-                return -EPERM;
-        }
-        n = read(fd, buf, size - 1);
-        if (n < 0 || (size_t)n >= size - 1) {
-                snprintf(why, whysize, "token_file %s: %s", path,
-                         n < 0 ? strerror(errno) : "too long");
-                return n < 0 ? -errno : -E2BIG;
-        }
-        buf[n] = '\0';
-        if (n > 0 && buf[n - 1] == '\n')
-                buf[--n] = '\0';
-        if (n == 0 || strpbrk(buf, "\r\n")) {
-                snprintf(why, whysize, "token_file %s: empty or more than one line", path);
-                return -EINVAL;
-        }
         return 0;
 }
 
@@ -138,6 +100,7 @@ int actions_http_build(const struct policy *p, const struct state *s, const char
                 return r;
         }
         if (pa->token_file)
-                return read_token(pa->token_file, hp->token, sizeof(hp->token), why, whysize);
+                return token_reread(pa->token_file, pa->token, hp->token, sizeof(hp->token), why,
+                                    whysize);
         return 0;
 }
