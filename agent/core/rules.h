@@ -82,9 +82,9 @@ struct rules_figures {
 struct rules_cond {
         enum cond_metric metric;
         bool has_value;
+        bool holds; /* meaningful only when has_value */
         double value;
         double threshold;
-        bool holds; /* meaningful only when has_value */
 };
 
 struct rules_result {
