@@ -4,8 +4,8 @@
 # Every JSON output against docs/json.md, field by field (tests/tools/json-schema-check.py reads
 # the doc's tables): an agent on a fixture cgroup copy, --log-format=json and --trace, trips a
 # batch and rolls back; then `status --json` (all, and one batch), GET /status, `status --json`
-# from the state directory with no daemon, `replay --json` of the trace, and every log line
-# must match the tables: each member documented with its type (whole numbers as integers, not
+# from the state directory with no daemon, `replay --json` of the trace, every log line, and
+# the webhook envelope the rollback sent (as the loopback receiver got it) must match the tables: each member documented with its type (whole numbers as integers, not
 # 54013952.0), each required member there, "schema": 1 at the top.
 set -euo pipefail
 
@@ -32,6 +32,13 @@ wait_until 5 agent_log_has '"message":"oombreaker running' || fail "no JSON star
 conforms batch "$TEST_TMP/armed.json"
 agent_set_ratio high
 wait_until 10 agent_phase_is b1 rolled_back || fail "no rollback: $(agent_phase b1)"
+
+# The default body of the rollback, as it reached the receiver.
+jq -c 'select(.path == "/rollback") | .json' "$RECEIVER_LOG" >"$TEST_TMP/envelope.jsonl"
+[ -s "$TEST_TMP/envelope.jsonl" ] || fail "the receiver got no rollback: $(cat "$RECEIVER_LOG")"
+conforms envelope "$TEST_TMP/envelope.jsonl"
+jq -se 'all(.batch == "b1" and .action == "rollback" and .reason.rule == "mem")' \
+	"$TEST_TMP/envelope.jsonl" >/dev/null || fail "not b1's rollback: $(cat "$TEST_TMP/envelope.jsonl")"
 
 "$BIN" status --socket "$AGENT_SOCK" --json >"$TEST_TMP/status.json" || true
 conforms status "$TEST_TMP/status.json"
@@ -67,7 +74,14 @@ for f in bad1 bad2; do
 	! python3 "$TOOLS_DIR/json-schema-check.py" "$doc" status "$TEST_TMP/$f.json" >/dev/null ||
 		fail "the checker accepts $f.json"
 done
+# The envelope: a renamed member and a retyped one fail as well.
+head -n 1 "$TEST_TMP/envelope.jsonl" | jq -c '.host_name = .host | del(.host)' >"$TEST_TMP/bad4.json"
+head -n 1 "$TEST_TMP/envelope.jsonl" | jq -c '.traffic_percent |= tostring' >"$TEST_TMP/bad5.json"
+for f in bad4 bad5; do
+	! python3 "$TOOLS_DIR/json-schema-check.py" "$doc" envelope "$TEST_TMP/$f.json" >/dev/null ||
+		fail "the checker accepts $f.json"
+done
 sed 's/"limit":2147483648/"limit":2147483648.0/' "$TEST_TMP/http.json" >"$TEST_TMP/bad3.json"
 ! python3 "$TOOLS_DIR/json-schema-check.py" "$doc" status "$TEST_TMP/bad3.json" >/dev/null ||
 	fail "the checker accepts 2147483648.0 for an integer"
-log "status, batch, offline status, replay and $(wc -l <"$TEST_TMP/log.jsonl") log lines match docs/json.md"
+log "status, batch, offline status, replay, the webhook envelope and $(wc -l <"$TEST_TMP/log.jsonl") log lines match docs/json.md"
