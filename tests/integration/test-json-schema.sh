@@ -6,7 +6,8 @@
 # batch and rolls back; then `status --json` (all, and one batch), GET /status, `status --json`
 # from the state directory with no daemon, `replay --json` of the trace, every log line, and
 # the webhook envelope the rollback sent (as the loopback receiver got it) must match the tables: each member documented with its type (whole numbers as integers, not
-# 54013952.0), each required member there, "schema": 1 at the top.
+# 54013952.0), each required member there, "schema": 1 at the top. The policy directory holds an
+# invalid file too, so both live status outputs carry policy_errors, with the same members.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -25,8 +26,10 @@ conforms() {
 
 receiver_start recv
 agent_fixture
-agent_policy "$TEST_TMP/b1.ini" b1 200ms 0.9 "http://127.0.0.1:$RECEIVER_PORT/rollback"
-agent_start --policy "$TEST_TMP/b1.ini" --log-format=json --trace "$TEST_TMP/trace.jsonl"
+mkdir "$TEST_TMP/pol"
+agent_policy "$TEST_TMP/pol/b1.ini" b1 200ms 0.9 "http://127.0.0.1:$RECEIVER_PORT/rollback"
+printf '[batch]\nname = bad\ninterval = soon\n' >"$TEST_TMP/pol/bad.ini"
+agent_start --policy-dir "$TEST_TMP/pol" --log-format=json --trace "$TEST_TMP/trace.jsonl"
 wait_until 5 agent_log_has '"message":"oombreaker running' || fail "no JSON start line"
 "$BIN" status --socket "$AGENT_SOCK" --json b1 >"$TEST_TMP/armed.json" || true
 conforms batch "$TEST_TMP/armed.json"
@@ -48,6 +51,12 @@ jq -e '.batches[0].trip.conditions[0].threshold | type == "number"' "$TEST_TMP/s
 conforms batch "$TEST_TMP/b1.json"
 curl -sf --max-time 2 "$AGENT_URL/status" >"$TEST_TMP/http.json"
 conforms status "$TEST_TMP/http.json"
+for f in status http; do
+	jq -e '.policy_errors | length == 1 and (.[0] | test("/bad\\.ini:3: "))' "$TEST_TMP/$f.json" >/dev/null ||
+		fail "$f.json: no policy_errors for bad.ini: $(cat "$TEST_TMP/$f.json")"
+done
+[ "$(jq -c keys "$TEST_TMP/status.json")" = "$(jq -c keys "$TEST_TMP/http.json")" ] ||
+	fail "status --json has $(jq -c keys "$TEST_TMP/status.json"), GET /status $(jq -c keys "$TEST_TMP/http.json")"
 grep -q '"limit":2147483648[,}]' "$TEST_TMP/http.json" || fail "the limit is not an integer: $(cat "$TEST_TMP/http.json")"
 spawn_kill "$AGENT_PID"
 
@@ -63,7 +72,7 @@ jq -se 'any(.batch == "b1" and .target == "canary-1" and .rule == "mem" and .pha
 conforms status "$TEST_TMP/offline.json"
 
 rc=0
-"$BIN" replay "$TEST_TMP/b1.ini" --trace "$TEST_TMP/trace.jsonl" --json >"$TEST_TMP/replay.json" || rc=$?
+"$BIN" replay "$TEST_TMP/pol/b1.ini" --trace "$TEST_TMP/trace.jsonl" --json >"$TEST_TMP/replay.json" || rc=$?
 [ "$rc" = 2 ] || fail "replay exited $rc, want 2 (tripped)"
 conforms replay "$TEST_TMP/replay.json"
 
