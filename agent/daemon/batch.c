@@ -243,6 +243,11 @@ void batch_tick(struct batch *b, int64_t now_ms)
                 evaluate(b);
 }
 
+void batch_tick_took(struct batch *b, double seconds)
+{
+        tick_stats_record(&b->ticks, seconds);
+}
+
 static void write_trace(struct batch *b)
 {
         for (size_t i = 0; b->env->trace && i < b->n_t; i++)

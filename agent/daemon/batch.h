@@ -61,6 +61,8 @@ int64_t batch_next_tick_ms(const struct batch *b);
  * The tick is evaluated once every scrape reported back, possibly right away.
  */
 void batch_tick(struct batch *b, int64_t now_ms);
+/* Counts one tick of b that took seconds (the loop's clock) in its tick histogram. */
+void batch_tick_took(struct batch *b, double seconds);
 
 /* Starts the next action attempt when one is due. */
 void batch_run_actions(struct batch *b, int64_t now_ms);

@@ -13,11 +13,10 @@ static const double tick_bounds_s[EXPOSITION_TICK_BUCKETS] = { 0.0001, 0.0005, 0
 
 struct family;
 
-/* What the writers see: the batches, the tick histogram, and the family being written. */
+/* What the writers see: the batches and the family being written. */
 struct ctx {
         struct batch *const *b;
         size_t n;
-        const struct tick_stats *ticks;
         const struct family *fam;
         FILE *f;
 };
@@ -134,16 +133,24 @@ static void write_sample_errors(const struct ctx *x)
         }
 }
 
+/* Each batch's histogram, its series together (a label group may not be split). */
 static void write_ticks(const struct ctx *x)
 {
         const char *n = x->fam->name;
 
-        for (size_t i = 0; i < EXPOSITION_TICK_BUCKETS; i++)
-                fprintf(x->f, "%s_bucket{le=\"%g\"} %llu\n", n, tick_bounds_s[i],
-                        (unsigned long long)x->ticks->buckets[i]);
-        fprintf(x->f, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9f\n%s_count %llu\n", n,
-                (unsigned long long)x->ticks->count, n, x->ticks->sum_s, n,
-                (unsigned long long)x->ticks->count);
+        for (size_t i = 0; i < x->n; i++) {
+                const char *b = x->b[i]->p->name;
+                const struct tick_stats *t = &x->b[i]->ticks;
+
+                for (size_t k = 0; k < EXPOSITION_TICK_BUCKETS; k++)
+                        fprintf(x->f, "%s_bucket{batch=\"%s\",le=\"%g\"} %llu\n", n, b,
+                                tick_bounds_s[k], (unsigned long long)t->buckets[k]);
+                fprintf(x->f,
+                        "%s_bucket{batch=\"%s\",le=\"+Inf\"} %llu\n%s_sum{batch=\"%s\"} %.9f\n"
+                        "%s_count{batch=\"%s\"} %llu\n",
+                        n, b, (unsigned long long)t->count, n, b, t->sum_s, n, b,
+                        (unsigned long long)t->count);
+        }
 }
 
 static void write_build_info(const struct ctx *x)
@@ -179,9 +186,9 @@ static void write_family(struct ctx *x, const struct family *fam)
         fam->write(x);
 }
 
-char *exposition_text(struct batch *const *batches, size_t n, const struct tick_stats *ticks)
+char *exposition_text(struct batch *const *batches, size_t n)
 {
-        struct ctx x = { .b = batches, .n = n, .ticks = ticks };
+        struct ctx x = { .b = batches, .n = n };
         char *buf = NULL;
         size_t len = 0;
 

@@ -14,7 +14,8 @@
 
 #define EXPOSITION_TICK_BUCKETS 9
 
-/* oombreaker_tick_duration_seconds: time spent sampling one batch's tick. */
+/* oombreaker_tick_duration_seconds{batch}: time spent sampling one batch's ticks. Each
+ * batch holds its own (struct batch), so counting a tick allocates nothing. */
 struct tick_stats {
         uint64_t buckets[EXPOSITION_TICK_BUCKETS]; /* cumulative, as Prometheus wants them */
         uint64_t count;
@@ -25,7 +26,7 @@ struct tick_stats {
 void tick_stats_record(struct tick_stats *t, double seconds);
 
 /*
- * The exposition of n batches and the tick histogram. Returns a malloc'd NUL-terminated
- * text, or NULL when out of memory.
+ * The exposition of n batches, their tick histograms included. Returns a malloc'd
+ * NUL-terminated text, or NULL when out of memory.
  */
-char *exposition_text(struct batch *const *batches, size_t n, const struct tick_stats *ticks);
+char *exposition_text(struct batch *const *batches, size_t n);

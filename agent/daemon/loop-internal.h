@@ -58,7 +58,6 @@ struct loop {
         int64_t last_ping_ms; /* the last WATCHDOG=1 */
         int64_t idle_next_ms;
         int64_t last_tick_end_ms;
-        struct tick_stats ticks;
 };
 
 static inline uint64_t loop_now_ns(const struct loop *l)

@@ -36,7 +36,7 @@ void loop_run_due(struct loop *l, int64_t now)
                 uint64_t t0 = loop_now_ns(l);
 
                 batch_tick(l->batches[i], now);
-                tick_stats_record(&l->ticks, (double)(loop_now_ns(l) - t0) / 1e9);
+                batch_tick_took(l->batches[i], (double)(loop_now_ns(l) - t0) / 1e9);
         }
         if (l->n == 0 && now >= l->idle_next_ms) {
                 l->idle_next_ms = now + LOOP_IDLE_TICK_MS;

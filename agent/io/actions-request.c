@@ -25,11 +25,11 @@ int actions_envelope(const struct policy *p, const struct state *s, const char *
         r = trip_json_format(&s->trip, TRIP_JSON_REASON, &reason);
         if (r < 0)
                 return r;
-        o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:o}", "batch", p->name,
-                      "phase", "tripped", "action", name, "trip_id", s->trip.id, "host", host,
-                      "image", p->image, "stable_image", p->stable_image, "traffic_percent",
-                      (json_int_t)p->traffic_percent, "timestamp", s->trip.time, "reason",
-                      json_loads(reason, 0, NULL));
+        o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:o}", "schema", 1,
+                      "batch", p->name, "phase", "tripped", "action", name, "trip_id", s->trip.id,
+                      "host", host, "image", p->image, "stable_image", p->stable_image,
+                      "traffic_percent", (json_int_t)p->traffic_percent, "timestamp", s->trip.time,
+                      "reason", json_loads(reason, 0, NULL));
         if (!o)
                 return -ENOMEM;
         text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);

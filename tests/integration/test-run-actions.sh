@@ -61,8 +61,9 @@ for i in 0 1; do
 		and .headers["Idempotency-Key"] == "\($id)-\($a)"
 		and .headers.Authorization == "Bearer \($tok)"
 		and .headers["Content-Type"] == "application/json"
-		and (.json | keys_unsorted) == ["batch", "phase", "action", "trip_id", "host", "image",
-			"stable_image", "traffic_percent", "timestamp", "reason"]
+		and (.json | keys_unsorted) == ["schema", "batch", "phase", "action", "trip_id", "host",
+			"image", "stable_image", "traffic_percent", "timestamp", "reason"]
+		and .json.schema == 1
 		and .json.batch == "b1" and .json.phase == "tripped" and .json.action == $a
 		and .json.trip_id == $id and .json.host == $host
 		and .json.image == "registry.example.com/order-svc:v2.4.1-rc3"
