@@ -7,7 +7,7 @@
 #include "batch.h"
 #include "log.h"
 #include "events.h"
-#include "exposition.h"
+#include "tick-stats.h"
 #include "scrape.h"
 
 /* Logs an event of batch b, with its name as the OOMBREAKER_BATCH field. */

@@ -8,9 +8,6 @@
 #include "rules.h"
 #include "util.h"
 
-static const double tick_bounds_s[EXPOSITION_TICK_BUCKETS] = { 0.0001, 0.0005, 0.001, 0.005, 0.01,
-                                                               0.05,   0.1,    0.5,   1 };
-
 struct family;
 
 /* What the writers see: the batches and the family being written. */
@@ -28,15 +25,6 @@ struct family {
         void (*write)(const struct ctx *x);
         enum cond_metric metric; /* of a figure gauge */
 };
-
-void tick_stats_record(struct tick_stats *t, double seconds)
-{
-        for (size_t i = 0; i < EXPOSITION_TICK_BUCKETS; i++)
-                if (seconds <= tick_bounds_s[i])
-                        t->buckets[i]++;
-        t->count++;
-        t->sum_s += seconds;
-}
 
 static void write_state(const struct ctx *x)
 {
@@ -142,9 +130,9 @@ static void write_ticks(const struct ctx *x)
                 const char *b = x->b[i]->p->name;
                 const struct tick_stats *t = &x->b[i]->ticks;
 
-                for (size_t k = 0; k < EXPOSITION_TICK_BUCKETS; k++)
+                for (size_t k = 0; k < TICK_STATS_BUCKETS; k++)
                         fprintf(x->f, "%s_bucket{batch=\"%s\",le=\"%g\"} %llu\n", n, b,
-                                tick_bounds_s[k], (unsigned long long)t->buckets[k]);
+                                tick_stats_bounds_s[k], (unsigned long long)t->buckets[k]);
                 fprintf(x->f,
                         "%s_bucket{batch=\"%s\",le=\"+Inf\"} %llu\n%s_sum{batch=\"%s\"} %.9f\n"
                         "%s_count{batch=\"%s\"} %llu\n",
