@@ -304,7 +304,7 @@ static void test_reset_rearms_and_saves(void **state)
         trip(f, 2);
         set_working_set(f, GiB);
         fake_now = T0_MS + 10000;
-        assert_int_equal(batch_reset(f->b, fake_now), 0);
+        assert_int_equal(batch_reset(f->b, fake_now, NULL), 0);
         assert_int_equal(batch_phase(f->b), BREAKER_ARMED);
         s = saved_state(f);
         assert_non_null(s);
