@@ -54,8 +54,8 @@ enum {
 int ctl_parse(int argc, char **argv, const char *usage, const struct option *options,
               bool batch_required, struct ctl_opts *ret);
 
-/* Sends {"cmd": cmd, "batch": o->batch} (and "reason", "release" when set) and waits at most timeout_ms for
- * *ret (caller frees). Returns 0 or -errno (control_call()'s). */
+/* Sends {"cmd": cmd, "batch": o->batch} (and "reason", "release" when set) and waits at most
+ * timeout_ms for *ret (caller frees). Returns 0 or -errno (control_call()'s). */
 int ctl_call_within(const struct ctl_opts *o, const char *cmd, int timeout_ms, json_t **ret);
 
 /* ctl_call_within() with CTL_CALL_TIMEOUT_MS. */

@@ -36,10 +36,9 @@ static const char *const hints[] = {
         [V_BOOL] = "a boolean (use true or false)",
 };
 
-static const char *const template_vars[] = { "batch",           "image",   "stable_image",
-                                             "traffic_percent", "trip_id", "action",
-                                             "instance",        "rule",    "host",
-                                             "release" };
+static const char *const template_vars[] = { "batch",   "image",  "stable_image", "traffic_percent",
+                                             "trip_id", "action", "instance",     "rule",
+                                             "host",    "release" };
 
 const char *policy_keys_quote(const char *s, char buf[static POLICY_QUOTE_MAX])
 {

@@ -136,9 +136,8 @@ static json_t *change(struct loop *l, const struct control_peer *peer, const cha
         if (release && (strcmp(cmd, "reset") || !release_valid(json_string_value(release))))
                 return fail("\"release\" is for reset only, and must be 1-64 characters of "
                             "A-Z a-z 0-9 . _ -");
-        r = !strcmp(cmd, "reset")
-                    ? batch_reset(b, loop_now_ms(l), json_string_value(release))
-                    : batch_promote(b);
+        r = !strcmp(cmd, "reset") ? batch_reset(b, loop_now_ms(l), json_string_value(release))
+                                  : batch_promote(b);
         if (r == -EBUSY)
                 return fail("batch %s tripped: reset it (and roll back) instead of promoting",
                             batch_name(b));

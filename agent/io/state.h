@@ -22,9 +22,9 @@
 #include "policy.h"
 #include "release.h"
 
-#define STATE_DIR_DEFAULT   "/var/lib/oombreaker"
-#define STATE_FILE_MAX      (1024 * 1024) /* bigger files are corrupt */
-#define STATE_VERSION       1
+#define STATE_DIR_DEFAULT "/var/lib/oombreaker"
+#define STATE_FILE_MAX    (1024 * 1024) /* bigger files are corrupt */
+#define STATE_VERSION     1
 /* A key is RELEASE_KEY_MAX long; files written before issue 16 hold <trip_id>-<name>. */
 #define STATE_LEGACY_KEY_MAX (BREAKER_TRIP_ID_MAX + 1 + POLICY_NAME_MAX)
 #define STATE_KEY_MAX \

@@ -310,6 +310,9 @@ static void test_reset_rearms_and_saves(void **state)
         assert_non_null(s);
         assert_int_equal(s->phase, BREAKER_ARMED);
         assert_false(s->has_trip);
+        /* The next trip must not reuse the first one's keys. */
+        assert_true(s->release.set);
+        assert_int_equal(s->release.generation, 1);
         state_free(s);
         /* The breaker starts over: one breach is not enough to trip again. */
         set_working_set(f, GiB * 19 / 10);

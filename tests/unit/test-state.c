@@ -545,9 +545,9 @@ static void test_corrupt_same_second(void **ctx)
 }
 
 static const char *const allowed_keys[] = {
-        "version", "batch",     "phase",         "trip",        "id",    "time",       "t_ms",
-        "reason",  "instance",  "rule",          "consecutive", "limit", "conditions", "metric",
-        "value",   "threshold", "oom_baselines", "actions",     "name",  "status",     "attempts",
+        "version", "batch",     "phase",         "trip",        "id",     "time",       "t_ms",
+        "reason",  "instance",  "rule",          "consecutive", "limit",  "conditions", "metric",
+        "value",   "threshold", "oom_baselines", "actions",     "name",   "status",     "attempts",
         "result",  "key",       "on_failure",    "release",     "policy", "generation",
 };
 
