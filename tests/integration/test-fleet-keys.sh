@@ -118,6 +118,7 @@ curl -sf "${URL[n1]}/status" | jq -e '.batches[0].release == "r2" and .batches[0
 	fail "status lacks the release: $(curl -sf "${URL[n1]}/status")"
 rc=0
 "$BIN" reset fleet --socket "${SOCK[n1]}" --release 'r:3' 2>"$TEST_TMP/bad.err" || rc=$?
-[ "$rc" = 1 ] && grep -q -- '--release: "r:3" is not a release' "$TEST_TMP/bad.err" ||
+if [ "$rc" != 1 ] || ! grep -q -- '--release: "r:3" is not a release' "$TEST_TMP/bad.err"; then
 	fail "reset --release r:3 exited $rc: $(cat "$TEST_TMP/bad.err")"
+fi
 log "3 nodes, 9 deliveries, 3 keys, 3 effects"
