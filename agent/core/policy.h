@@ -110,6 +110,9 @@ struct policy_action {
 struct policy {
         char *path; /* the name given to policy_parser_new(): the file's path */
         char name[POLICY_NAME_MAX + 1];
+        /* [batch] release, or when unset the file's hash (io/policy-load.c); part of every
+         * Idempotency-Key (core/release.h). "" only from the core parser alone. */
+        char release[POLICY_NAME_MAX + 1];
         char *image;
         char *stable_image;
         unsigned traffic_percent; /* 0..100 */

@@ -51,7 +51,7 @@ static int persist(struct batch *b, int64_t now_ms, const char *action)
 static void record_trip(struct batch *b)
 {
         int r = state_begin_trip(b->st, breaker_trip(b->br), time(NULL), b->p->actions,
-                                 b->p->n_actions);
+                                 b->p->n_actions, b->p->release);
 
         if (r < 0) {
                 if (!b->record_failing)

@@ -38,6 +38,11 @@ const struct breaker_trip *batch_trip_record(const struct batch *b)
         return b->st->has_trip ? &b->st->trip : NULL;
 }
 
+const struct state_release *batch_release(const struct batch *b)
+{
+        return &b->st->release;
+}
+
 enum breaker_phase batch_phase(const struct batch *b)
 {
         return breaker_phase(b->br);

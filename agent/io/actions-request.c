@@ -30,6 +30,11 @@ int actions_envelope(const struct policy *p, const struct state *s, const char *
                       "host", host, "image", p->image, "stable_image", p->stable_image,
                       "traffic_percent", (json_int_t)p->traffic_percent, "timestamp", s->trip.time,
                       "reason", json_loads(reason, 0, NULL));
+        /* The release the keys use, so a pipeline sees which rollout attempt tripped. */
+        if (o && s->release.set &&
+            (json_object_set_new(o, "release", json_string(s->release.id)) < 0 ||
+             json_object_set_new(o, "generation", json_integer(s->release.generation)) < 0))
+                o = (json_decref(o), NULL);
         if (!o)
                 return -ENOMEM;
         text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -54,6 +59,7 @@ static void fill_vars(const struct policy *p, const struct state *s, const char 
                                              [TEMPLATE_VAR_INSTANCE] = s->trip.instance,
                                              [TEMPLATE_VAR_RULE] = s->trip.rule,
                                              [TEMPLATE_VAR_HOST] = host,
+                                             [TEMPLATE_VAR_RELEASE] = s->release.id,
                                      } };
 }
 

@@ -9,9 +9,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+
 #include "fileio.h"
 #include "policy-load.h"
 #include "token.h"
+#include "release.h"
 #include "util.h"
 
 static void configure_inih(void)
@@ -74,11 +77,24 @@ static void give_tokens(struct policy *p, char **tokens, size_t n)
         free(tokens);
 }
 
+/* A policy without `release` keys its actions by its bytes: the same file, the same key. */
+static int release_of_text(const char *text, size_t len, char ret[POLICY_NAME_MAX + 1])
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+
+        if (!EVP_Digest(text, len, md, &n, EVP_sha256(), NULL) || n != 32)
+                return -ENOMEM;
+        release_from_sha256(md, ret);
+        return 0;
+}
+
 /* Parses text; st, when given, is the file's, whose mode is checked too. */
 static int parse(const char *text, size_t len, const char *name, unsigned flags,
                  const struct stat *st, struct policy **ret, struct policy_diags *diags)
 {
         struct policy_parser *ps = NULL;
+        struct policy *p_done;
         const struct policy *p;
         char **tokens = NULL;
         size_t n = 0;
@@ -104,9 +120,19 @@ static int parse(const char *text, size_t len, const char *name, unsigned flags,
                 else
                         load_tokens(p, flags, diags, tokens);
         }
-        r = policy_parser_finish(ps, ret);
-        give_tokens(r >= 0 ? *ret : NULL, tokens, n);
-        return r;
+        r = policy_parser_finish(ps, &p_done);
+        give_tokens(r >= 0 ? p_done : NULL, tokens, n);
+        if (r < 0)
+                return r;
+        if (!p_done->release[0]) {
+                r = release_of_text(text, len, p_done->release);
+                if (r < 0) {
+                        policy_free(p_done);
+                        return r;
+                }
+        }
+        *ret = p_done;
+        return 0;
 }
 
 int policy_parse_text(const char *text, size_t len, const char *name, unsigned flags,

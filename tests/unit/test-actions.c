@@ -182,7 +182,7 @@ static void fixture_init(struct fixture *fx, const struct act *acts, size_t n, b
                                           &(struct breaker_trip){ .instance = "canary-1",
                                                                   .rule = "heap-pressure",
                                                                   .t_ms = 5000 },
-                                          1795400225, fx->pa, n),
+                                          1795400225, fx->pa, n, "r1"),
                          0);
         if (resume) { /* a restart found the first action in progress */
                 fx->s->actions[0].attempts = 1;
@@ -322,7 +322,7 @@ static void test_envelope_manual(void **ctx)
         snprintf(t.text, sizeof(t.text), "on-call: \"leak\" in v2");
         assert_non_null(mkdtemp(dir));
         assert_int_equal(state_new("v1.0.1-a", &s), 0);
-        assert_int_equal(state_begin_trip(s, &t, 1795400225, NULL, 0), 0);
+        assert_int_equal(state_begin_trip(s, &t, 1795400225, NULL, 0, "r1"), 0);
         assert_int_equal(state_save(dir, s), 0);
         assert_int_equal(state_load(dir, "v1.0.1-a", &back, NULL), 0);
         assert_string_equal(back->trip.text, t.text);
@@ -357,7 +357,7 @@ static void test_order_and_keys(void **ctx)
         for (size_t i = 0; i < 3; i++) {
                 char key[STATE_KEY_MAX + 1];
 
-                snprintf(key, sizeof(key), "%s-%s", fx.s->trip.id, fx.pa[i].name);
+                snprintf(key, sizeof(key), "v1.0.1-a:r1:0:%s", fx.pa[i].name);
                 assert_int_equal(hits(i), 1);
                 assert_string_equal(peer.routes[i].key, key);
                 assert_int_equal(fx.s->actions[i].status, STATE_ACTION_DONE);
@@ -482,7 +482,7 @@ static void test_resume_after_restart(void **ctx)
         (void)ctx;
         fixture_init(&fx, acts, 2, true);
         run_at(&fx, 0);
-        snprintf(key, sizeof(key), "%s-cut", fx.s->trip.id);
+        snprintf(key, sizeof(key), "v1.0.1-a:r1:0:cut");
         assert_string_equal(peer.routes[0].key, key);
         assert_int_equal(fx.s->actions[0].attempts, 2);
         assert_int_equal(hits(0), 1);
