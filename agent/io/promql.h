@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policy.h"
+#include "sample.h"
+
 struct http;
 
 #define PROMQL_RESPONSE_MAX (4u * 1024 * 1024) /* bytes of a query's answer */
@@ -92,3 +95,43 @@ int promql_start(struct http *h, const char *url, uint64_t timeout_ms, struct pr
  */
 int promql_query(const char *url, uint64_t timeout_ms, struct promql_result *ret, char *reason,
                  size_t reason_size);
+
+/* ---- A [target] whose figures come from PromQL (promql-source.c). ---- */
+
+/*
+ * Pure: the one value of an answer that must hold exactly one sample, as bytes. Returns 0
+ * and *ret, or -ENODATA with reason ("query returned 3 series; wrap it in sum()", "query
+ * returned no series", "query returned NaN").
+ */
+int promql_single_bytes(const struct promql_result *r, uint64_t *ret, char *reason, size_t size);
+
+struct promql_source;
+
+/*
+ * Called once per started tick: from http_poll() when both queries finished, or from
+ * promql_source_start()/promql_source_cancel() when a tick's queries were cut short. m is
+ * the working set (as current, with inactive_file 0) and the limit (promql_limit's answer,
+ * or "max" so that memory_limit applies); reason says what is missing, "" when nothing.
+ */
+typedef void (*promql_source_done_fn)(struct promql_source *src, const struct mem_sample *m,
+                                      const char *reason, void *userdata);
+
+/* Prepares the queries of a promql target t on engine h (which must outlive it). Returns 0
+ * and *ret, -EINVAL when t is not a promql target, -ENOMEM. */
+int promql_source_new(struct http *h, const struct policy_target *t, promql_source_done_fn done,
+                      void *userdata, struct promql_source **ret);
+
+/* Cancels running queries without calling back, and frees. NULL is fine. Returns NULL. */
+struct promql_source *promql_source_free(struct promql_source *src);
+
+/* Starts this tick's queries (a tick still running is cancelled and reported first).
+ * Returns 0, or http_submit()'s errno (no callback then). */
+int promql_source_start(struct promql_source *src);
+
+/* Cancels a running tick and reports it as no-data; nothing when none runs. */
+void promql_source_cancel(struct promql_source *src);
+
+/* Blocking, for `sample`: one tick's queries on a private engine. Fills *ret and reason
+ * (as the callback would). Returns 0, or -ENOMEM. */
+int promql_source_once(const struct policy_target *t, struct mem_sample *ret, char *reason,
+                       size_t size);
