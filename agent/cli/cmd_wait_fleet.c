@@ -333,8 +333,8 @@ static void say_empty(const struct fleet_opts *o, struct fleet_wait *w)
 static int give_up(const struct fleet_opts *o, int last_r, const char *reason, bool empty)
 {
         if (last_r < 0) {
-                fprintf(stderr, "oombreaker wait: Prometheus at %s is unreachable: %s\n",
-                        o->url, reason);
+                fprintf(stderr, "oombreaker wait: Prometheus at %s is unreachable: %s\n", o->url,
+                        reason);
                 return EXIT_UNREACHABLE;
         }
         if (empty) {
@@ -370,8 +370,10 @@ int cmd_wait_fleet(int argc, char **argv, const char *usage)
                 reason[0] = '\0';
                 r = census_take(&o, qt ? qt : 1, res, &c, reason, sizeof(reason));
                 if (r == -EREMOTEIO || r == -EBADMSG || r == -EINVAL) {
-                        fprintf(stderr, "oombreaker wait: %s: %s (is it a Prometheus server?)\n",
-                                o.url, reason);
+                        fprintf(stderr, "oombreaker wait: %s: %s%s\n", o.url, reason,
+                                strncmp(reason, "Prometheus says", 15)
+                                        ? " (is it a Prometheus server's URL?)"
+                                        : "");
                         code = EXIT_CONFIG;
                 } else if (r < 0 && (!reached || (!o.timeout_ms && now - last_ok > FLEET_GAP_MS))) {
                         code = give_up(&o, r, reason, false);

@@ -11,7 +11,7 @@
 #include "clock.h"
 #include "http.h"
 #include "promql.h"
-#include "units.h"
+#include "promtext.h"
 #include "util.h"
 
 void promql_result_clear(struct promql_result *r)
@@ -73,15 +73,7 @@ static int parse_point(json_t *pair, struct promql_series *s)
         if (!json_is_array(pair) || json_array_size(pair) != 2 || !json_is_number(t) || !v)
                 return -EBADMSG;
         s->t_ms = (int64_t)llround(json_number_value(t) * 1000.0);
-        if (strcmp(v, "NaN") == 0)
-                s->value = NAN;
-        else if (strcmp(v, "+Inf") == 0 || strcmp(v, "-Inf") == 0)
-                s->value = v[0] == '-' ? -INFINITY : INFINITY;
-        else if (v[0] == '-') {
-                if (units_parse_number(v + 1, &s->value) < 0)
-                        return -EBADMSG;
-                s->value = -s->value;
-        } else if (units_parse_number(v, &s->value) < 0)
+        if (promtext_number_float(v, strlen(v), &s->value) < 0)
                 return -EBADMSG;
         return 0;
 }

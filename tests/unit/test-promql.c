@@ -31,8 +31,8 @@ struct judge_case {
 
 #define VEC(...)                                                                                   \
         "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[" __VA_ARGS__ "]" \
-                                                                                               "}" \
-                                                                                               "}"
+        "}"                                                                                        \
+        "}"
 #define S1 \
         "{\"metric\":{\"instance\":\"n1:9\",\"state\":\"armed\"},\"value\":[1700000000.25,\"1\"]}"
 #define S2 "{\"metric\":{\"instance\":\"n2:9\"},\"value\":[1700000000.25,\"NaN\"]}"
@@ -56,6 +56,10 @@ static const struct judge_case judge_cases[] = {
           .fragment = "returned a matrix, not an instant vector" },
         { "bad value", 0, 200, VEC("{\"metric\":{},\"value\":[1,\"x\"]}"), -EBADMSG,
           .fragment = "malformed series (#1)" },
+        { "many digits, negative, +Inf", 0, 200,
+          VEC("{\"metric\":{},\"value\":[1,\"1764700799.4929187\"]},"
+              "{\"metric\":{},\"value\":[1,\"+Inf\"]}"),
+          0, 2, 1764700799.4929187, 1000, NULL },
         { "refused", -ECONNREFUSED, 0, NULL, -ECONNREFUSED, .fragment = "refused" },
 };
 
@@ -87,7 +91,7 @@ static void test_judge(void **state)
                                 assert_null(promql_label(&res.v[0], "instance"));
                 }
                 if (c->n == 2)
-                        assert_true(isnan(res.v[1].value));
+                        assert_true(isnan(res.v[1].value) || isinf(res.v[1].value));
                 promql_result_clear(&res);
         }
 }
