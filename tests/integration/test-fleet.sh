@@ -11,7 +11,7 @@
 #     has exactly one rollback effect.
 #  2. Agent 1 also judges the batch-wide sum: a [target] with promql = sum(working sets of the
 #     three nodes' fleet-b batch) trips its 150 MiB budget once the leak pushes the sum past it
-#     (it was armed below it before).
+#     (it was armed below it before); replaying its trace trips too.
 #  3. Agent 2 stops: a gate on the healthy batch fleet-b reports that node missing (down) and
 #     never says healthy: it times out (124) instead of exiting 0.
 set -euo pipefail
@@ -129,7 +129,7 @@ node_start() {
 	curl -sf -o /dev/null "http://127.0.0.1:${ports[k]}/healthz" ||
 		fail "agent $k did not start: $(tail -n 5 "$TEST_TMP/agent$k.log")"
 }
-node_start 1 --policy "$TEST_TMP/fleet-sum.ini"
+node_start 1 --policy "$TEST_TMP/fleet-sum.ini" --trace "$TEST_TMP/trace1.jsonl"
 node_start 2
 node_start 3
 
@@ -177,6 +177,15 @@ wait_until 30 sum_tripped || fail "fleet-sum did not trip: $(status_of 1 fleet-s
 status_of 1 fleet-sum | jq -e '.trip.instance == "fleet" and .trip.rule == "budget"' >/dev/null ||
 	fail "fleet-sum tripped for another reason: $(status_of 1 fleet-sum | jq -c .trip)"
 log "fleet-sum tripped: $(status_of 1 fleet-sum | jq -c '.trip.conditions')"
+# Its trace holds the sums (as memory.current), and replay reaches the same verdict.
+jq -se '[.[] | select(.batch == "fleet-sum" and .memory.current > 0)] | length > 0' \
+	"$TEST_TMP/trace1.jsonl" >/dev/null || fail "the trace has no fleet-sum working set"
+jq -c 'select(.batch == "fleet-sum")' "$TEST_TMP/trace1.jsonl" >"$TEST_TMP/fleet-sum.jsonl"
+rc=0
+"$OOMBREAKER" replay "$TEST_TMP/fleet-sum.ini" --trace "$TEST_TMP/fleet-sum.jsonl" >"$TEST_TMP/replay.out" 2>&1 ||
+	rc=$?
+[ "$rc" = 2 ] || fail "replay of the fleet-sum trace exited $rc, not 2: $(cat "$TEST_TMP/replay.out")"
+log "replay of the fleet-sum trace: tripped, as live"
 
 # 3. Agent 2 stops: the gate on the healthy batch reports it missing and never says healthy.
 spawn_kill "${pids[2]}" 5 || fail "agent 2 did not stop cleanly"
