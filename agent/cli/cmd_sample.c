@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cgroup.h"
+#include "promql.h"
 #include "cli.h"
 #include "commands.h"
 #include "policy-load.h"
@@ -142,6 +143,8 @@ static int prepare(struct run *run, const struct sample_opts *o)
                 struct entry *e = &run->e[i];
 
                 e->target = &run->p->targets[i];
+                if (e->target->source == TARGET_SOURCE_PROMQL)
+                        continue; /* sampled by its queries: no cgroup */
                 if ((r = resolve_hierarchy(run, e, o->cgroup_root, err)) < 0) {
                         fprintf(stderr, "oombreaker sample: target %s: %s\n", e->target->name, err);
                         return r;
@@ -178,7 +181,10 @@ static void sample_one(struct entry *e)
         char reason[CGROUP_ERROR_MAX];
 
         e->s = (struct sample){ .t_ms = 0 };
-        cgroup_target_sample(e->t, reason, &e->s.memory);
+        if (e->target->source == TARGET_SOURCE_PROMQL)
+                (void)promql_source_once(e->target, &e->s.memory, reason, sizeof(reason));
+        else
+                cgroup_target_sample(e->t, reason, &e->s.memory);
         snprintf(e->s.memory_error, sizeof(e->s.memory_error), "%.*s",
                  (int)sizeof(e->s.memory_error) - 1, reason);
 }
@@ -245,13 +251,19 @@ static void print_pct_cell(bool has, double pct)
                 printf(" %8s", "-");
 }
 
+/* Whether the target gave no memory figure at all (its cgroup is gone, its query failed). */
+static bool entry_no_data(const struct entry *e)
+{
+        return e->t ? cgroup_target_gone(e->t) : !e->s.memory.has_current;
+}
+
 static void print_row(const struct entry *e)
 {
         const struct mem_sample *m = &e->s.memory;
         char a[32], b[32], c[32], d[32];
         uint64_t ws = 0;
         bool has_ws = sample_working_set(m, &ws);
-        size_t n = cgroup_target_matches(e->t);
+        size_t n = e->t ? cgroup_target_matches(e->t) : 1;
 
         printf("%-16s %10s %11s", e->target->name,
                fmt_size(a, sizeof(a), m->has_current, m->current_bytes),
@@ -263,10 +275,13 @@ static void print_row(const struct entry *e)
         print_u64_cell(m->has_failcnt, m->failcnt, 7);
         print_pct_cell(m->has_psi_some, m->psi_some_avg10_pct);
         print_pct_cell(m->has_psi_full, m->psi_full_avg10_pct);
-        printf("  v%d:%s", (int)cgroup_hierarchy_version(e->h), e->path);
-        if (cgroup_target_gone(e->t))
+        if (!e->t)
+                printf("  promql");
+        else
+                printf("  v%d:%s", (int)cgroup_hierarchy_version(e->h), e->path);
+        if (entry_no_data(e))
                 printf(" (no data)");
-        else if (n != 1 || strpbrk(e->path, "*?["))
+        else if (e->t && (n != 1 || strpbrk(e->path, "*?[")))
                 printf(" (%zu %s)", n, n == 1 ? "match" : "matches");
         printf("\n");
 }
@@ -307,8 +322,7 @@ static void print_table(const struct run *run)
 
                 if (e->s.memory_error[0])
                         printf("%s: %s: %s\n", e->target->name,
-                               cgroup_target_gone(e->t) ? "no data" : "partly no data",
-                               e->s.memory_error);
+                               entry_no_data(e) ? "no data" : "partly no data", e->s.memory_error);
                 if (e->target->metrics_url)
                         print_runtime(e);
         }
@@ -328,8 +342,7 @@ static int print_json(const struct run *run)
                 /* Traces carry no reasons: say on stderr why a target has no data. */
                 if (e->s.memory_error[0])
                         fprintf(stderr, "oombreaker sample: target %s: %s: %s\n", e->target->name,
-                                cgroup_target_gone(e->t) ? "no data" : "partly no data",
-                                e->s.memory_error);
+                                entry_no_data(e) ? "no data" : "partly no data", e->s.memory_error);
                 if (e->s.runtime_error[0])
                         fprintf(stderr, "oombreaker sample: target %s: runtime: %s\n",
                                 e->target->name, e->s.runtime_error);

@@ -128,7 +128,9 @@ static int wait_down(const struct ctl_opts *o)
 
 static const char wait_usage[] =
         "Usage: oombreaker wait BATCH [--bake DUR] [--timeout DUR] [--socket PATH]\n"
-        "                       [--state-dir DIR]\n\n"
+        "                       [--state-dir DIR]\n"
+        "       oombreaker wait --prometheus URL --batch NAME [--min-nodes K] [--trip-nodes N]\n"
+        "                       [--stale-after DUR] [--bake DUR] [--timeout DUR]\n\n"
         "The pipeline gate: blocks until the batch has a verdict, printing a line on each\n"
         "change. With --bake, returns 0 once the agent has judged the batch armed (healthy)\n"
         "for that long, counting only its evaluated ticks: while the agent is down or\n"
@@ -138,9 +140,21 @@ static const char wait_usage[] =
         "  --socket PATH     the daemon's control socket (default " CTL_SOCKET_DEFAULT ")\n"
         "  --state-dir DIR   while the agent is down, a trip recorded here still ends the\n"
         "                    wait with exit 2 (default " CTL_STATE_DIR_DEFAULT ")\n\n"
+        "The fleet gate asks a Prometheus server that scrapes every node's agent instead\n"
+        "(the nodes are told apart by the instance label). It exits 2 once --trip-nodes\n"
+        "nodes report the batch tripped, and 0 once at least --min-nodes nodes report it\n"
+        "and every node seen in the last 10 minutes is up, current and armed for --bake.\n"
+        "A node that is down, has no current sample or a stale one is reported missing,\n"
+        "never counted healthy.\n\n"
+        "  --prometheus URL  the server, e.g. http://prometheus:9090\n"
+        "  --batch NAME      the batch to judge across the nodes\n"
+        "  --min-nodes K     nodes expected to report the batch (default 1)\n"
+        "  --trip-nodes N    tripped nodes that trip the gate (default 1: any)\n"
+        "  --stale-after DUR a sample older than this is missing (default 45s: three\n"
+        "                    scrapes at Prometheus' default interval)\n\n"
         "Exit codes: 0 healthy for --bake or promoted, 1 error, 2 tripped or failed,\n"
-        "3 inconclusive for --bake, 4 agent unreachable (down past --timeout, or for 30 s\n"
-        "without --timeout), 124 timed out.\n";
+        "3 inconclusive for --bake, 4 agent or Prometheus unreachable (down past --timeout,\n"
+        "or for 30 s without --timeout; also no node reporting the batch), 124 timed out.\n";
 
 /* One status call, bounded so that a daemon slow to answer cannot stretch --timeout. */
 static int poll_status(const struct ctl_opts *o, int64_t left, json_t **ret)
@@ -177,6 +191,10 @@ int cmd_wait(int argc, char **argv)
         struct ctl_opts o;
         int q;
 
+        for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+                if (!strncmp(argv[i], "--prometheus", 12) &&
+                    (argv[i][12] == '\0' || argv[i][12] == '='))
+                        return cmd_wait_fleet(argc, argv, wait_usage);
         q = ctl_parse(argc, argv, wait_usage, options, true, &o);
         if (q <= 0)
                 return q == 0 ? EXIT_OK : EXIT_CONFIG;

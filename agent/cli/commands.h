@@ -19,6 +19,8 @@ int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
+/* wait --prometheus: the fleet gate, with wait's usage text. */
+int cmd_wait_fleet(int argc, char **argv, const char *usage);
 int cmd_reset(int argc, char **argv);
 int cmd_promote(int argc, char **argv);
 int cmd_trip(int argc, char **argv);

@@ -22,14 +22,46 @@ static void check_batch(struct policy_parser *ps, const struct parsed_section *s
                             "name: required key missing in [batch] (use name = v1.0.1-a)");
 }
 
+/* A promql target: no cgroup keys, and the server to ask. */
+static void check_promql_target(struct policy_parser *ps, const struct parsed_section *s)
+{
+        static const char *const local[] = { "cgroup", "unit", "cgroup_root" };
+        struct policy_target *t = &ps->p->targets[s->index];
+
+        t->source = TARGET_SOURCE_PROMQL;
+        for (size_t i = 0; i < ELEMENTSOF(local); i++)
+                if (parser_key_line(s, local[i]))
+                        parser_diag(ps, parser_key_line(s, local[i]), false,
+                                    "%s: [target %s] takes its figures from promql (line %d), not "
+                                    "from a cgroup (use one of them)",
+                                    local[i], t->name, parser_key_line(s, "promql"));
+        if (!parser_key_line(s, "prometheus"))
+                parser_diag(ps, s->line, false,
+                            "prometheus: required key missing in [target %s] (promql needs the "
+                            "server, e.g. prometheus = http://127.0.0.1:9090)",
+                            t->name);
+}
+
 static void check_target(struct policy_parser *ps, const struct parsed_section *s)
 {
+        static const char *const promql_only[] = { "prometheus", "promql_limit" };
         const struct policy_target *t = &ps->p->targets[s->index];
         int cgroup = parser_key_line(s, "cgroup"), unit = parser_key_line(s, "unit");
 
+        if (parser_key_line(s, "promql")) {
+                check_promql_target(ps, s);
+                return;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(promql_only); i++)
+                if (parser_key_line(s, promql_only[i]))
+                        parser_diag(ps, parser_key_line(s, promql_only[i]), false,
+                                    "%s: only for a promql target, and [target %s] has no promql "
+                                    "(add promql = EXPR, or remove it)",
+                                    promql_only[i], t->name);
         if (!cgroup && !unit)
                 parser_diag(ps, s->line, false,
-                            "cgroup: required key missing in [target %s] (set cgroup or unit)",
+                            "cgroup: required key missing in [target %s] (set cgroup, unit or "
+                            "promql)",
                             t->name);
         else if (cgroup && unit)
                 parser_diag(ps, cgroup > unit ? cgroup : unit, false,

@@ -52,6 +52,9 @@ static const struct key_def target_keys[] = {
         { "gc_count_metric", V_SELECTOR, TARGET(gc_count_metric) },
         { "heap_used_metric", V_SELECTOR, TARGET(heap_used_metric) },
         { "heap_max_metric", V_SELECTOR, TARGET(heap_max_metric) },
+        { "prometheus", V_URL, TARGET(prometheus) },
+        { "promql", V_TEXT, TARGET(promql) },
+        { "promql_limit", V_TEXT, TARGET(promql_limit) },
         { NULL },
 };
 

@@ -280,6 +280,9 @@ static void free_target(struct policy_target *t)
         free(t->gc_count_metric);
         free(t->heap_used_metric);
         free(t->heap_max_metric);
+        free(t->prometheus);
+        free(t->promql);
+        free(t->promql_limit);
 }
 
 static void free_action(struct policy_action *a)

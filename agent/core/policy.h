@@ -59,9 +59,17 @@ enum haproxy_state {
         _HAPROXY_STATE_MAX,
 };
 
+/* Where a target's memory figures come from. */
+enum target_source {
+        TARGET_SOURCE_CGROUP, /* a local cgroup: cgroup or unit */
+        TARGET_SOURCE_PROMQL, /* a PromQL instant query: promql (and prometheus) */
+        _TARGET_SOURCE_MAX,
+};
+
 struct policy_target {
         char name[POLICY_NAME_MAX + 1];
-        int line;          /* line of the [target NAME] header */
+        int line; /* line of the [target NAME] header */
+        enum target_source source;
         char *cgroup;      /* path or glob under the memory root, always starts with '/' */
         char *unit;        /* NAME.service, resolved under /system.slice; NULL if cgroup set */
         char *cgroup_root; /* overrides discovery; NULL = discover */
@@ -72,6 +80,9 @@ struct policy_target {
         char *gc_count_metric;       /* selector overrides, NULL = preset */
         char *heap_used_metric;
         char *heap_max_metric;
+        char *prometheus;   /* promql: the server's base URL */
+        char *promql;       /* promql: the working set in bytes, one sample */
+        char *promql_limit; /* promql: the limit in bytes; NULL = memory_limit */
 };
 
 struct policy_rule {

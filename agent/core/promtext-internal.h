@@ -15,14 +15,6 @@
 /* Longest number token accepted (a sample value, timestamp or `le`/`quantile` value). */
 #define PROMTEXT_NUMBER_MAX 1024
 
-/*
- * Checks that [s, s+len) is a float in Go's strconv.ParseFloat syntax as Prometheus restricts
- * it (decimal only, no hex, no `_`; NaN, Inf, Infinity in any case, a sign on Inf only).
- * Overflow is an error, as in Go; underflow rounds to zero. Writes *ret_value only if ret_value
- * is not NULL (converting costs more than checking). Returns 0 or -EINVAL.
- */
-int promtext_number_float(const char *s, size_t len, double *ret_value);
-
 /* Parses a base-10 int64 with an optional sign (Go's strconv.ParseInt). 0 or -EINVAL. */
 int promtext_number_int64(const char *s, size_t len, int64_t *ret);
 

@@ -65,5 +65,14 @@ int promtext_sum(const char *body, size_t len, enum promtext_format format,
                  const struct promtext_selector *selectors, size_t n,
                  struct promtext_result *results, struct promtext_error *ret_err);
 
+/*
+ * Checks that [s, s+len) is a float (a sample value of the exposition formats, or of the
+ * Prometheus HTTP API's JSON) in Go's strconv.ParseFloat syntax as Prometheus restricts
+ * it (decimal only, no hex, no `_`; NaN, Inf, Infinity in any case, a sign on Inf only).
+ * Overflow is an error, as in Go; underflow rounds to zero. Writes *ret_value only if ret_value
+ * is not NULL (converting costs more than checking). Returns 0 or -EINVAL.
+ */
+int promtext_number_float(const char *s, size_t len, double *ret_value);
+
 /* Picks the format from a Content-Type header value (NULL or unknown: text 0.0.4). */
 enum promtext_format promtext_format_from_content_type(const char *content_type);

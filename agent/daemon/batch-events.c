@@ -93,6 +93,8 @@ void batch_events_open(struct batch *b)
                 for (size_t k = 0; k < BATCH_EVENT_SOURCES; k++)
                         events_source_init(&t->ev[k]);
                 t->n_ev = 0;
+                if (t->pq)
+                        continue; /* a promql target has no kernel to hear from */
                 if (target_events_open(b, t, reason) < 0 && !b->events_note[0])
                         snprintf(b->events_note, sizeof(b->events_note), "target %s: %s",
                                  target_name(t), reason);

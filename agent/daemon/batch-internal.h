@@ -7,6 +7,7 @@
 #include "batch.h"
 #include "log.h"
 #include "events.h"
+#include "promql.h"
 #include "tick-stats.h"
 #include "scrape.h"
 
@@ -23,8 +24,9 @@ struct batch_target {
         struct cgroup_hierarchy *own_hierarchy; /* from the target's cgroup_root */
         struct cgroup_target *cg;
         struct scrape *sc;
-        struct sample cur;  /* the tick being collected */
-        struct sample last; /* the last evaluated tick, for status */
+        struct promql_source *pq; /* a promql target's queries (then no cg, path or events) */
+        struct sample cur;        /* the tick being collected */
+        struct sample last;       /* the last evaluated tick, for status */
         bool scrape_failing;
         bool was_gone;
         uint64_t errors[2]; /* sample_errors_total: [0] cgroup, [1] metrics */

@@ -96,8 +96,11 @@ static json_t *status_json(const struct batch *b)
                 json_array_append_new(inst, x);
         }
         for (size_t i = 0; i < b->n_t; i++) {
-                json_t *x = json_pack("{s:s, s:s, s:b}", "instance", target_name(&b->t[i]),
-                                      "cgroup", b->t[i].path, "gone", b->t[i].was_gone);
+                const struct policy_target *pt = &b->p->targets[i];
+                json_t *x =
+                        json_pack("{s:s, s:s, s:b}", "instance", target_name(&b->t[i]),
+                                  pt->promql ? "promql" : "cgroup",
+                                  pt->promql ? pt->promql : b->t[i].path, "gone", b->t[i].was_gone);
 
                 if (x)
                         add_figures(b, i, x);

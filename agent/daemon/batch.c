@@ -80,6 +80,45 @@ static void scrape_done(struct scrape *sc, const struct runtime_sample *rs, cons
                 evaluate(b);
 }
 
+static void promql_done(struct promql_source *src, const struct mem_sample *m, const char *reason,
+                        void *userdata)
+{
+        struct batch_target *t = userdata;
+        struct batch *b = t->b;
+        bool failed = !m->has_current;
+
+        (void)src;
+        t->cur.memory = *m;
+        snprintf(t->cur.memory_error, sizeof(t->cur.memory_error), "%s", reason);
+        if (failed)
+                t->errors[0]++;
+        if (failed != t->was_gone)
+                log_full(failed ? LOG_LEVEL_WARNING : LOG_LEVEL_NOTICE,
+                         LOG_FIELDS(.batch = b->p->name, .target = target_name(t)),
+                         failed ? "batch %s, instance %s: no working set from Prometheus: %s "
+                                  "(logged once until it recovers)"
+                                : "batch %s, instance %s: Prometheus answers again%s",
+                         b->p->name, target_name(t), reason);
+        t->was_gone = failed;
+        if (b->outstanding > 0 && --b->outstanding == 0 && b->collecting)
+                evaluate(b);
+}
+
+/* A promql target: its queries on the loop's engine, no cgroup. */
+static int target_open_promql(struct batch *b, struct batch_target *t)
+{
+        const struct policy_target *pt = &b->p->targets[t->index];
+        int r = promql_source_new(b->env->http, pt, promql_done, t, &t->pq);
+
+        if (r >= 0 && pt->metrics_url)
+                r = scrape_new(b->env->http, pt, scrape_done, t, &t->sc);
+        if (r < 0)
+                log_full(LOG_LEVEL_ERR, LOG_FIELDS(.batch = b->p->name, .target = pt->name),
+                         "batch %s, target %s: cannot set up the promql queries: %s", b->p->name,
+                         pt->name, strerror(-r));
+        return r;
+}
+
 static int target_open(struct batch *b, size_t i)
 {
         const struct policy_target *pt = &b->p->targets[i];
@@ -90,6 +129,8 @@ static int target_open(struct batch *b, size_t i)
 
         t->b = b;
         t->index = i;
+        if (pt->source == TARGET_SOURCE_PROMQL)
+                return target_open_promql(b, t);
         r = cgroup_target_path(pt->cgroup, pt->unit, path);
         if (r < 0) {
                 log_full(LOG_LEVEL_ERR, LOG_FIELDS(.batch = b->p->name, .target = pt->name),
@@ -128,6 +169,7 @@ void batch_targets_free(struct batch *b)
 {
         for (size_t i = 0; b->t && i < b->n_t; i++) {
                 scrape_free(b->t[i].sc);
+                promql_source_free(b->t[i].pq);
                 cgroup_target_free(b->t[i].cg);
                 cgroup_hierarchy_free(b->t[i].own_hierarchy);
                 batch_events_close(&b->t[i]);
@@ -158,6 +200,14 @@ static void sample_memory(struct batch *b, struct batch_target *t)
         char reason[CGROUP_ERROR_MAX] = "";
         int r;
 
+        if (t->pq) {
+                if (promql_source_start(t->pq) >= 0)
+                        b->outstanding++;
+                else
+                        snprintf(t->cur.memory_error, sizeof(t->cur.memory_error),
+                                 "cannot start the promql query");
+                return;
+        }
         r = cgroup_target_sample(t->cg, reason, &t->cur.memory);
         if (r < 0)
                 t->errors[0]++;
@@ -219,9 +269,12 @@ void batch_tick(struct batch *b, int64_t now_ms)
         bool event = b->event_due;
 
         /* Scrapes still out from the previous tick are cancelled: they are no-data. */
-        for (size_t i = 0; b->collecting && i < b->n_t; i++)
+        for (size_t i = 0; b->collecting && i < b->n_t; i++) {
                 if (b->t[i].sc)
                         scrape_cancel(b->t[i].sc);
+                if (b->t[i].pq)
+                        promql_source_cancel(b->t[i].pq);
+        }
         if (b->collecting)
                 evaluate(b);
         b->event_due = false;

@@ -17,7 +17,7 @@ _oombreaker_options() {
 	sample) echo "--json --cgroup-root" ;;
 	replay) echo "--trace --batch --json" ;;
 	status) echo "--json --socket --state-dir" ;;
-	wait) echo "--bake --timeout --socket --state-dir" ;;
+	wait) echo "--bake --timeout --socket --state-dir --prometheus --batch --min-nodes --trip-nodes --stale-after" ;;
 	reset) echo "--release --socket --state-dir" ;;
 	promote) echo "--socket --state-dir" ;;
 	trip) echo "--reason --socket --state-dir" ;;

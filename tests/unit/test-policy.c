@@ -23,6 +23,7 @@
 /* Fixed line numbers: [batch] 1-2, [target a] 3-4, [rule r] 5-6 (extra batch keys shift them). */
 #define BATCH  "[batch]\nname = t\n"
 #define TARGET "[target a]\ncgroup = /a\n"
+#define PROMQL "[target a]\npromql = sum(ws{batch=\"b\"})\nprometheus = http://127.0.0.1:9090\n"
 #define RULE   "[rule r]\nmemory_ratio_above = 0.9\n"
 #define BASE   BATCH TARGET RULE
 #define HTTP   "[action x]\ntype = http\nurl = http://h/r\n"
@@ -72,6 +73,7 @@ static bool probe_num(const struct policy *p, const char *what, double *ret)
                 { "t.memory_limit_bytes", (double)t->memory_limit_bytes },
                 { "t.metrics_timeout_ms", (double)t->metrics_timeout_ms },
                 { "t.gc_preset", t->gc_preset },
+                { "t.source", t->source },
                 { "r.effective_consecutive", policy_rule_consecutive(p, r) },
                 { "r.dry_run", r->dry_run },
                 { "a.timeout_ms", a ? (double)a->timeout_ms : -1 },
@@ -116,6 +118,9 @@ static const char *probe_str(const struct policy *p, const char *what)
                 { "t.gc_count_metric", t->gc_count_metric },
                 { "t.heap_used_metric", t->heap_used_metric },
                 { "t.heap_max_metric", t->heap_max_metric },
+                { "t.promql", t->promql },
+                { "t.promql_limit", t->promql_limit },
+                { "t.prometheus", t->prometheus },
                 { "a.url", a ? a->url : NULL },
                 { "a.method", a ? a->method : NULL },
                 { "a.body", a ? a->body : NULL },
