@@ -87,10 +87,12 @@ int ctl_parse(int argc, char **argv, const char *usage, const struct option *opt
         return 1;
 }
 
-/* Sends {"cmd": cmd, "batch": batch}; prints why on failure. */
+/* Sends {"cmd": cmd, "batch": batch, ...} as one line; a reply that is not a JSON object is
+ * -EBADMSG. */
 int ctl_call_within(const struct ctl_opts *o, const char *cmd, int timeout_ms, json_t **ret)
 {
-        json_t *req = json_pack("{s:s}", "cmd", cmd);
+        json_t *req = json_pack("{s:s}", "cmd", cmd), *resp;
+        _cleanup_free_ char *line = NULL, *reply = NULL;
         int r;
 
         if (o->batch)
@@ -99,9 +101,20 @@ int ctl_call_within(const struct ctl_opts *o, const char *cmd, int timeout_ms, j
                 json_object_set_new(req, "reason", json_string(o->reason));
         if (o->release)
                 json_object_set_new(req, "release", json_string(o->release));
-        r = control_call(o->socket, req, timeout_ms, ret);
+        line = req ? json_dumps(req, JSON_COMPACT) : NULL;
         json_decref(req);
-        return r;
+        if (!line)
+                return -ENOMEM;
+        r = control_call(o->socket, line, timeout_ms, &reply);
+        if (r < 0)
+                return r;
+        resp = json_loads(reply, 0, NULL);
+        if (!json_is_object(resp)) {
+                json_decref(resp);
+                return -EBADMSG;
+        }
+        *ret = resp;
+        return 0;
 }
 
 int ctl_call(const struct ctl_opts *o, const char *cmd, json_t **ret)

@@ -9,10 +9,14 @@
 #include "event-tick.h"
 #include "util.h"
 
+/* A rule takes a rate, or a target has runtime metrics (whose GC rate status shows). */
 static bool needs_window(const struct policy *p)
 {
         for (size_t i = 0; i < p->n_rules; i++)
                 if (p->rules[i].has[COND_MEMORY_GROWTH] || p->rules[i].has[COND_GC_PER_MINUTE])
+                        return true;
+        for (size_t i = 0; i < p->n_targets; i++)
+                if (p->targets[i].metrics_url)
                         return true;
         return false;
 }

@@ -14,13 +14,6 @@
 #include "loop-internal.h"
 #include "util.h"
 
-static json_t *batch_json(const struct batch *b)
-{
-        _cleanup_free_ char *text = NULL;
-
-        return batch_status_format(b, &text) < 0 ? NULL : json_loads(text, 0, NULL);
-}
-
 /* The first error of each policy file that did not load ("FILE:LINE: message"). */
 static json_t *policy_errors_json(const struct loop *l)
 {
@@ -31,25 +24,17 @@ static json_t *policy_errors_json(const struct loop *l)
         return a;
 }
 
-/* {"schema":1,"batches":[...],"policy_errors":[...],"agent_run":ID} with every batch, or
- * only the one named, and which agent run answers. */
-static json_t *status_json(const struct loop *l, const char *only)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; a && i < l->n; i++)
-                if (!only || !strcmp(batch_name(l->batches[i]), only))
-                        json_array_append_new(a, batch_json(l->batches[i]));
-        return json_pack("{s:i, s:o, s:o, s:s}", "schema", JSON_SCHEMA, "batches", a,
-                         "policy_errors", policy_errors_json(l), "agent_run", l->run_id);
-}
-
-char *loop_status_text(const struct loop *l)
+/*
+ * {"schema":1,"batches":[...],"policy_errors":[...],"agent_run":ID then tail, with every
+ * batch or only the one named, and which agent run answers. Each batch's object is the text
+ * batch_status_format() renders, written as it is.
+ */
+static char *status_text(const struct loop *l, const char *only, const char *tail)
 {
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
-        bool ok = f != NULL;
+        bool ok = f != NULL, first = true;
 
         if (!f)
                 return NULL;
@@ -57,9 +42,12 @@ char *loop_status_text(const struct loop *l)
         for (size_t i = 0; ok && i < l->n; i++) {
                 _cleanup_free_ char *text = NULL;
 
+                if (only && strcmp(batch_name(l->batches[i]), only))
+                        continue;
                 ok = batch_status_format(l->batches[i], &text) == 0;
                 if (ok)
-                        fprintf(f, "%s%s", i ? "," : "", text);
+                        fprintf(f, "%s%s", first ? "" : ",", text);
+                first = false;
         }
         fputs("],\"policy_errors\":", f);
         if (ok) {
@@ -68,12 +56,17 @@ char *loop_status_text(const struct loop *l)
                 ok = e && json_dumpf(e, f, JSON_COMPACT) == 0;
                 json_decref(e);
         }
-        fprintf(f, ",\"agent_run\":\"%s\"}\n", l->run_id);
+        fprintf(f, ",\"agent_run\":\"%s\"%s", l->run_id, tail);
         if (fclose(f) != 0 || !ok) {
                 free(buf);
                 return NULL;
         }
         return buf;
+}
+
+char *loop_status_text(const struct loop *l)
+{
+        return status_text(l, NULL, "}\n");
 }
 
 static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -155,29 +148,32 @@ static json_t *change(struct loop *l, const struct control_peer *peer, const cha
                          rel->set ? rel->id : NULL, "generation", (json_int_t)rel->generation);
 }
 
-void loop_on_control(void *userdata, const struct control_peer *peer, json_t *req, json_t **ret)
+char *loop_on_control(void *userdata, const struct control_peer *peer, const char *line, size_t len)
 {
         struct loop *l = userdata;
+        json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
         const char *cmd = json_string_value(json_object_get(req, "cmd"));
         const char *name = json_string_value(json_object_get(req, "batch"));
         struct batch *b = name ? loop_find_batch(l, name) : NULL;
-        json_t *st;
+        json_t *resp;
+        char *text;
 
-        if (!cmd) {
-                *ret = fail("missing \"cmd\" (status, reset, promote or trip)");
-                return;
-        }
-        if (name && !b) {
-                *ret = fail("no batch named %s is loaded", name);
-                return;
-        }
-        if (!strcmp(cmd, "status")) {
-                st = status_json(l, name);
-                json_object_set_new(st, "ok", json_true());
-                *ret = st;
-        } else if (!strcmp(cmd, "reset") || !strcmp(cmd, "promote") || !strcmp(cmd, "trip")) {
-                *ret = b ? change(l, peer, cmd, b, req) : fail("%s needs a batch", cmd);
-        } else {
-                *ret = fail("unknown command \"%s\" (status, reset, promote or trip)", cmd);
-        }
+        if (!json_is_object(req))
+                resp = fail("request is not a JSON object");
+        else if (!cmd)
+                resp = fail("missing \"cmd\" (status, reset, promote or trip)");
+        else if (name && !b)
+                resp = fail("no batch named %s is loaded", name);
+        else if (!strcmp(cmd, "status")) {
+                text = status_text(l, name, ",\"ok\":true}");
+                json_decref(req);
+                return text;
+        } else if (!strcmp(cmd, "reset") || !strcmp(cmd, "promote") || !strcmp(cmd, "trip"))
+                resp = b ? change(l, peer, cmd, b, req) : fail("%s needs a batch", cmd);
+        else
+                resp = fail("unknown command \"%s\" (status, reset, promote or trip)", cmd);
+        text = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+        json_decref(resp);
+        json_decref(req);
+        return text;
 }

@@ -92,7 +92,8 @@ void loop_watchdog_keepalive(struct loop *l, int64_t now);
 /* The status JSON of every batch, compact; malloc'd, or NULL. */
 char *loop_status_text(const struct loop *l);
 /* The control socket's handler (control_open()'s callback); userdata is the loop. */
-void loop_on_control(void *userdata, const struct control_peer *peer, json_t *req, json_t **ret);
+char *loop_on_control(void *userdata, const struct control_peer *peer, const char *line,
+                      size_t len);
 
 /* The batch named name, or NULL. */
 static inline struct batch *loop_find_batch(struct loop *l, const char *name)

@@ -126,36 +126,25 @@ static int connect_retrying(const struct sockaddr_un *sa, int64_t deadline_ms)
         }
 }
 
-int control_call(const char *path, json_t *request, int timeout_ms, json_t **ret_response)
+int control_call(const char *path, const char *request, int timeout_ms, char **ret_response)
 {
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *req = NULL, *line = NULL;
         int64_t deadline = mono_ms() + timeout_ms;
         struct sockaddr_un sa;
-        json_t *resp;
         int r;
 
+        if (strchr(request, '\n'))
+                return -EINVAL;
         r = control_sockaddr(path, &sa);
         if (r < 0)
                 return r;
         fd = connect_retrying(&sa, deadline);
         if (fd < 0)
                 return fd;
-        req = json_dumps(request, JSON_COMPACT);
-        if (!req)
-                return -ENOMEM;
-        r = send_all(fd, req, strlen(req), deadline);
+        r = send_all(fd, request, strlen(request), deadline);
         if (r >= 0)
                 r = send_all(fd, "\n", 1, deadline);
         if (r >= 0)
-                r = recv_line(fd, deadline, &line);
-        if (r < 0)
-                return r;
-        resp = json_loads(line, 0, NULL);
-        if (!resp || !json_is_object(resp)) {
-                json_decref(resp);
-                return -EBADMSG;
-        }
-        *ret_response = resp;
-        return 0;
+                r = recv_line(fd, deadline, ret_response);
+        return r < 0 ? r : 0;
 }

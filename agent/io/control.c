@@ -215,48 +215,25 @@ static void accept_clients(struct control *c, int64_t now_ms)
         }
 }
 
-static void respond(struct client *cl, json_t *resp)
+/* Queues line (malloc'd, taken over; NULL when out of memory) and its newline as the reply. */
+static void respond(struct client *cl, char *line)
 {
-        char *s = json_dumps(resp, JSON_COMPACT);
         size_t n;
 
-        if (!s) {
-                s = strdup("{\"ok\":false,\"error\":\"out of memory\"}");
-                if (!s)
+        if (!line) {
+                line = strdup(CONTROL_ERROR_NO_MEMORY);
+                if (!line)
                         return;
         }
-        n = strlen(s);
-        cl->out = realloc(s, n + 2);
+        n = strlen(line);
+        cl->out = realloc(line, n + 2);
         if (!cl->out) {
-                free(s);
+                free(line);
                 return;
         }
         cl->out[n] = '\n';
         cl->out_len = n + 1;
         cl->out_off = 0;
-}
-
-static json_t *error_response(const char *msg)
-{
-        return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
-
-/* Handles the complete line in[0..len). */
-static void handle_line(struct control *c, struct client *cl, size_t len)
-{
-        json_t *req, *resp = NULL;
-        json_error_t jerr;
-
-        req = json_loadb(cl->in, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!req || !json_is_object(req))
-                resp = error_response("request is not a JSON object");
-        else
-                c->handler(c->userdata, &cl->peer, req, &resp);
-        if (!resp)
-                resp = error_response("no response");
-        respond(cl, resp);
-        json_decref(resp);
-        json_decref(req);
 }
 
 /* Answers the first complete request line in the buffer, unless a reply is still pending. */
@@ -272,15 +249,12 @@ static void client_process(struct control *c, struct client *cl)
         if (nl) {
                 size_t line = (size_t)(nl - cl->in);
 
-                handle_line(c, cl, line);
+                respond(cl, c->handler(c->userdata, &cl->peer, cl->in, line));
                 /* One request at a time: anything after the newline waits for the reply. */
                 memmove(cl->in, nl + 1, cl->in_len - line - 1);
                 cl->in_len -= line + 1;
         } else if (cl->in_len >= CONTROL_REQUEST_MAX) {
-                json_t *resp = error_response("request line too long");
-
-                respond(cl, resp);
-                json_decref(resp);
+                respond(cl, strdup(CONTROL_ERROR_TOO_LONG));
                 cl->in_len = 0;
         }
 }

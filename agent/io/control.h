@@ -13,8 +13,6 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
-#include <jansson.h>
-
 #define CONTROL_REQUEST_MAX      4096 /* bytes in one request line */
 #define CONTROL_CLIENTS_MAX      64
 #define CONTROL_CLIENTS_RESERVED 1     /* slots only uid 0 and the agent's uid may take */
@@ -30,12 +28,18 @@ struct control_peer {
         bool privileged; /* uid 0, or a member of the socket's group */
 };
 
+/* The replies the socket itself gives, without asking the handler. */
+#define CONTROL_ERROR_NO_MEMORY "{\"ok\":false,\"error\":\"out of memory\"}"
+#define CONTROL_ERROR_TOO_LONG  "{\"ok\":false,\"error\":\"request line too long\"}"
+
 /*
- * Answers one request; sets *ret_response (a new reference). Called from control_dispatch()
- * on the loop's thread.
+ * Answers one request line (request[0..len), without its newline, not NUL-terminated): returns
+ * the reply line, malloc'd, without a newline; NULL when out of memory. Called from
+ * control_dispatch() on the loop's thread. The socket is a transport: what a line means (JSON,
+ * docs/json.md) is the handler's business.
  */
-typedef void (*control_handler)(void *userdata, const struct control_peer *peer, json_t *request,
-                                json_t **ret_response);
+typedef char *(*control_handler)(void *userdata, const struct control_peer *peer,
+                                 const char *request, size_t len);
 
 struct control;
 
@@ -66,9 +70,9 @@ struct control *control_close(struct control *c);
 int control_sockaddr(const char *path, struct sockaddr_un *sa);
 
 /*
- * Client side: connects (retrying a full backlog with back-off) to path, sends request as one line
- * and reads one response line, all within timeout_ms. Returns 0 and sets *ret_response,
- * -ENOENT/-ECONNREFUSED when no daemon listens, -ETIMEDOUT, -EACCES, -EBADMSG for a malformed
- * reply.
+ * Client side: connects (retrying a full backlog with back-off) to path, sends request (one
+ * line, no newline in it) and reads one response line, all within timeout_ms. Returns 0 and
+ * sets *ret_response (malloc'd, without the newline), -ENOENT/-ECONNREFUSED when no daemon
+ * listens, -ETIMEDOUT, -EACCES, -EINVAL for a request with a newline.
  */
-int control_call(const char *path, json_t *request, int timeout_ms, json_t **ret_response);
+int control_call(const char *path, const char *request, int timeout_ms, char **ret_response);

@@ -12,7 +12,8 @@
 #                   inconclusive before, armed now), and so does `status` with the daemon stopped;
 #  retry_after      a huge Retry-After (2^63 ms) neither overflows (UBSan) nor kills the agent: the
 #                   retry waits the 10 min cap;
-#  pipelined        two requests in one write on the control socket get two replies;
+#  pipelined        three requests in one write on the control socket (one of them not JSON) get
+#                   three replies, the garbage one an error;
 #  save_retry       the outcome of an action whose save failed (b1.json briefly replaced by a
 #                   directory) reaches the state file, so a restart does not send it again;
 #  save_retry_ro    the same with the state dir a tmpfs remounted read-only mid-request (root
@@ -281,9 +282,9 @@ case_pipelined() {
 import json, socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
-s.sendall(b'{"cmd":"status","batch":"b1"}\n{"cmd":"status","batch":"b1"}\n')
+s.sendall(b'{"cmd":"status","batch":"b1"}\nnope\n{"cmd":"status","batch":"b1"}\n')
 buf, deadline = b"", time.monotonic() + 5
-while buf.count(b"\n") < 2 and time.monotonic() < deadline:
+while buf.count(b"\n") < 3 and time.monotonic() < deadline:
     s.settimeout(max(0.01, deadline - time.monotonic()))
     try:
         d = s.recv(65536)
@@ -293,10 +294,12 @@ while buf.count(b"\n") < 2 and time.monotonic() < deadline:
         break
     buf += d
 replies = [json.loads(line) for line in buf.split(b"\n") if line]
-print(len(replies), " ".join(",".join(b["phase"] for b in r.get("batches", [])) or "none" for r in replies))
+print(len(replies), " ".join(",".join(b["phase"] for b in r.get("batches", [])) or
+      r.get("error", "none").replace(" ", "_") for r in replies))
 PY
 	)
-	[ "$out" = "2 armed armed" ] || fail "two pipelined status requests: got '$out', want '2 armed armed'"
+	[ "$out" = "3 armed request_is_not_a_JSON_object armed" ] ||
+		fail "pipelined status, garbage, status: got '$out', want '3 armed request_is_not_a_JSON_object armed'"
 	log "pipelined: $out"
 	stop_agent
 }
