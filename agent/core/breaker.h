@@ -26,6 +26,9 @@
  * GC counts are summed as a counter that advances by each target's own increments (so one
  * target's restart is that target's counter reset, not a drop of the sum), and PSI is the
  * highest target's. A figure is no-data when any target lacks it.
+ *
+ * time_to_limit_below: each target keeps a struct forecast of its working set (and batch
+ * scope one of the sum), allocated by breaker_new() only when a rule uses it.
  */
 
 #include <stdbool.h>
@@ -179,3 +182,6 @@ const struct rules_result *breaker_last_result(const struct breaker *b, size_t i
                                                size_t rule);
 /* Target i's own figures at the last tick, in either scope (for status and metrics). */
 const struct rules_figures *breaker_target_figures(const struct breaker *b, size_t target);
+/* Target i's own forecast at the last tick, in either scope (for status and the trace);
+ * NULL when no rule uses time_to_limit_below, or out of range. */
+const struct forecast_view *breaker_target_forecast(const struct breaker *b, size_t target);

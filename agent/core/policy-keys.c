@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "policy-internal.h"
+#include "forecast.h"
 #include "metrics.h"
 #include "policy-keys.h"
 #include "units.h"
@@ -37,6 +38,7 @@ static const struct key_def batch_keys[] = {
         { "scope", V_ENUM, BATCH(scope), .choices = scope_choices },
         { "max_errors", V_UINT, BATCH(max_errors), 1, 1000 },
         { "dry_run", V_BOOL, BATCH(dry_run) },
+        { "forecast_window", V_DURATION, BATCH(forecast_window_ms), FORECAST_MIN_SPAN_MS, 3600000 },
         { NULL },
 };
 
@@ -51,15 +53,18 @@ static const struct key_def target_keys[] = {
         { "gc_count_metric", V_SELECTOR, TARGET(gc_count_metric) },
         { "heap_used_metric", V_SELECTOR, TARGET(heap_used_metric) },
         { "heap_max_metric", V_SELECTOR, TARGET(heap_max_metric) },
+        { "forecast_window", V_DURATION, TARGET(forecast_window_ms), FORECAST_MIN_SPAN_MS,
+          3600000 },
         { NULL },
 };
 
 /* A condition's value syntax follows its unit in the registry. */
-#define COND_KIND(unit)                                 \
-        ((unit) == METRIC_UNIT_RATIO        ? V_RATIO   \
-         : (unit) == METRIC_UNIT_PER_MINUTE ? V_NUMBER  \
-         : (unit) == METRIC_UNIT_COUNT      ? V_UINT    \
-         : (unit) == METRIC_UNIT_PERCENT    ? V_PERCENT \
+#define COND_KIND(unit)                                  \
+        ((unit) == METRIC_UNIT_RATIO        ? V_RATIO    \
+         : (unit) == METRIC_UNIT_PER_MINUTE ? V_NUMBER   \
+         : (unit) == METRIC_UNIT_COUNT      ? V_UINT     \
+         : (unit) == METRIC_UNIT_PERCENT    ? V_PERCENT  \
+         : (unit) == METRIC_UNIT_MS         ? V_DURATION \
                                             : V_SIZE)
 
 /* Conditions come from the metric registry; their offset is the enum cond_metric. */

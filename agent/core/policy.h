@@ -72,6 +72,7 @@ struct policy_target {
         char *gc_count_metric;       /* selector overrides, NULL = preset */
         char *heap_used_metric;
         char *heap_max_metric;
+        uint64_t forecast_window_ms; /* time_to_limit_below's window; 0 = the batch's */
 };
 
 struct policy_rule {
@@ -117,6 +118,7 @@ struct policy {
         enum policy_scope scope;  /* default instance */
         unsigned max_errors;      /* default 4 */
         bool dry_run;
+        uint64_t forecast_window_ms; /* time_to_limit_below's window; 0 = the default (2m) */
         struct policy_target *targets;
         size_t n_targets;
         struct policy_rule *rules;
@@ -201,3 +203,12 @@ const char *policy_scope_to_string(enum policy_scope s);
 
 /* Effective consecutive count of a rule (its own, else the batch's). */
 unsigned policy_rule_consecutive(const struct policy *p, const struct policy_rule *r);
+
+#define POLICY_FORECAST_WINDOW_MS 120000 /* forecast_window's default */
+
+/* Target i's forecast window in ms: its own, else the batch's, else the default. i ==
+ * p->n_targets asks for the batch's (the batch-scope instance). */
+uint64_t policy_forecast_window_ms(const struct policy *p, size_t i);
+
+/* Whether some rule of p holds condition m. */
+bool policy_uses_metric(const struct policy *p, enum cond_metric m);

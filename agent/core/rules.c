@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <assert.h>
+#include <math.h>
 #include <string.h>
 
 #include "rules.h"
@@ -149,8 +150,8 @@ static void set(struct rules_figures *f, enum cond_metric m, bool has, double v)
         f->value[m] = has ? v : 0;
 }
 
-void rules_figures_compute(const struct rules_input *in, const struct rules_window *w, int64_t t_ms,
-                           struct rules_figures *ret)
+void rules_figures_compute(const struct rules_input *in, const struct rules_window *w,
+                           const struct forecast_view *fc, int64_t t_ms, struct rules_figures *ret)
 {
         struct rules_figures f = { 0 };
         double growth = 0, gc = 0;
@@ -167,6 +168,10 @@ void rules_figures_compute(const struct rules_input *in, const struct rules_wind
         set(&f, COND_OOM_KILLS, in->has_oom_kills, (double)in->oom_kills);
         set(&f, COND_PSI_SOME, in->has_psi_some, in->psi_some_avg10_pct);
         set(&f, COND_PSI_FULL, in->has_psi_full, in->psi_full_avg10_pct);
+        if (fc && fc->state == FORECAST_RISING)
+                set(&f, COND_TIME_TO_LIMIT, true, (double)fc->prediction.time_to_limit_ms);
+        else if (fc && fc->state == FORECAST_NOT_RISING)
+                set(&f, COND_TIME_TO_LIMIT, true, INFINITY);
         *ret = f;
 }
 

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "forecast.h"
 #include "policy.h"
 #include "sample.h"
 
@@ -120,9 +121,12 @@ void rules_point_from_sample(const struct sample *s, struct rules_point *ret);
  * Figures at tick t_ms from the instant inputs and the window (which should already hold
  * this tick's point). Per-minute figures need two points in (t - 60 s, t], the newest at
  * t_ms itself: a figure whose input is missing now is no-data, not a stale value.
+ * fc is this tick's forecast (NULL when the batch has no time_to_limit_below rule): the
+ * time to the limit when rising, +infinity when flat or falling (never: a pass), no-data
+ * otherwise (warming up, no limit, no working set).
  */
-void rules_figures_compute(const struct rules_input *in, const struct rules_window *w, int64_t t_ms,
-                           struct rules_figures *ret);
+void rules_figures_compute(const struct rules_input *in, const struct rules_window *w,
+                           const struct forecast_view *fc, int64_t t_ms, struct rules_figures *ret);
 
 /*
  * Evaluates rule r over figures f: each condition's value against its threshold ("above"

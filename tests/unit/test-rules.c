@@ -290,7 +290,7 @@ static void test_instant(void **state)
                 rules_point_from_sample(&s, &pt);
                 rules_window_push(&w, &pt);
                 rules_input_from_sample(&s, c->fallback_limit, c->has_baseline, c->baseline, &in);
-                rules_figures_compute(&in, &w, s.t_ms, &f);
+                rules_figures_compute(&in, &w, NULL, s.t_ms, &f);
                 rules_evaluate(&rule, &f, &res);
                 assert_string_equal(rules_outcome_to_string(res.outcome),
                                     rules_outcome_to_string(c->expect));
@@ -412,7 +412,7 @@ static void test_window(void **state)
                         t = p.t_ms;
                 }
                 assert_true(w.n <= c->cap);
-                rules_figures_compute(&in, &w, t, &f);
+                rules_figures_compute(&in, &w, NULL, t, &f);
                 assert_int_equal(f.has[c->metric], c->expect != NONE);
                 print_message("  value %.9g, expected %.9g\n", f.value[c->metric], c->expect);
                 if (c->expect != NONE)
