@@ -208,7 +208,9 @@ static void pair_step(struct breaker *b, long idx, const struct rules_figures *f
         rules_evaluate(r, f, &ps->last);
         ps->evaluated = true;
         if (ps->last.outcome == RULES_NO_DATA) {
-                if (ps->no_data < UINT_MAX)
+                /* A forecast warming up is expected, not a sampling error: not toward max_errors.
+                 */
+                if (!ps->last.warming_up && ps->no_data < UINT_MAX)
                         ps->no_data++;
         } else {
                 if (ps->last.outcome == RULES_BREACH) {

@@ -8,8 +8,8 @@
  *
  * Per tick the caller passes every target's sample (or NULL) to breaker_step() and gets
  * the transitions back. A breach increments a streak, a pass resets it, no-data holds it
- * and counts toward max_errors. The first streak to reach its rule's consecutive trips
- * the batch, and the trip latches until breaker_reset().
+ * and counts toward max_errors (except a forecast warming up, which is expected). The first streak
+ * to reach its rule's consecutive trips the batch, and the trip latches until breaker_reset().
  *
  * Dry run (the batch's dry_run, or the rule's): reaching the limit is reported as a
  * transition to "tripped" flagged dry_run ("would trip"), once per streak; the phase is

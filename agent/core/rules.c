@@ -172,6 +172,7 @@ void rules_figures_compute(const struct rules_input *in, const struct rules_wind
                 set(&f, COND_TIME_TO_LIMIT, true, (double)fc->prediction.time_to_limit_ms);
         else if (fc && fc->state == FORECAST_NOT_RISING)
                 set(&f, COND_TIME_TO_LIMIT, true, INFINITY);
+        f.warming_up[COND_TIME_TO_LIMIT] = fc && fc->state == FORECAST_WARMING_UP;
         *ret = f;
 }
 
@@ -179,7 +180,7 @@ void rules_evaluate(const struct policy_rule *r, const struct rules_figures *f,
                     struct rules_result *ret)
 {
         struct rules_result res = { .outcome = RULES_BREACH };
-        bool any_false = false, any_missing = false;
+        bool any_false = false, any_missing = false, any_warming = false;
 
         for (int m = 0; m < _COND_MAX; m++) {
                 struct rules_cond *c;
@@ -192,7 +193,8 @@ void rules_evaluate(const struct policy_rule *r, const struct rules_figures *f,
                 c->has_value = f->has[m];
                 c->value = f->value[m];
                 if (!c->has_value) {
-                        any_missing = true;
+                        any_warming |= f->warming_up[m];
+                        any_missing |= !f->warming_up[m];
                         continue;
                 }
                 c->holds = metric_breaches(c->metric, c->value, c->threshold);
@@ -200,7 +202,8 @@ void rules_evaluate(const struct policy_rule *r, const struct rules_figures *f,
         }
         if (any_false || res.n_conds == 0)
                 res.outcome = RULES_PASS;
-        else if (any_missing)
+        else if (any_missing || any_warming)
                 res.outcome = RULES_NO_DATA;
+        res.warming_up = res.outcome == RULES_NO_DATA && !any_missing;
         *ret = res;
 }

@@ -66,10 +66,12 @@ struct rules_input {
         double psi_full_avg10_pct;
 };
 
-/* One value per condition metric (units as in enum cond_metric); has[m] false = no-data. */
+/* One value per condition metric (units as in enum cond_metric); has[m] false = no-data.
+ * warming_up[m]: its no-data is a window still filling (the forecast), not a missing input. */
 struct rules_figures {
         bool has[_COND_MAX];
         double value[_COND_MAX];
+        bool warming_up[_COND_MAX];
 };
 
 struct rules_cond {
@@ -82,7 +84,8 @@ struct rules_cond {
 
 struct rules_result {
         enum rules_outcome outcome;
-        size_t n_conds; /* conditions of the rule, in enum cond_metric order */
+        bool warming_up; /* no-data only because figures are warming up: not a sampling error */
+        size_t n_conds;  /* conditions of the rule, in enum cond_metric order */
         struct rules_cond conds[_COND_MAX];
 };
 
@@ -130,7 +133,8 @@ void rules_figures_compute(const struct rules_input *in, const struct rules_wind
 
 /*
  * Evaluates rule r over figures f: each condition's value against its threshold ("above"
- * is strict >, oom_kills_at_least is >=). A rule without conditions passes.
+ * is strict >, oom_kills_at_least is >=, time_to_limit_below is > 0 and <). A rule without
+ * conditions passes. A no-data outcome whose only missing figures are warming up says so.
  */
 void rules_evaluate(const struct policy_rule *r, const struct rules_figures *f,
                     struct rules_result *ret);
