@@ -213,13 +213,49 @@ static void test_parse_cases(void **state)
         }
 }
 
+/* The forecast the rule saw: its state, the two lines and the time, after "runtime"; replay
+ * reads the samples and ignores it. Warming up has no lines and no time. */
+static void test_forecast_object(void **state)
+{
+        static const char want[] =
+                "{\"t_ms\":12000,\"batch\":\"b\",\"instance\":\"i\",\"memory\":{},\"runtime\":{},"
+                "\"forecast\":{\"state\":\"rising\",\"n\":13,\"limit\":1073741824,"
+                "\"window\":{\"n\":13,\"t0_ms\":0,\"intercept\":524288000,\"slope\":1048576.5},"
+                "\"recent\":{\"n\":4,\"t0_ms\":9000,\"intercept\":534000000,\"slope\":2097152},"
+                "\"time_to_limit_ms\":255500}}";
+        static const char warm[] = "{\"t_ms\":12000,\"batch\":\"b\",\"instance\":\"i\",\"memory\":"
+                                   "{},\"runtime\":{},\"forecast\":{\"state\":\"warming up\","
+                                   "\"n\":2,\"limit\":1073741824}}";
+        struct forecast_view fv = {
+                .state = FORECAST_RISING,
+                .n = 13,
+                .limit_bytes = 1073741824,
+                .prediction = { .window = { 13, 0, 524288000, 1048576.5 },
+                                .recent = { 4, 9000, 534000000, 2097152 },
+                                .time_to_limit_ms = 255500 },
+        };
+        struct sample s = { .t_ms = 12000 }, back;
+        char buf[TRACE_LINE_MAX], batch[POLICY_NAME_MAX + 1], inst[POLICY_NAME_MAX + 1], err[64];
+
+        (void)state;
+        assert_int_equal(trace_format(buf, sizeof(buf), "b", "i", &s, &fv), (int)strlen(want));
+        assert_string_equal(buf, want);
+        assert_int_equal(trace_parse(buf, strlen(buf), batch, inst, &back, err, sizeof(err)), 0);
+        assert_int_equal(back.t_ms, 12000);
+        fv = (struct forecast_view){ .state = FORECAST_WARMING_UP,
+                                     .n = 2,
+                                     .limit_bytes = 1073741824 };
+        assert_int_equal(trace_format(buf, sizeof(buf), "b", "i", &s, &fv), (int)strlen(warm));
+        assert_string_equal(buf, warm);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),         cmocka_unit_test(test_parse_cases),
                 cmocka_unit_test(test_format_every_field), cmocka_unit_test(test_psi_some_alone),
                 cmocka_unit_test(test_psi_total_alone),    cmocka_unit_test(test_reasons),
-                cmocka_unit_test(test_event_and_reals),
+                cmocka_unit_test(test_event_and_reals),    cmocka_unit_test(test_forecast_object),
         };
 
         return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
