@@ -817,6 +817,38 @@ static void test_forecast_rule(void **state)
         }
 }
 
+/* Batch scope: the line is fitted to the summed working set against the summed limits; each
+ * target keeps its own forecast for status. t0 climbs 10 MiB/s from 100 MiB, t1 stays at
+ * 100 MiB; the sum reaches 512 MiB in 31.2 - k s, below 30 s from tick 2 on, but warming up
+ * until tick 10: trips at 12. t1 alone is flat. */
+static void test_forecast_batch_scope(void **state)
+{
+        struct fixture fx;
+
+        (void)state;
+        fixture_init(&fx, POLICY_SCOPE_BATCH, 2, COND_TIME_TO_LIMIT, 30000);
+        fx.p.interval_ms = 1000;
+        fixture_start(&fx);
+        for (size_t k = 0; k <= 12; k++) {
+                struct sample s[2];
+                const struct sample *sp[2] = { &s[0], &s[1] };
+
+                for (size_t i = 0; i < 2; i++) {
+                        s[i] = (struct sample){ .t_ms = (int64_t)k * 1000 };
+                        s[i].memory.has_current = s[i].memory.has_inactive_file = true;
+                        s[i].memory.has_max = true;
+                        s[i].memory.max_bytes = FC_MIB(256);
+                        s[i].memory.current_bytes = FC_MIB(100 + (i == 0 ? 10 * k : 0));
+                }
+                assert_true(breaker_step(fx.b, (int64_t)k * 1000, sp, 2) >= 0);
+                assert_int_equal(breaker_phase(fx.b) == BREAKER_TRIPPED, k == 12);
+        }
+        assert_string_equal(breaker_trip(fx.b)->instance, BREAKER_BATCH_INSTANCE);
+        assert_int_equal(breaker_target_forecast(fx.b, 0)->state, FORECAST_RISING);
+        assert_int_equal(breaker_target_forecast(fx.b, 1)->state, FORECAST_NOT_RISING);
+        breaker_free(fx.b);
+}
+
 /* Without a forecast rule no struct forecast exists (RSS at many targets). */
 static void test_forecast_only_when_used(void **state)
 {
@@ -835,6 +867,7 @@ int main(void)
                 cmocka_unit_test(test_cases),
                 cmocka_unit_test(test_forecast_rule),
                 cmocka_unit_test(test_forecast_only_when_used),
+                cmocka_unit_test(test_forecast_batch_scope),
                 cmocka_unit_test(test_transitions_and_reason),
                 cmocka_unit_test(test_dry_run_transition),
                 cmocka_unit_test(test_batch_gc_reset),
