@@ -9,12 +9,13 @@
 #   scripts/bench-whole.sh [-d SECS] [-n BIG]   (root; default 60 s, 10000 targets; ~5 min)
 #
 # CPU is utime + stime from /proc/PID/stat (all threads) between two reads SECS apart, after a
-# warm-up. Ticks: the agent's oombreaker_tick_duration_seconds_count from /metrics (one count
-# per batch tick; × 250 targets = cgroup-ticks); oomd (which sleeps the interval, then works)
-# has no counter, so its main thread's voluntary context switches stand for its sleeps (one per
-# tick; tmpfs reads never block), checked against SECS / interval. oomd reads a cgroup2 tree
-# only: it runs in a private mount namespace (unshare -m) where the fixture is bind-mounted over
-# the host's cgroup2 mount point, so the host sees nothing. Fixtures live on tmpfs (/dev/shm).
+# warm-up. Ticks: the agent's oombreaker_tick_duration_seconds_count from /metrics, summed over
+# its batch labels (one count per batch tick; × 250 targets = cgroup-ticks); oomd (which
+# sleeps the interval, then works) has no counter, so its main thread's voluntary context
+# switches stand for its sleeps (one per tick; tmpfs reads never block), checked against
+# SECS / interval. oomd reads a cgroup2 tree only: it runs in a private mount namespace
+# (unshare -m) where the fixture is bind-mounted over the host's cgroup2 mount point, so the
+# host sees nothing. Fixtures live on tmpfs (/dev/shm).
 # RSS: VmRSS and VmHWM from /proc/PID/status at the end of each run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,7 +72,7 @@ status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 # vol_switches PID: voluntary context switches of the process's main thread.
 vol_switches() { awk '$1 == "voluntary_ctxt_switches:" { print $2 }' "/proc/$1/task/$1/status"; }
 nfds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
-agent_ticks() { prom_value "http://127.0.0.1:$1/metrics" oombreaker_tick_duration_seconds_count; }
+agent_ticks() { prom_sum "http://127.0.0.1:$1/metrics" oombreaker_tick_duration_seconds_count; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # agent_spawn NAME TREE POLICY_DIR: starts `oombreaker run` on the tree, /metrics on a free port;

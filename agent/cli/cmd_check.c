@@ -19,7 +19,8 @@ static const char usage[] =
         "Validates policy files (see docs/policy.md); FILE - reads one from stdin, named\n"
         "<stdin> in messages. Prints one summary line per valid file\n"
         "to stdout and every problem as FILE:LINE: message to stderr. A token_file that does\n"
-        "not exist on this machine is only a warning here; `run` refuses it.\n\n"
+        "not exist on this machine, or that this user may not open, is only a warning here;\n"
+        "`run` refuses it. One that exists is judged (owner, mode, content) as `run` does.\n\n"
         "Exit codes: 0 every file is valid, 1 some file has errors.\n";
 
 static const char *plural(size_t n, const char *one, const char *many)

@@ -10,5 +10,5 @@ static const char promote_usage[] =
 
 int cmd_promote(int argc, char **argv)
 {
-        return ctl_change_phase(argc, argv, promote_usage);
+        return ctl_change_phase(argc, argv, promote_usage, NULL);
 }

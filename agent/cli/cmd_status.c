@@ -148,9 +148,26 @@ static int status_from_state_dir(const char *state_dir, const char *batch, json_
         return 0;
 }
 
-static int print_batches(json_t *batches, const struct ctl_opts *o)
+/* Policy files that did not load, as FILE:LINE: message; nothing when there are none. */
+static void print_policy_errors(json_t *errors)
 {
-        json_t *b;
+        json_t *e;
+        size_t i;
+
+        if (json_array_size(errors))
+                printf("policy files that did not load (a batch keeps its previous policy):\n");
+        json_array_foreach(errors, i, e)
+        {
+                if (json_is_string(e))
+                        printf("  %s\n", json_string_value(e));
+        }
+}
+
+/* Prints doc, {"batches":[...]} and, from a daemon, its "policy_errors" and "agent_run":
+ * with --json and a BATCH, that batch's object, else doc itself (docs/json.md). */
+static int print_status(json_t *doc, const struct ctl_opts *o)
+{
+        json_t *batches = json_object_get(doc, "batches"), *b;
         size_t i;
         int code = EXIT_OK;
 
@@ -159,7 +176,7 @@ static int print_batches(json_t *batches, const struct ctl_opts *o)
         if (o->json) {
                 json_t *out = o->batch && json_array_size(batches) == 1
                                       ? json_deep_copy(json_array_get(batches, 0))
-                                      : json_pack("{s:O}", "batches", batches);
+                                      : json_deep_copy(doc);
 
                 /* Every JSON output starts with its schema (docs/json.md). */
                 json_object_update_new(out, json_pack("{s:i}", "schema", JSON_SCHEMA));
@@ -177,14 +194,18 @@ static int print_batches(json_t *batches, const struct ctl_opts *o)
                 if (c == EXIT_TRIPPED || (c == EXIT_INCONCLUSIVE && code == EXIT_OK))
                         code = c;
         }
+        if (!o->json)
+                print_policy_errors(json_object_get(doc, "policy_errors"));
         return code;
 }
 
 static const char status_usage[] =
         "Usage: oombreaker status [BATCH] [--json] [--socket PATH] [--state-dir DIR]\n\n"
         "Prints each batch's verdict, streaks, last values and trip reason, from the running\n"
-        "daemon, or from the state files when no daemon answers.\n\n"
-        "  --json            one JSON object (the batch, or {\"batches\": [...]})\n"
+        "daemon, or from the state files when no daemon answers; then the policy files the\n"
+        "daemon could not load, as FILE:LINE: message.\n\n"
+        "  --json            one JSON object: the batch, or all of them and the policy\n"
+        "                    errors (docs/json.md)\n"
         "  --socket PATH     the daemon's control socket (default " CTL_SOCKET_DEFAULT ")\n"
         "  --state-dir DIR   state files (default " CTL_STATE_DIR_DEFAULT ")\n\n"
         "Exit codes: 0 healthy, 1 error, 2 tripped or failed, 3 inconclusive.\n";
@@ -197,7 +218,7 @@ int cmd_status(int argc, char **argv)
                 { "json", no_argument, NULL, CTL_OPT_JSON },
                 {},
         };
-        json_t *resp = NULL, *batches;
+        json_t *resp = NULL, *batches, *doc;
         struct ctl_opts o;
         int r, code;
 
@@ -211,6 +232,9 @@ int cmd_status(int argc, char **argv)
                 r = status_from_state_dir(o.state_dir, o.batch, &batches);
                 if (r < 0)
                         return EXIT_UNREACHABLE; /* neither the daemon nor its files */
+                doc = json_pack("{s:o}", "batches", batches);
+                if (!doc)
+                        return EXIT_CONFIG;
         } else if (r < 0) {
                 ctl_explain_call_error("status", &o, r);
                 return ctl_call_error_exit(r);
@@ -220,10 +244,10 @@ int cmd_status(int argc, char **argv)
                 json_decref(resp);
                 return EXIT_CONFIG;
         } else {
-                batches = json_incref(json_object_get(resp, "batches"));
-                json_decref(resp);
+                doc = resp;
+                json_object_del(doc, "ok");
         }
-        code = print_batches(batches, &o);
-        json_decref(batches);
+        code = print_status(doc, &o);
+        json_decref(doc);
         return code;
 }

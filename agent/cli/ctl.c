@@ -52,6 +52,16 @@ static int set_option(int id, const char *arg, void *userdata)
         case CTL_OPT_REASON:
                 o->reason = arg;
                 return 0;
+        case CTL_OPT_RELEASE:
+                if (!release_valid(arg)) {
+                        fprintf(stderr,
+                                "oombreaker %s: --release: \"%s\" is not a release: use 1-64 "
+                                "characters of A-Z a-z 0-9 . _ -\n",
+                                o->cmd, arg);
+                        return -EINVAL;
+                }
+                o->release = arg;
+                return 0;
         }
         return -EINVAL;
 }
@@ -87,6 +97,8 @@ int ctl_call_within(const struct ctl_opts *o, const char *cmd, int timeout_ms, j
                 json_object_set_new(req, "batch", json_string(o->batch));
         if (o->reason)
                 json_object_set_new(req, "reason", json_string(o->reason));
+        if (o->release)
+                json_object_set_new(req, "release", json_string(o->release));
         r = control_call(o->socket, req, timeout_ms, ret);
         json_decref(req);
         return r;
@@ -163,14 +175,15 @@ void ctl_print_trip(json_t *trip)
         printf("\n");
 }
 
-int ctl_change_phase(int argc, char **argv, const char *usage)
+int ctl_change_phase(int argc, char **argv, const char *usage, const struct option *options)
 {
-        static const struct option options[] = { CTL_OPTION_SOCKET, CTL_OPTION_STATE_DIR, {} };
+        static const struct option common[] = { CTL_OPTION_SOCKET, CTL_OPTION_STATE_DIR, {} };
+        const char *release;
         json_t *resp = NULL;
         struct ctl_opts o;
         int r;
 
-        r = ctl_parse(argc, argv, usage, options, true, &o);
+        r = ctl_parse(argc, argv, usage, options ? options : common, true, &o);
         if (r <= 0)
                 return r == 0 ? EXIT_OK : EXIT_CONFIG;
         r = ctl_call(&o, argv[0], &resp);
@@ -184,7 +197,12 @@ int ctl_change_phase(int argc, char **argv, const char *usage)
                 json_decref(resp);
                 return EXIT_CONFIG;
         }
-        printf("%s: %s\n", o.batch, json_string_value(json_object_get(resp, "phase")));
+        printf("%s: %s", o.batch, json_string_value(json_object_get(resp, "phase")));
+        release = json_string_value(json_object_get(resp, "release"));
+        if (release && !strcmp(argv[0], "reset"))
+                printf(" (the next trip's keys: release %s, generation %lld)", release,
+                       json_integer_value(json_object_get(resp, "generation")));
+        printf("\n");
         json_decref(resp);
         return EXIT_OK;
 }

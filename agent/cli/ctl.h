@@ -27,6 +27,7 @@ struct ctl_opts {
         uint64_t bake_ms;
         uint64_t timeout_ms; /* 0 = none */
         const char *reason;  /* trip --reason; sent when set */
+        const char *release; /* reset --release; sent when set */
 };
 
 enum {
@@ -36,6 +37,7 @@ enum {
         CTL_OPT_BAKE,
         CTL_OPT_TIMEOUT,
         CTL_OPT_REASON,
+        CTL_OPT_RELEASE,
 };
 
 /* The options all four commands take (struct option entries). */
@@ -52,8 +54,8 @@ enum {
 int ctl_parse(int argc, char **argv, const char *usage, const struct option *options,
               bool batch_required, struct ctl_opts *ret);
 
-/* Sends {"cmd": cmd, "batch": o->batch} (and "reason" when set) and waits at most timeout_ms for
- * *ret (caller frees). Returns 0 or -errno (control_call()'s). */
+/* Sends {"cmd": cmd, "batch": o->batch} (and "reason", "release" when set) and waits at most
+ * timeout_ms for *ret (caller frees). Returns 0 or -errno (control_call()'s). */
 int ctl_call_within(const struct ctl_opts *o, const char *cmd, int timeout_ms, json_t **ret);
 
 /* ctl_call_within() with CTL_CALL_TIMEOUT_MS. */
@@ -82,5 +84,9 @@ int ctl_exit_code_for_phase(const char *phase);
 /* Prints a trip object as one "  trip: ..." line; nothing when trip is not an object. */
 void ctl_print_trip(json_t *trip);
 
-/* reset and promote: asks the daemon to change BATCH's phase (argv[0] is the command). */
-int ctl_change_phase(int argc, char **argv, const char *usage);
+/*
+ * reset and promote: asks the daemon to change BATCH's phase (argv[0] is the command), with
+ * options (NULL: --socket and --state-dir). Prints "BATCH: PHASE" and, for a reset, the
+ * release and generation the next trip's keys use.
+ */
+int ctl_change_phase(int argc, char **argv, const char *usage, const struct option *options);

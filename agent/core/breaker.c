@@ -6,14 +6,33 @@
 #include <string.h>
 
 #include "breaker-internal.h"
+#include "event-tick.h"
 #include "util.h"
 
+static bool needs_window(const struct policy *p)
+{
+        for (size_t i = 0; i < p->n_rules; i++)
+                if (p->rules[i].has[COND_MEMORY_GROWTH] || p->rules[i].has[COND_GC_PER_MINUTE])
+                        return true;
+        return false;
+}
+
+/*
+ * Points per window: none when no rule takes a rate (its figures are then no-data, and
+ * 1000 targets save ~2 MiB); otherwise a minute of regular ticks, plus a storm of event
+ * ticks (one per TICK_DEBOUNCE_MS) over half an interval, so that the sample half an
+ * interval old that a rate needs survives the storm; at most RULES_WINDOW_MAX.
+ */
 static size_t window_cap_for(const struct policy *p, size_t window_cap)
 {
         size_t cap = window_cap;
 
+        if (cap == 0 && !needs_window(p))
+                return 0;
         if (cap == 0)
-                cap = p->interval_ms > 0 ? RULES_WINDOW_MS / p->interval_ms + 2 : RULES_WINDOW_MAX;
+                cap = p->interval_ms > 0 ? RULES_WINDOW_MS / p->interval_ms +
+                                                   p->interval_ms / (2 * TICK_DEBOUNCE_MS) + 2
+                                         : RULES_WINDOW_MAX;
         if (cap < 2)
                 cap = 2;
         return cap < RULES_WINDOW_MAX ? cap : RULES_WINDOW_MAX;
@@ -23,6 +42,7 @@ int breaker_new(const struct policy *p, size_t window_cap, struct breaker **ret)
 {
         struct breaker *b;
         size_t cap = window_cap_for(p, window_cap), n_pairs;
+        int64_t min_span = p->interval_ms / 2;
 
         if (p->n_targets == 0 || p->n_rules == 0)
                 return -EINVAL;
@@ -33,22 +53,24 @@ int breaker_new(const struct policy *p, size_t window_cap, struct breaker **ret)
         b->n_inst = p->scope == POLICY_SCOPE_BATCH ? 1 : p->n_targets;
         n_pairs = b->n_inst * p->n_rules;
         b->targets = calloc(p->n_targets, sizeof(*b->targets));
-        b->storage = calloc((p->n_targets + 1) * cap, sizeof(*b->storage));
+        b->storage = cap ? calloc((p->n_targets + 1) * cap, sizeof(*b->storage)) : NULL;
         b->pairs = calloc(n_pairs, sizeof(*b->pairs));
         b->tv = calloc(n_pairs + 1, sizeof(*b->tv));
         if (policy_uses_metric(p, COND_TIME_TO_LIMIT))
                 b->forecasts = calloc(p->n_targets + 1, sizeof(*b->forecasts));
-        if (!b->targets || !b->storage || !b->pairs || !b->tv ||
+        if (!b->targets || (cap && !b->storage) || !b->pairs || !b->tv ||
             (!b->forecasts && policy_uses_metric(p, COND_TIME_TO_LIMIT))) {
                 breaker_free(b);
                 return -ENOMEM;
         }
         for (size_t i = 0; i < p->n_targets; i++) {
-                rules_window_init(&b->targets[i].window, b->storage + i * cap, cap);
+                rules_window_init(&b->targets[i].window, cap ? b->storage + i * cap : NULL, cap,
+                                  min_span);
                 b->targets[i].fc = b->forecasts ? &b->forecasts[i] : NULL;
         }
         b->batch_fc = b->forecasts ? &b->forecasts[p->n_targets] : NULL;
-        rules_window_init(&b->batch_window, b->storage + p->n_targets * cap, cap);
+        rules_window_init(&b->batch_window, cap ? b->storage + p->n_targets * cap : NULL, cap,
+                          min_span);
         *ret = b;
         return 0;
 }

@@ -108,8 +108,11 @@ bool breaker_phase_latched(enum breaker_phase p);
 
 /*
  * A new, armed breaker for policy p, which is borrowed and must outlive it. window_cap is
- * the number of samples kept per instance (0: enough for a minute at p's interval; capped
- * at RULES_WINDOW_MAX). Returns 0 or -ENOMEM, -EINVAL (no targets or rules).
+ * the number of samples kept per instance (0: none when no rule of p takes a rate, so
+ * memory_growth and gc_per_minute are no-data; otherwise a minute at p's interval plus a
+ * half-interval storm of event ticks; capped at RULES_WINDOW_MAX). Rates need a span of
+ * half p's interval (struct rules_window). Returns 0 or -ENOMEM, -EINVAL (no targets or
+ * rules).
  */
 int breaker_new(const struct policy *p, size_t window_cap, struct breaker **ret);
 

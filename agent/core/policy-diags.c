@@ -71,3 +71,13 @@ const char *policy_diag_format(const struct policy_diag *d, const char *path, ch
                 snprintf(buf, size, "%s: %s%s", path, level, d->message);
         return buf;
 }
+
+void parser_diag(struct policy_parser *ps, int line, bool warning, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (policy_diags_addv(ps->diags, line, warning, fmt, ap) < 0)
+                ps->oom = true;
+        va_end(ap);
+}

@@ -38,6 +38,7 @@ static const struct key_def batch_keys[] = {
         { "scope", V_ENUM, BATCH(scope), .choices = scope_choices },
         { "max_errors", V_UINT, BATCH(max_errors), 1, 1000 },
         { "dry_run", V_BOOL, BATCH(dry_run) },
+        { "release", V_NAME, BATCH(release) },
         { "forecast_window", V_DURATION, BATCH(forecast_window_ms), FORECAST_MIN_SPAN_MS, 3600000 },
         { NULL },
 };

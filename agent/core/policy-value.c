@@ -36,9 +36,9 @@ static const char *const hints[] = {
         [V_BOOL] = "a boolean (use true or false)",
 };
 
-static const char *const template_vars[] = { "batch",           "image",   "stable_image",
-                                             "traffic_percent", "trip_id", "action",
-                                             "instance",        "rule",    "host" };
+static const char *const template_vars[] = { "batch",   "image",  "stable_image", "traffic_percent",
+                                             "trip_id", "action", "instance",     "rule",
+                                             "host",    "release" };
 
 const char *policy_keys_quote(const char *s, char buf[static POLICY_QUOTE_MAX])
 {
@@ -221,7 +221,7 @@ static int check_template(struct policy_parser *ps, const char *key, const char 
                         parser_diag(ps, ps->lineno, false,
                                     "%s: unknown variable in \"%s\" (use ${batch}, ${image}, "
                                     "${stable_image}, ${traffic_percent}, ${trip_id}, ${action}, "
-                                    "${instance}, ${rule}, ${host})",
+                                    "${instance}, ${rule}, ${host}, ${release})",
                                     key, policy_keys_quote(p, quoted));
                         return -EINVAL;
                 }

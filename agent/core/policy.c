@@ -6,22 +6,11 @@
  * at 50 characters and does not report them). Pure: text in, model or diagnostics out.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "policy-keys.h"
 #include "util.h"
-
-void parser_diag(struct policy_parser *ps, int line, bool warning, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (policy_diags_addv(ps->diags, line, warning, fmt, ap) < 0)
-                ps->oom = true;
-        va_end(ap);
-}
 
 static bool is_blank(char c)
 {
@@ -302,6 +291,11 @@ static void free_action(struct policy_action *a)
         free(a->headers);
         free(a->body);
         free(a->token_file);
+        /* A secret: wiped before free. Volatile, so the stores are not optimised away (the
+         * core calls no libc function beyond the pure ones, so not explicit_bzero()). */
+        for (volatile char *c = a->token; c && *c; c++)
+                *c = '\0';
+        free(a->token);
         free(a->tls_ca);
         free(a->socket);
         free(a->address);

@@ -94,7 +94,8 @@ struct policy_action {
         char **headers; /* "Name: value", n_headers of them */
         size_t n_headers;
         char *body;          /* NULL = the standard JSON envelope */
-        char *token_file;    /* bearer token, read at send time; never logged or stored */
+        char *token_file;    /* bearer token file, read again at send time (io/token.h) */
+        char *token;         /* its content when the policy loaded (io); never logged or stored */
         int token_file_line; /* of the token_file key; 0 when unset or the action is invalid */
         char *tls_ca;
         uint64_t timeout_ms; /* per attempt, default 5000 */
@@ -110,6 +111,9 @@ struct policy_action {
 struct policy {
         char *path; /* the name given to policy_parser_new(): the file's path */
         char name[POLICY_NAME_MAX + 1];
+        /* [batch] release, or when unset the file's hash (io/policy-load.c); part of every
+         * Idempotency-Key (core/release.h). "" only from the core parser alone. */
+        char release[POLICY_NAME_MAX + 1];
         char *image;
         char *stable_image;
         unsigned traffic_percent; /* 0..100 */

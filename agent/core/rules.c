@@ -18,10 +18,11 @@ const char *rules_outcome_to_string(enum rules_outcome o)
         return names[o];
 }
 
-void rules_window_init(struct rules_window *w, struct rules_point *storage, size_t cap)
+void rules_window_init(struct rules_window *w, struct rules_point *storage, size_t cap,
+                       int64_t min_span_ms)
 {
-        assert(storage && cap >= 2);
-        *w = (struct rules_window){ .v = storage, .cap = cap };
+        assert(cap == 0 ? !storage : storage && cap >= 2);
+        *w = (struct rules_window){ .v = storage, .cap = cap, .min_span_ms = min_span_ms };
 }
 
 void rules_window_clear(struct rules_window *w)
@@ -44,6 +45,8 @@ static void window_drop_oldest(struct rules_window *w)
 
 void rules_window_push(struct rules_window *w, const struct rules_point *p)
 {
+        if (w->cap == 0)
+                return;
         if (w->n > 0 && p->t_ms < rules_window_at(w, w->n - 1)->t_ms)
                 return;
         while (w->n > 0 && rules_window_at(w, 0)->t_ms <= p->t_ms - RULES_WINDOW_MS)
@@ -117,7 +120,7 @@ static bool gc_per_minute(const struct rules_window *w, int64_t t_ms, double *re
                                                              : p->gc_count;
                 prev = p;
         }
-        if (!first || prev == first || prev->t_ms != t_ms)
+        if (!first || prev == first || prev->t_ms != t_ms || t_ms - first->t_ms < w->min_span_ms)
                 return false;
         *ret = sum * RULES_WINDOW_MS / (double)(prev->t_ms - first->t_ms);
         return true;
@@ -137,7 +140,7 @@ static bool growth_per_minute(const struct rules_window *w, int64_t t_ms, double
                         first = p;
                 last = p;
         }
-        if (!first || last == first || last->t_ms != t_ms)
+        if (!first || last == first || last->t_ms != t_ms || t_ms - first->t_ms < w->min_span_ms)
                 return false;
         *ret = ((double)last->ws_bytes - (double)first->ws_bytes) * RULES_WINDOW_MS /
                (double)(last->t_ms - first->t_ms);

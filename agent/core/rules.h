@@ -41,12 +41,20 @@ struct rules_point {
         double gc_count;   /* cumulative GC cycles */
 };
 
-/* A ring of the last minute's points, oldest first, on storage the caller owns. */
+/*
+ * A ring of the last minute's points, oldest first, on storage the caller owns. A rate is
+ * taken from the oldest point in the last minute to the newest, and only when that span is
+ * at least min_span_ms (half the batch interval): at an event tick that comes soon after the
+ * first tick of a window (after arming or a reset), the span back to a sample at least half
+ * an interval old does not exist yet, and the rate is no-data instead of a figure taken over
+ * 100 ms of counter jitter. A window of cap 0 keeps nothing: its rates are always no-data.
+ */
 struct rules_window {
         struct rules_point *v;
         size_t cap;
         size_t start; /* index of the oldest point */
         size_t n;
+        int64_t min_span_ms;
 };
 
 /* Instant inputs of one instance at one tick (or the batch's sums). */
@@ -77,9 +85,9 @@ struct rules_figures {
 struct rules_cond {
         enum cond_metric metric;
         bool has_value;
+        bool holds; /* meaningful only when has_value */
         double value;
         double threshold;
-        bool holds; /* meaningful only when has_value */
 };
 
 struct rules_result {
@@ -92,8 +100,10 @@ struct rules_result {
 /* "pass", "breach", "no-data"; NULL if out of range. */
 const char *rules_outcome_to_string(enum rules_outcome o);
 
-/* Sets w up empty over storage (cap points, cap >= 2), which must outlive w. */
-void rules_window_init(struct rules_window *w, struct rules_point *storage, size_t cap);
+/* Sets w up empty over storage (cap points, cap >= 2, or cap 0 and storage NULL: a window
+ * that keeps nothing), which must outlive w. Rates need a span of at least min_span_ms. */
+void rules_window_init(struct rules_window *w, struct rules_point *storage, size_t cap,
+                       int64_t min_span_ms);
 
 /* Empties the window (after a reset). */
 void rules_window_clear(struct rules_window *w);
@@ -123,7 +133,8 @@ void rules_point_from_sample(const struct sample *s, struct rules_point *ret);
 /*
  * Figures at tick t_ms from the instant inputs and the window (which should already hold
  * this tick's point). Per-minute figures need two points in (t - 60 s, t], the newest at
- * t_ms itself: a figure whose input is missing now is no-data, not a stale value.
+ * t_ms itself and the oldest at least w->min_span_ms before it: a figure whose input is
+ * missing now is no-data, not a stale value.
  * fc is this tick's forecast (NULL when the batch has no time_to_limit_below rule): the
  * time to the limit when rising, +infinity when flat or falling (never: a pass), no-data
  * otherwise (warming up, no limit, no working set).

@@ -20,6 +20,7 @@ static const char *const var_names[_TEMPLATE_VAR_MAX] = {
         [TEMPLATE_VAR_INSTANCE] = "instance",
         [TEMPLATE_VAR_RULE] = "rule",
         [TEMPLATE_VAR_HOST] = "host",
+        [TEMPLATE_VAR_RELEASE] = "release",
 };
 
 /* Finds the variable named by s[0..len); returns its index or -1. */

@@ -26,6 +26,7 @@ enum template_var {
         TEMPLATE_VAR_INSTANCE,
         TEMPLATE_VAR_RULE,
         TEMPLATE_VAR_HOST,
+        TEMPLATE_VAR_RELEASE,
         _TEMPLATE_VAR_MAX,
 };
 

@@ -51,7 +51,7 @@ static int persist(struct batch *b, int64_t now_ms, const char *action)
 static void record_trip(struct batch *b)
 {
         int r = state_begin_trip(b->st, breaker_trip(b->br), time(NULL), b->p->actions,
-                                 b->p->n_actions);
+                                 b->p->n_actions, b->p->release);
 
         if (r < 0) {
                 if (!b->record_failing)
@@ -89,8 +89,8 @@ static bool actions_wanted(struct batch *b)
 static void record_attempt(struct batch *b, const struct actions_outcome *o, int64_t now_ms)
 {
         struct state_action *x = &b->st->actions[o->action];
-
         bool was_dirty = b->state_dirty;
+        char warning[512];
 
         state_action_begin_attempt(x);
         if (persist(b, now_ms, x->name) < 0) {
@@ -102,7 +102,9 @@ static void record_attempt(struct batch *b, const struct actions_outcome *o, int
         log_full(LOG_LEVEL_NOTICE, LOG_FIELDS(.batch = b->p->name, .action = x->name),
                  "batch %s: action %s: attempt %u of %u (Idempotency-Key %s)", b->p->name, x->name,
                  o->attempt, o->max_attempts, x->key);
-        actions_send(b->act, now_ms);
+        if (actions_send(b->act, now_ms, warning, sizeof(warning)) > 0)
+                log_full(LOG_LEVEL_WARNING, LOG_FIELDS(.batch = b->p->name, .action = x->name),
+                         "batch %s: action %s: %s", b->p->name, x->name, warning);
 }
 
 static void log_outcome(const struct batch *b, const struct actions_outcome *o, const char *name)

@@ -7,6 +7,7 @@
 #include "batch.h"
 #include "log.h"
 #include "events.h"
+#include "tick-stats.h"
 #include "scrape.h"
 
 /* Logs an event of batch b, with its name as the OOMBREAKER_BATCH field. */
@@ -56,6 +57,7 @@ struct batch {
         bool oom_recheck;           /* a v1 OOM event: recheck oom_kill 100 ms after its tick */
         int64_t last_event_tick_ms; /* TICK_NEVER before the first */
         char events_note[EVENTS_REASON_MAX + 128]; /* why a target is polled; "" = none */
+        struct tick_stats ticks;                   /* how long its ticks took, for /metrics */
 };
 
 static inline const char *target_name(const struct batch_target *t)

@@ -200,10 +200,16 @@ int batch_update_policy(struct batch *b, struct policy *p, const struct stat *st
         return 0;
 }
 
-int batch_reset(struct batch *b, int64_t now_ms)
+int batch_reset(struct batch *b, int64_t now_ms, const char *release)
 {
+        struct policy *next = b->pending ? b->pending : b->p;
         int r;
 
+        /* The generation counts for the policy the batch runs next, so that nodes that hold
+         * the same policy stay in step whether it arrived before or after their trip. */
+        r = state_release_reset(b->st, next->release, release);
+        if (r < 0)
+                return r;
         b->act = actions_free(b->act);
         state_clear_trip(b->st);
         if (b->pending) {
@@ -216,7 +222,9 @@ int batch_reset(struct batch *b, int64_t now_ms)
         b->next_tick_ms = now_ms;
         b->state_dirty = batch_save_state(b) < 0;
         log_full(LOG_LEVEL_NOTICE, LOG_FIELDS(.batch = b->p->name, .phase = "armed"),
-                 "batch %s: reset: armed again (OOM kills are counted afresh)", b->p->name);
+                 "batch %s: reset: armed again (OOM kills are counted afresh); keys now use "
+                 "release %s, generation %u",
+                 b->p->name, b->st->release.id, b->st->release.generation);
         return b->state_dirty ? -EIO : 0;
 }
 

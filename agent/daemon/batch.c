@@ -38,6 +38,11 @@ const struct breaker_trip *batch_trip_record(const struct batch *b)
         return b->st->has_trip ? &b->st->trip : NULL;
 }
 
+const struct state_release *batch_release(const struct batch *b)
+{
+        return &b->st->release;
+}
+
 enum breaker_phase batch_phase(const struct batch *b)
 {
         return breaker_phase(b->br);
@@ -241,6 +246,11 @@ void batch_tick(struct batch *b, int64_t now_ms)
         schedule_next(b, event, now_ms);
         if (b->outstanding == 0)
                 evaluate(b);
+}
+
+void batch_tick_took(struct batch *b, double seconds)
+{
+        tick_stats_record(&b->ticks, seconds);
 }
 
 /* One line per target; judged: the breaker evaluated this tick (its forecast is this tick's). */

@@ -61,6 +61,8 @@ int64_t batch_next_tick_ms(const struct batch *b);
  * The tick is evaluated once every scrape reported back, possibly right away.
  */
 void batch_tick(struct batch *b, int64_t now_ms);
+/* Counts one tick of b that took seconds (the loop's clock) in its tick histogram. */
+void batch_tick_took(struct batch *b, double seconds);
 
 /* Starts the next action attempt when one is due. */
 void batch_run_actions(struct batch *b, int64_t now_ms);
@@ -70,11 +72,13 @@ size_t batch_pollfds(struct batch *b, struct pollfd *fds, size_t max);
 void batch_dispatch(struct batch *b, const struct pollfd *fds, size_t n, int64_t now_ms);
 
 /*
- * The pipeline's verdicts. reset: re-arm (clears the trip; the policy loaded last applies).
- * promote: stop watching. Return 0, or -EBUSY (promote of a tripped batch), -errno when the
- * state could not be saved.
+ * The pipeline's verdicts. reset: re-arm (clears the trip; the policy loaded last applies)
+ * and count the reset in the keys' generation, or with release (a valid name, or NULL)
+ * start a new rollout attempt under that release (state_release_reset()). promote: stop
+ * watching. Return 0, or -EBUSY (promote of a tripped batch), -EINVAL (a bad release),
+ * -EOVERFLOW (generation at its cap), -EIO when the state could not be saved.
  */
-int batch_reset(struct batch *b, int64_t now_ms);
+int batch_reset(struct batch *b, int64_t now_ms, const char *release);
 int batch_promote(struct batch *b);
 
 /*
@@ -97,6 +101,8 @@ enum breaker_phase batch_phase(const struct batch *b);
 int64_t batch_healthy_ms(const struct batch *b);
 /* The trip the state file holds (with its id), or NULL when none is recorded. */
 const struct breaker_trip *batch_trip_record(const struct batch *b);
+/* The release part of the keys and its reset generation (set false before any trip or reset). */
+const struct state_release *batch_release(const struct batch *b);
 
 /*
  * Handles readiness revents (epoll) of source, an event source of some batch (the epoll

@@ -8,16 +8,12 @@
 #include "rules.h"
 #include "util.h"
 
-static const double tick_bounds_s[EXPOSITION_TICK_BUCKETS] = { 0.0001, 0.0005, 0.001, 0.005, 0.01,
-                                                               0.05,   0.1,    0.5,   1 };
-
 struct family;
 
-/* What the writers see: the batches, the tick histogram, and the family being written. */
+/* What the writers see: the batches and the family being written. */
 struct ctx {
         struct batch *const *b;
         size_t n;
-        const struct tick_stats *ticks;
         const struct family *fam;
         FILE *f;
 };
@@ -29,15 +25,6 @@ struct family {
         void (*write)(const struct ctx *x);
         enum cond_metric metric; /* of a figure gauge */
 };
-
-void tick_stats_record(struct tick_stats *t, double seconds)
-{
-        for (size_t i = 0; i < EXPOSITION_TICK_BUCKETS; i++)
-                if (seconds <= tick_bounds_s[i])
-                        t->buckets[i]++;
-        t->count++;
-        t->sum_s += seconds;
-}
 
 static void write_state(const struct ctx *x)
 {
@@ -134,16 +121,24 @@ static void write_sample_errors(const struct ctx *x)
         }
 }
 
+/* Each batch's histogram, its series together (a label group may not be split). */
 static void write_ticks(const struct ctx *x)
 {
         const char *n = x->fam->name;
 
-        for (size_t i = 0; i < EXPOSITION_TICK_BUCKETS; i++)
-                fprintf(x->f, "%s_bucket{le=\"%g\"} %llu\n", n, tick_bounds_s[i],
-                        (unsigned long long)x->ticks->buckets[i]);
-        fprintf(x->f, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9f\n%s_count %llu\n", n,
-                (unsigned long long)x->ticks->count, n, x->ticks->sum_s, n,
-                (unsigned long long)x->ticks->count);
+        for (size_t i = 0; i < x->n; i++) {
+                const char *b = x->b[i]->p->name;
+                const struct tick_stats *t = &x->b[i]->ticks;
+
+                for (size_t k = 0; k < TICK_STATS_BUCKETS; k++)
+                        fprintf(x->f, "%s_bucket{batch=\"%s\",le=\"%g\"} %llu\n", n, b,
+                                tick_stats_bounds_s[k], (unsigned long long)t->buckets[k]);
+                fprintf(x->f,
+                        "%s_bucket{batch=\"%s\",le=\"+Inf\"} %llu\n%s_sum{batch=\"%s\"} %.9f\n"
+                        "%s_count{batch=\"%s\"} %llu\n",
+                        n, b, (unsigned long long)t->count, n, b, t->sum_s, n, b,
+                        (unsigned long long)t->count);
+        }
 }
 
 static void write_build_info(const struct ctx *x)
@@ -179,9 +174,9 @@ static void write_family(struct ctx *x, const struct family *fam)
         fam->write(x);
 }
 
-char *exposition_text(struct batch *const *batches, size_t n, const struct tick_stats *ticks)
+char *exposition_text(struct batch *const *batches, size_t n)
 {
-        struct ctx x = { .b = batches, .n = n, .ticks = ticks };
+        struct ctx x = { .b = batches, .n = n };
         char *buf = NULL;
         size_t len = 0;
 

@@ -12,20 +12,8 @@
 
 #include "batch.h"
 
-#define EXPOSITION_TICK_BUCKETS 9
-
-/* oombreaker_tick_duration_seconds: time spent sampling one batch's tick. */
-struct tick_stats {
-        uint64_t buckets[EXPOSITION_TICK_BUCKETS]; /* cumulative, as Prometheus wants them */
-        uint64_t count;
-        double sum_s;
-};
-
-/* Counts one tick that took seconds. */
-void tick_stats_record(struct tick_stats *t, double seconds);
-
 /*
- * The exposition of n batches and the tick histogram. Returns a malloc'd NUL-terminated
- * text, or NULL when out of memory.
+ * The exposition of n batches, their tick histograms included. Returns a malloc'd
+ * NUL-terminated text, or NULL when out of memory.
  */
-char *exposition_text(struct batch *const *batches, size_t n, const struct tick_stats *ticks);
+char *exposition_text(struct batch *const *batches, size_t n);

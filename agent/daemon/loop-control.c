@@ -114,8 +114,11 @@ static json_t *trip(struct loop *l, struct batch *b, const char *text)
 }
 
 static json_t *change(struct loop *l, const struct control_peer *peer, const char *cmd,
-                      struct batch *b, const char *text)
+                      struct batch *b, json_t *req)
 {
+        const char *text = json_string_value(json_object_get(req, "reason"));
+        json_t *release = json_object_get(req, "release");
+        const struct state_release *rel;
         int r;
 
         if (!peer->privileged) {
@@ -130,16 +133,26 @@ static json_t *change(struct loop *l, const struct control_peer *peer, const cha
                    (unsigned)peer->uid, (int)peer->pid);
         if (!strcmp(cmd, "trip"))
                 return trip(l, b, text);
-        r = !strcmp(cmd, "reset") ? batch_reset(b, loop_now_ms(l)) : batch_promote(b);
+        if (release && (strcmp(cmd, "reset") || !release_valid(json_string_value(release))))
+                return fail("\"release\" is for reset only, and must be 1-64 characters of "
+                            "A-Z a-z 0-9 . _ -");
+        r = !strcmp(cmd, "reset") ? batch_reset(b, loop_now_ms(l), json_string_value(release))
+                                  : batch_promote(b);
         if (r == -EBUSY)
                 return fail("batch %s tripped: reset it (and roll back) instead of promoting",
+                            batch_name(b));
+        if (r == -EOVERFLOW)
+                return fail("batch %s: the reset generation is at its cap; reset with "
+                            "--release ID",
                             batch_name(b));
         if (r < 0)
                 return fail("the new phase could not be saved to the state file (%s)",
                             strerror(-r));
         l->publish = true;
-        return json_pack("{s:b, s:s, s:s}", "ok", 1, "batch", batch_name(b), "phase",
-                         breaker_phase_to_string(batch_phase(b)));
+        rel = batch_release(b);
+        return json_pack("{s:b, s:s, s:s, s:s?, s:I}", "ok", 1, "batch", batch_name(b), "phase",
+                         breaker_phase_to_string(batch_phase(b)), "release",
+                         rel->set ? rel->id : NULL, "generation", (json_int_t)rel->generation);
 }
 
 void loop_on_control(void *userdata, const struct control_peer *peer, json_t *req, json_t **ret)
@@ -163,9 +176,7 @@ void loop_on_control(void *userdata, const struct control_peer *peer, json_t *re
                 json_object_set_new(st, "ok", json_true());
                 *ret = st;
         } else if (!strcmp(cmd, "reset") || !strcmp(cmd, "promote") || !strcmp(cmd, "trip")) {
-                *ret = b ? change(l, peer, cmd, b,
-                                  json_string_value(json_object_get(req, "reason")))
-                         : fail("%s needs a batch", cmd);
+                *ret = b ? change(l, peer, cmd, b, req) : fail("%s needs a batch", cmd);
         } else {
                 *ret = fail("unknown command \"%s\" (status, reset, promote or trip)", cmd);
         }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "batch.h"
 #include "cgroup.h"
@@ -57,7 +58,6 @@ struct loop {
         int64_t last_ping_ms; /* the last WATCHDOG=1 */
         int64_t idle_next_ms;
         int64_t last_tick_end_ms;
-        struct tick_stats ticks;
 };
 
 static inline uint64_t loop_now_ns(const struct loop *l)
@@ -95,7 +95,13 @@ char *loop_status_text(const struct loop *l);
 void loop_on_control(void *userdata, const struct control_peer *peer, json_t *req, json_t **ret);
 
 /* The batch named name, or NULL. */
-struct batch *loop_find_batch(struct loop *l, const char *name);
+static inline struct batch *loop_find_batch(struct loop *l, const char *name)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (!strcmp(batch_name(l->batches[i]), name))
+                        return l->batches[i];
+        return NULL;
+}
 /* Called after each evaluated tick (struct batch_env.evaluated). */
 void loop_on_evaluated(void *userdata);
 /* At start: --policy files must load; a bad file in --policy-dir is logged and skipped. */

@@ -36,7 +36,7 @@ static uint64_t min_interval_ms(const struct loop *l)
 /* /metrics: the batches' families, and how many policy files are invalid. */
 static char *metrics_text(const struct loop *l)
 {
-        _cleanup_free_ char *text = exposition_text(l->batches, l->n, &l->ticks);
+        _cleanup_free_ char *text = exposition_text(l->batches, l->n);
         const char *n = "oombreaker_policy_errors";
         char *out = NULL;
 

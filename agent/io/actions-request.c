@@ -1,18 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* What an action sends: the webhook's expanded URL, headers, body and token. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "actions-internal.h"
 #include "template.h"
+#include "token.h"
 #include "trip-json.h"
 #include "util.h"
 
@@ -27,11 +25,16 @@ int actions_envelope(const struct policy *p, const struct state *s, const char *
         r = trip_json_format(&s->trip, TRIP_JSON_REASON, &reason);
         if (r < 0)
                 return r;
-        o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:o}", "batch", p->name,
-                      "phase", "tripped", "action", name, "trip_id", s->trip.id, "host", host,
-                      "image", p->image, "stable_image", p->stable_image, "traffic_percent",
-                      (json_int_t)p->traffic_percent, "timestamp", s->trip.time, "reason",
-                      json_loads(reason, 0, NULL));
+        o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:o}", "schema", 1,
+                      "batch", p->name, "phase", "tripped", "action", name, "trip_id", s->trip.id,
+                      "host", host, "image", p->image, "stable_image", p->stable_image,
+                      "traffic_percent", (json_int_t)p->traffic_percent, "timestamp", s->trip.time,
+                      "reason", json_loads(reason, 0, NULL));
+        /* The release the keys use, so a pipeline sees which rollout attempt tripped. */
+        if (o && s->release.set &&
+            (json_object_set_new(o, "release", json_string(s->release.id)) < 0 ||
+             json_object_set_new(o, "generation", json_integer(s->release.generation)) < 0))
+                o = (json_decref(o), NULL);
         if (!o)
                 return -ENOMEM;
         text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -39,42 +42,6 @@ int actions_envelope(const struct policy *p, const struct state *s, const char *
         if (!text)
                 return -ENOMEM;
         *ret = text;
-        return 0;
-}
-
-/*
- * Reads the bearer token: the file must be a regular file of mode 0600 or 0400; one
- * trailing newline is dropped. The token is never logged or stored.
- */
-static int read_token(const char *path, char *buf, size_t size, char *why, size_t whysize)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        struct stat st;
-        ssize_t n;
-
-        if (fd < 0 || fstat(fd, &st) < 0) {
-                snprintf(why, whysize, "token_file %s: %s", path, strerror(errno));
-                return -errno;
-        }
-        if (!S_ISREG(st.st_mode) ||
-            ((st.st_mode & 07777) != 0600 && (st.st_mode & 07777) != 0400)) {
-                snprintf(why, whysize, "token_file %s: must be a regular file of mode 0600 or 0400",
-                         path);
-                return -EPERM;
-        }
-        n = read(fd, buf, size - 1);
-        if (n < 0 || (size_t)n >= size - 1) {
-                snprintf(why, whysize, "token_file %s: %s", path,
-                         n < 0 ? strerror(errno) : "too long");
-                return n < 0 ? -errno : -E2BIG;
-        }
-        buf[n] = '\0';
-        if (n > 0 && buf[n - 1] == '\n')
-                buf[--n] = '\0';
-        if (n == 0 || strpbrk(buf, "\r\n")) {
-                snprintf(why, whysize, "token_file %s: empty or more than one line", path);
-                return -EINVAL;
-        }
         return 0;
 }
 
@@ -92,6 +59,7 @@ static void fill_vars(const struct policy *p, const struct state *s, const char 
                                              [TEMPLATE_VAR_INSTANCE] = s->trip.instance,
                                              [TEMPLATE_VAR_RULE] = s->trip.rule,
                                              [TEMPLATE_VAR_HOST] = host,
+                                             [TEMPLATE_VAR_RELEASE] = s->release.id,
                                      } };
 }
 
@@ -138,6 +106,7 @@ int actions_http_build(const struct policy *p, const struct state *s, const char
                 return r;
         }
         if (pa->token_file)
-                return read_token(pa->token_file, hp->token, sizeof(hp->token), why, whysize);
+                return token_reread(pa->token_file, pa->token, hp->token, sizeof(hp->token), why,
+                                    whysize);
         return 0;
 }

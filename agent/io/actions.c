@@ -154,12 +154,14 @@ static void http_done(uint64_t id, struct http_response *resp, void *userdata)
         finish(a, st >= 200 && st < 300, st == 429 || st >= 500, retry_after_ms(resp), result);
 }
 
+/* Returns 0, 1 when why holds a warning (the request went out all the same), or -errno. */
 static int send_http(struct actions *a, const struct policy_action *pa,
                      const struct state_action *x, char *why, size_t whysize)
 {
         struct actions_http h = { 0 };
         struct http_request_opts o;
         int r = actions_http_build(a->p, a->s, a->host, pa, x, &h, why, whysize);
+        int warned = r > 0;
 
         if (r >= 0) {
                 o = (struct http_request_opts){
@@ -179,7 +181,7 @@ static int send_http(struct actions *a, const struct policy_action *pa,
                         snprintf(why, whysize, "cannot send: %s", strerror(-r));
         }
         actions_http_clear(&h);
-        return r;
+        return r < 0 ? r : warned;
 }
 
 static int send_haproxy(struct actions *a, const struct policy_action *pa, char *why,
@@ -247,16 +249,16 @@ int actions_next(struct actions *a, int64_t now_ms, struct actions_outcome *ret)
         return 1;
 }
 
-void actions_send(struct actions *a, int64_t now_ms)
+int actions_send(struct actions *a, int64_t now_ms, char *ret_warning, size_t size)
 {
         const struct state_action *x;
         const struct policy_action *pa;
-        char why[STATE_RESULT_MAX + 1];
+        char why[512]; /* longer than a result: a warning's token_file path and error */
         int r;
 
         (void)now_ms;
         if (a->cur < 0 || a->has_outcome || a->http_id || a->hp)
-                return;
+                return 0;
         x = &a->s->actions[a->cur];
         pa = policy_action(a->p, x->name);
         if (pa->type == ACTION_HTTP)
@@ -267,6 +269,10 @@ void actions_send(struct actions *a, int64_t now_ms)
                 finish(a, false, false, 0, why);
         else if (a->hp && haproxy_req_status(a->hp) != HAPROXY_REQ_IN_PROGRESS)
                 haproxy_finished(a, haproxy_req_status(a->hp)); /* failed at once */
+        if (r <= 0)
+                return 0;
+        snprintf(ret_warning, size, "%s", why);
+        return 1;
 }
 
 void actions_defer(struct actions *a, int64_t until_ms)

@@ -26,7 +26,6 @@
 #define ACTIONS_BACKOFF_MAX_MS     30000
 #define ACTIONS_RETRY_AFTER_MAX_MS (10 * 60 * 1000) /* a Retry-After beyond this is capped */
 #define ACTIONS_RESPONSE_MAX       (64 * 1024)      /* response bytes kept from a webhook */
-#define ACTIONS_TOKEN_MAX          4096
 
 enum actions_event_kind {
         ACTIONS_EVENT_ATTEMPT, /* an attempt is due: record it, then actions_send() */
@@ -67,9 +66,13 @@ struct actions *actions_free(struct actions *a);
  */
 int actions_next(struct actions *a, int64_t now_ms, struct actions_outcome *ret);
 
-/* Sends the announced attempt (now recorded). A request that cannot be built or started
- * fails the action for good: that FAILED comes from the next actions_next(). */
-void actions_send(struct actions *a, int64_t now_ms);
+/*
+ * Sends the announced attempt (now recorded). A request that cannot be built or started
+ * fails the action for good: that FAILED comes from the next actions_next(). Returns 1 with
+ * ret_warning (size bytes) when the request went out on a fallback the writer should log
+ * (its token_file could not be read again: the token loaded with the policy is sent), else 0.
+ */
+int actions_send(struct actions *a, int64_t now_ms, char *ret_warning, size_t size);
 
 /* The announced attempt was not recorded, so it is not sent: announce it again at until_ms. */
 void actions_defer(struct actions *a, int64_t until_ms);

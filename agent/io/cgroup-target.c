@@ -19,14 +19,6 @@
 #include "cgroup-internal.h"
 #include "util.h"
 
-/* The memory files of each version (cgroup-internal.h). */
-const char *const cgroup_file_names[_CGROUP_VERSION_MAX][_CG_FILE_MAX] = {
-        [CGROUP_V1] = { "memory.usage_in_bytes", "memory.limit_in_bytes", "memory.stat",
-                        "memory.oom_control", "memory.failcnt", "memory.pressure" },
-        [CGROUP_V2] = { "memory.current", "memory.max", "memory.stat", "memory.events", NULL,
-                        "memory.pressure" },
-};
-
 #define GLOB_DEPTH_MAX 8 /* glob components per pattern; each costs a 4 KiB stack frame */
 
 static bool has_glob(const char *s)
@@ -155,37 +147,6 @@ size_t cgroup_target_fds(const struct cgroup_target *t, int *ret_fds, size_t max
                                 n++;
                         }
         return n;
-}
-
-/*
- * Opens one of a member's files by path; -ENOENT when it does not exist, ENOTREG when it is
- * not a regular file. A FIFO or a device (a hostile or broken tree) would block open() or
- * read() forever, so the type is checked before opening (a device's open may have effects),
- * the open never waits, and fstat confirms what was opened.
- */
-int cgroup_open_file(const struct cgroup_target *t, const char *path, enum cg_file f)
-{
-        const char *name = cgroup_file_names[t->h->version][f];
-        int at = f == CG_PRESSURE ? t->h->psi_fd : t->h->root_fd;
-        char p[CGROUP_PATH_MAX + 64];
-        struct stat st;
-        int fd;
-
-        if (!name || at < 0)
-                return -ENOENT;
-        snprintf(p, sizeof(p), "%s/%s", path, name);
-        if (fstatat(at, p, &st, 0) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -ENOTREG;
-        fd = openat(at, p, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                close(fd);
-                return -ENOTREG;
-        }
-        return fd;
 }
 
 /* Adds a match: opens its files (absent ones stay -1). -ENOENT when it is not a cgroup. */

@@ -14,25 +14,6 @@
 
 #include "events-internal.h"
 
-int events_fail(char *reason, int r, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(reason, EVENTS_REASON_MAX, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-int events_check_fs(int fd, long magic)
-{
-        struct statfs sfs;
-
-        if (fstatfs(fd, &sfs) < 0)
-                return -errno;
-        return (long)sfs.f_type == magic ? 0 : -EMEDIUMTYPE;
-}
-
 void events_source_init(struct events_source *s)
 {
         *s = (struct events_source){ .fd = -1 };

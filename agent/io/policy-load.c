@@ -5,11 +5,16 @@
  */
 #include <errno.h>
 #include <ini.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+
 #include "fileio.h"
 #include "policy-load.h"
+#include "token.h"
+#include "release.h"
 #include "util.h"
 
 static void configure_inih(void)
@@ -22,41 +27,66 @@ static void configure_inih(void)
 #endif
 }
 
-/* token_file must be 0600 or 0400; a missing one is only a warning for `check`. */
-static void check_token_file(const char *path, int line, unsigned flags, struct policy_diags *diags)
+/*
+ * Reads action a's token_file into *ret (malloc'd, or NULL when it cannot be read): the
+ * same judge as at send time (token.h). For `check` a file that is missing or that this
+ * user cannot open is a warning: it may exist only on the node the policy runs on.
+ */
+static void load_token(const struct policy_action *a, unsigned flags, struct policy_diags *diags,
+                       char **ret)
 {
-        struct stat st;
+        char token[TOKEN_MAX], why[512];
+        int r = token_read(a->token_file, token, sizeof(token), why, sizeof(why));
+        bool warn = (flags & POLICY_LOAD_CHECK) && (r == -ENOENT || r == -ENOTDIR || r == -EACCES);
 
-        if (stat(path, &st) < 0) {
-                int e = errno;
-                bool warn =
-                        (flags & POLICY_LOAD_CHECK) && (e == ENOENT || e == ENOTDIR || e == EACCES);
-
-                if (e == ENOENT)
-                        policy_diags_add(diags, line, warn,
-                                         "token_file: %s does not exist (it must exist, with "
-                                         "mode 0600 or 0400, where the policy runs)",
-                                         path);
-                else
-                        policy_diags_add(diags, line, warn, "token_file: cannot check %s: %s", path,
-                                         strerror(e));
+        if (r < 0) {
+                policy_diags_add(diags, a->token_file_line, warn, "%s", why);
                 return;
         }
-        if (!S_ISREG(st.st_mode) || ((st.st_mode & 0777) != 0600 && (st.st_mode & 0777) != 0400))
-                policy_diags_add(diags, line, false,
-                                 "token_file: %s has mode %04o (must be a file with mode 0600 "
-                                 "or 0400)",
-                                 path, (unsigned)(st.st_mode & 07777));
+        *ret = strdup(token);
+        explicit_bzero(token, sizeof(token));
+        if (!*ret)
+                policy_diags_add(diags, a->token_file_line, false, "token_file %s: %s",
+                                 a->token_file, strerror(ENOMEM));
 }
 
-static void check_token_files(const struct policy *p, unsigned flags, struct policy_diags *diags)
+/* Reads every action's token into tokens[] (n_actions of them, each NULL or malloc'd). */
+static void load_tokens(const struct policy *p, unsigned flags, struct policy_diags *diags,
+                        char **tokens)
 {
         for (size_t i = 0; i < p->n_actions; i++) {
                 const struct policy_action *a = &p->actions[i];
 
                 if (a->token_file && a->token_file_line > 0)
-                        check_token_file(a->token_file, a->token_file_line, flags, diags);
+                        load_token(a, flags, diags, &tokens[i]);
         }
+}
+
+/* Hands tokens[] to p's actions, or wipes and frees them when p is NULL. Frees the array. */
+static void give_tokens(struct policy *p, char **tokens, size_t n)
+{
+        for (size_t i = 0; tokens && i < n; i++) {
+                if (p) {
+                        p->actions[i].token = tokens[i];
+                        continue;
+                }
+                if (tokens[i])
+                        explicit_bzero(tokens[i], strlen(tokens[i]));
+                free(tokens[i]);
+        }
+        free(tokens);
+}
+
+/* A policy without `release` keys its actions by its bytes: the same file, the same key. */
+static int release_of_text(const char *text, size_t len, char ret[POLICY_NAME_MAX + 1])
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+
+        if (!EVP_Digest(text, len, md, &n, EVP_sha256(), NULL) || n != 32)
+                return -ENOMEM;
+        release_from_sha256(md, ret);
+        return 0;
 }
 
 /* Parses text; st, when given, is the file's, whose mode is checked too. */
@@ -64,7 +94,10 @@ static int parse(const char *text, size_t len, const char *name, unsigned flags,
                  const struct stat *st, struct policy **ret, struct policy_diags *diags)
 {
         struct policy_parser *ps = NULL;
+        struct policy *p_done;
         const struct policy *p;
+        char **tokens = NULL;
+        size_t n = 0;
         int r;
 
         r = policy_parser_new(text, len, name, diags, &ps);
@@ -78,9 +111,28 @@ static int parse(const char *text, size_t len, const char *name, unsigned flags,
         configure_inih();
         r = ini_parse_stream(policy_parser_read_line, ps, policy_parser_set_key, ps);
         p = policy_parser_end(ps, r);
-        if (!(flags & POLICY_LOAD_NO_MODE_CHECKS))
-                check_token_files(p, flags, diags);
-        return policy_parser_finish(ps, ret);
+        if (!(flags & POLICY_LOAD_NO_MODE_CHECKS) && p->n_actions > 0) {
+                n = p->n_actions;
+                tokens = calloc(n, sizeof(*tokens));
+                if (!tokens)
+                        policy_diags_add(diags, 0, false, "cannot read the token files: %s",
+                                         strerror(ENOMEM));
+                else
+                        load_tokens(p, flags, diags, tokens);
+        }
+        r = policy_parser_finish(ps, &p_done);
+        give_tokens(r >= 0 ? p_done : NULL, tokens, n);
+        if (r < 0)
+                return r;
+        if (!p_done->release[0]) {
+                r = release_of_text(text, len, p_done->release);
+                if (r < 0) {
+                        policy_free(p_done);
+                        return r;
+                }
+        }
+        *ret = p_done;
+        return 0;
 }
 
 int policy_parse_text(const char *text, size_t len, const char *name, unsigned flags,

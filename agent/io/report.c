@@ -69,6 +69,11 @@ int report_state_format(const struct state *s, char **ret)
                       actions_json(s));
         if (!o)
                 return -ENOMEM;
+        /* What the next trip's keys use (after the actions, so older readers see no change). */
+        if (s->release.set &&
+            (json_object_set_new(o, "release", json_string(s->release.id)) < 0 ||
+             json_object_set_new(o, "generation", json_integer(s->release.generation)) < 0))
+                return -ENOMEM;
         text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (!text)
                 return -ENOMEM;

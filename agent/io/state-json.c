@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The state file's JSON form: formatting, strict parsing, and loading from disk. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,18 +72,29 @@ static json_t *actions_to_json(const struct state *s)
         return TAKE_PTR(v);
 }
 
+/* The release record; absent until the first trip or reset, so older files keep their bytes. */
+static json_t *release_to_json(const struct state *s)
+{
+        const struct state_release *rel = &s->release;
+
+        return json_pack("{s:s, s:s, s:I}", "policy", rel->policy, "id", rel->id, "generation",
+                         (json_int_t)rel->generation);
+}
+
 int state_format(const struct state *s, char **ret)
 {
-        _cleanup_json_ json_t *o = NULL;
+        _cleanup_json_ json_t *o = NULL, *release = NULL;
         const char *phase = breaker_phase_to_string(s->phase);
         char *text;
 
         if (!phase || !state_name_valid(s->batch) || (s->has_trip && !state_trip_valid(&s->trip)))
                 return -EINVAL;
+        if (s->release.set && !(release = release_to_json(s)))
+                return -ENOMEM;
         /* "o" steals each reference even when packing fails, so nothing leaks. */
-        o = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o}", "version", STATE_VERSION, "batch", s->batch,
-                      "phase", phase, "trip", trip_to_json(s), "oom_baselines",
-                      baselines_to_json(s), "actions", actions_to_json(s));
+        o = json_pack("{s:i, s:s, s:s, s:O*, s:o, s:o, s:o}", "version", STATE_VERSION, "batch",
+                      s->batch, "phase", phase, "release", release, "trip", trip_to_json(s),
+                      "oom_baselines", baselines_to_json(s), "actions", actions_to_json(s));
         if (!o)
                 return -ENOMEM;
         text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -155,6 +167,43 @@ static int parse_baselines(json_t *j, struct state *s, char *why, size_t whysize
         return 0;
 }
 
+/* The key is what receivers deduplicate on: it must be exactly the one the trip made, from
+ * the release record, or <trip_id>-<name> in a file written before issue 16. */
+static bool key_matches(const struct state *s, const char *name, const char *key)
+{
+        char want[STATE_KEY_MAX + 1];
+        size_t n = strlen(s->trip.id);
+
+        if (s->release.set &&
+            release_key(s->batch, s->release.id, s->release.generation, name, want) == 0 &&
+            strcmp(key, want) == 0)
+                return true;
+        return strncmp(key, s->trip.id, n) == 0 && key[n] == '-' && strcmp(key + n + 1, name) == 0;
+}
+
+static int parse_release(json_t *j, struct state *s, char *why, size_t whysize)
+{
+        struct state_release *rel = &s->release;
+        const char *policy, *id;
+        json_int_t generation;
+        json_error_t je;
+
+        if (!j)
+                return 0; /* written before issue 16: generation 0 of the policy's release */
+        if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:s, s:I}", "policy", &policy, "id", &id,
+                           "generation", &generation) < 0)
+                return bad(why, whysize, "release: %s", je.text);
+        if (!release_valid(policy) || !release_valid(id))
+                return bad(why, whysize, "release: invalid name");
+        if (generation < 0 || generation > UINT_MAX)
+                return bad(why, whysize, "release: generation out of range");
+        strcpy(rel->policy, policy);
+        strcpy(rel->id, id);
+        rel->generation = (unsigned)generation;
+        rel->set = true;
+        return 0;
+}
+
 static int parse_action(json_t *j, const struct state *s, size_t i, char *why, size_t whysize)
 {
         struct state_action *a = &s->actions[i];
@@ -185,9 +234,7 @@ static int parse_action(json_t *j, const struct state *s, size_t i, char *why, s
         for (size_t k = 0; k < i; k++)
                 if (strcmp(s->actions[k].name, a->name) == 0)
                         return bad(why, whysize, "action \"%s\" appears twice", a->name);
-        /* The key is what receivers deduplicate on: it must be exactly the trip's. */
-        if (strncmp(key, s->trip.id, strlen(s->trip.id)) != 0 || key[strlen(s->trip.id)] != '-' ||
-            strcmp(key + strlen(s->trip.id) + 1, name) != 0)
+        if (!key_matches(s, a->name, key))
                 return bad(why, whysize, "action \"%s\": key does not match the trip", a->name);
         a->status = (enum state_action_status)st;
         a->attempts = (unsigned)attempts;
@@ -225,16 +272,16 @@ static int parse_actions(json_t *j, struct state *s, char *why, size_t whysize)
 
 static int parse_root(json_t *o, const char *batch, struct state *s, char *why, size_t whysize)
 {
-        json_t *trip, *baselines, *actions;
+        json_t *trip, *baselines, *actions, *release = NULL;
         const char *name, *phase;
         enum breaker_phase p;
         json_int_t version;
         json_error_t je;
         int r;
 
-        if (json_unpack_ex(o, &je, JSON_STRICT, "{s:I, s:s, s:s, s:o, s:o, s:o}", "version",
-                           &version, "batch", &name, "phase", &phase, "trip", &trip,
-                           "oom_baselines", &baselines, "actions", &actions) < 0)
+        if (json_unpack_ex(o, &je, JSON_STRICT, "{s:I, s:s, s:s, s?o, s:o, s:o, s:o}", "version",
+                           &version, "batch", &name, "phase", &phase, "release", &release, "trip",
+                           &trip, "oom_baselines", &baselines, "actions", &actions) < 0)
                 return bad(why, whysize, "%s", je.text);
         if (version != STATE_VERSION)
                 return bad(why, whysize, "unsupported version %lld", (long long)version);
@@ -243,7 +290,8 @@ static int parse_root(json_t *o, const char *batch, struct state *s, char *why, 
         if (breaker_phase_from_string(phase, &p) < 0)
                 return bad(why, whysize, "unknown phase \"%.32s\"", phase);
         s->phase = p;
-        r = parse_trip(trip, s, why, whysize);
+        r = parse_release(release, s, why, whysize);
+        r = r ?: parse_trip(trip, s, why, whysize);
         r = r ?: parse_baselines(baselines, s, why, whysize);
         r = r ?: parse_actions(actions, s, why, whysize);
         if (r < 0)

@@ -129,7 +129,7 @@ int state_trip_id_new(const char *batch, time_t wall_s, char ret[BREAKER_TRIP_ID
         return 0;
 }
 
-static int make_actions(const char *trip_id, const struct policy_action *pa, size_t n,
+static int make_actions(const struct state *s, const struct policy_action *pa, size_t n,
                         struct state_action **ret)
 {
         _cleanup_free_ struct state_action *v = NULL;
@@ -146,7 +146,9 @@ static int make_actions(const char *trip_id, const struct policy_action *pa, siz
                         if (strcmp(pa[j].name, pa[i].name) == 0)
                                 return -EINVAL; /* keys must be unique */
                 strcpy(v[i].name, pa[i].name);
-                snprintf(v[i].key, sizeof(v[i].key), "%s-%s", trip_id, pa[i].name);
+                if (release_key(s->batch, s->release.id, s->release.generation, pa[i].name,
+                                v[i].key) < 0)
+                        return -EINVAL;
                 v[i].stop_on_failure = pa[i].on_failure == ACTION_ON_FAILURE_STOP;
         }
         *ret = TAKE_PTR(v);
@@ -164,10 +166,49 @@ static void trip_for_record(const struct breaker_trip *t, struct breaker_trip *r
                         ret->conditions[ret->n_conditions++] = t->conditions[i];
 }
 
-int state_begin_trip(struct state *s, const struct breaker_trip *trip, time_t wall_s,
-                     const struct policy_action *pa, size_t n_actions)
+int state_release_follow(struct state *s, const char *policy_release)
 {
-        struct state_action *actions;
+        struct state_release *rel = &s->release;
+
+        if (!release_valid(policy_release))
+                return -EINVAL;
+        if (rel->set && strcmp(rel->policy, policy_release) == 0)
+                return 0;
+        *rel = (struct state_release){ .set = true };
+        strcpy(rel->policy, policy_release);
+        strcpy(rel->id, policy_release);
+        return 0;
+}
+
+int state_release_reset(struct state *s, const char *policy_release, const char *new_release)
+{
+        struct state_release saved = s->release;
+        int r;
+
+        if (new_release && !release_valid(new_release))
+                return -EINVAL;
+        if (!new_release && s->release.set && !strcmp(s->release.policy, policy_release) &&
+            s->release.generation == UINT_MAX)
+                return -EOVERFLOW;
+        r = state_release_follow(s, policy_release);
+        if (r < 0) {
+                s->release = saved;
+                return r;
+        }
+        if (new_release) {
+                strcpy(s->release.id, new_release);
+                s->release.generation = 0;
+        } else {
+                s->release.generation++;
+        }
+        return 0;
+}
+
+int state_begin_trip(struct state *s, const struct breaker_trip *trip, time_t wall_s,
+                     const struct policy_action *pa, size_t n_actions, const char *policy_release)
+{
+        struct state_release saved = s->release;
+        struct state_action *actions = NULL;
         struct breaker_trip t;
         struct tm tm;
         int r;
@@ -178,11 +219,12 @@ int state_begin_trip(struct state *s, const struct breaker_trip *trip, time_t wa
         if (!state_trip_valid(&t) || t.t_ms < 0 || !gmtime_r(&wall_s, &tm))
                 return -EINVAL;
         r = state_trip_id_new(s->batch, wall_s, t.id);
-        if (r < 0)
+        r = r ?: state_release_follow(s, policy_release);
+        r = r ?: make_actions(s, pa, n_actions, &actions);
+        if (r < 0) {
+                s->release = saved;
                 return r;
-        r = make_actions(t.id, pa, n_actions, &actions);
-        if (r < 0)
-                return r;
+        }
         strftime(t.time, sizeof(t.time), TIME_FORMAT, &tm);
         free(s->actions);
         s->actions = actions;

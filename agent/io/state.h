@@ -20,11 +20,15 @@
 
 #include "breaker.h"
 #include "policy.h"
+#include "release.h"
 
-#define STATE_DIR_DEFAULT   "/var/lib/oombreaker"
-#define STATE_FILE_MAX      (1024 * 1024) /* bigger files are corrupt */
-#define STATE_VERSION       1
-#define STATE_KEY_MAX       (BREAKER_TRIP_ID_MAX + 1 + POLICY_NAME_MAX)
+#define STATE_DIR_DEFAULT "/var/lib/oombreaker"
+#define STATE_FILE_MAX    (1024 * 1024) /* bigger files are corrupt */
+#define STATE_VERSION     1
+/* A key is RELEASE_KEY_MAX long; files written before issue 16 hold <trip_id>-<name>. */
+#define STATE_LEGACY_KEY_MAX (BREAKER_TRIP_ID_MAX + 1 + POLICY_NAME_MAX)
+#define STATE_KEY_MAX \
+        (RELEASE_KEY_MAX > STATE_LEGACY_KEY_MAX ? RELEASE_KEY_MAX : STATE_LEGACY_KEY_MAX)
 #define STATE_RESULT_MAX    255 /* last result text, truncated */
 #define STATE_BASELINES_MAX POLICY_TARGETS_MAX
 #define STATE_ACTIONS_MAX   POLICY_ACTIONS_MAX
@@ -49,13 +53,26 @@ struct state_action {
         enum state_action_status status;
         unsigned attempts;
         char result[STATE_RESULT_MAX + 1]; /* last attempt's outcome, "" before the first */
-        char key[STATE_KEY_MAX + 1];       /* Idempotency-Key: <trip_id>-<name> */
+        char key[STATE_KEY_MAX + 1];       /* Idempotency-Key (core/release.h), kept as made */
         bool stop_on_failure; /* on_failure = stop: a failure ends the chain (a gate) */
         bool resumed;         /* not stored: was in progress when the file was loaded */
 };
 
+/*
+ * The release part of the keys and how many resets it has seen. It follows the policy's
+ * release: when that changes, id becomes it and the generation starts again at 0; `reset
+ * --release ID` sets id until then. Files written before issue 16 have none (set false).
+ */
+struct state_release {
+        bool set;
+        char policy[POLICY_NAME_MAX + 1]; /* the policy's release this record counts for */
+        char id[POLICY_NAME_MAX + 1];     /* the release in the key: policy, or --release ID */
+        unsigned generation;              /* resets since id was set */
+};
+
 struct state {
         char batch[POLICY_NAME_MAX + 1];
+        struct state_release release;
         enum breaker_phase phase;
         bool has_trip;                    /* trip is valid */
         struct breaker_trip trip;         /* with its id and time; conditions with data only */
@@ -108,12 +125,27 @@ int state_trip_id_new(const char *batch, time_t wall_s, char ret[BREAKER_TRIP_ID
 /*
  * Records trip in s: phase tripped, the trip with a new id, wall_s as its time and only its
  * conditions that had data, and one pending action per policy action pa[0..n_actions)
- * (file order, with its on_failure) keyed <trip_id>-<name>. Only s in memory changes: the
- * caller saves it. Returns 0, -EBUSY if s already holds a trip (the latch), -EINVAL for bad
- * names or too many actions, or -errno from state_trip_id_new().
+ * (file order, with its on_failure) keyed release_key(batch, release, generation, name)
+ * after state_release_follow(s, policy_release). Only s in memory changes: the caller
+ * saves it. Returns 0, -EBUSY if s already holds a trip (the latch), -EINVAL for bad names
+ * or too many actions, or -errno from state_trip_id_new().
  */
 int state_begin_trip(struct state *s, const struct breaker_trip *trip, time_t wall_s,
-                     const struct policy_action *pa, size_t n_actions);
+                     const struct policy_action *pa, size_t n_actions, const char *policy_release);
+
+/*
+ * Makes s's release record count for policy_release: unchanged when it already does, else
+ * id = policy_release and generation 0. Returns 0, or -EINVAL for an invalid release.
+ */
+int state_release_follow(struct state *s, const char *policy_release);
+
+/*
+ * Counts a `reset` in s's release record: it follows policy_release, then new_release
+ * (`reset --release ID`; NULL for none) becomes its id at generation 0, or else the
+ * generation grows by one. Returns 0, or -EINVAL (s unchanged) for an invalid release,
+ * -EOVERFLOW past UINT_MAX resets.
+ */
+int state_release_reset(struct state *s, const char *policy_release, const char *new_release);
 
 /*
  * Forgets the trip, its actions and the baselines and returns s to armed (`reset`).

@@ -18,7 +18,8 @@ _oombreaker_options() {
 	replay) echo "--trace --batch --json" ;;
 	status) echo "--json --socket --state-dir" ;;
 	wait) echo "--bake --timeout --socket --state-dir" ;;
-	reset | promote) echo "--socket --state-dir" ;;
+	reset) echo "--release --socket --state-dir" ;;
+	promote) echo "--socket --state-dir" ;;
 	trip) echo "--reason --socket --state-dir" ;;
 	esac
 }
@@ -81,8 +82,8 @@ _oombreaker() {
 		mapfile -t COMPREPLY < <(compgen -W "auto text json" -- "$cur")
 		return 0
 		;;
-	--listen | --bake | --timeout | --batch)
-		return 0 # ADDR:PORT, a duration: nothing to offer
+	--listen | --bake | --timeout | --batch | --reason | --release)
+		return 0 # ADDR:PORT, a duration, free text, a release: nothing to offer
 		;;
 	esac
 

@@ -22,7 +22,7 @@ agent_policy "$TEST_TMP/b1.ini" b1 200ms 0.9
 # Before the fix, open(2) of the FIFO blocks the loop before /healthz ever answers.
 agent_start --policy "$TEST_TMP/b1.ini"
 
-ticks() { curl -sf --max-time 2 "$AGENT_URL/metrics" | awk '$1 == "oombreaker_tick_duration_seconds_count" { print $2 }'; }
+ticks() { agent_ticks; }
 target() { agent_status_json b1 | jq -c '.targets[0]'; }
 reason_is_fifo() { target | jq -e '(.memory_error // "") | test("memory.current: not a regular file")'; }
 

@@ -88,14 +88,15 @@ check_haproxy() {
 # check_rollback: exactly one request on /rollback, answered 200, naming the stable image, with
 # the trip's idempotency key.
 check_rollback() {
-	local stable trip_id
+	local stable key
 	stable=$(sed -n 's/^stable_image = *//p' "$DEMO_POLICY")
-	trip_id=$(jq -r '.trip_id' "$TEST_TMP/status.json")
-	jq -e -s --arg img "$stable" --arg key "$trip_id-rollback" '
+	key=$(jq -r '.actions[] | select(.action == "rollback") | .key' "$TEST_TMP/status.json")
+	[[ $key == demo:*:0:rollback ]] || fail "the rollback's key is $key, not demo:RELEASE:0:rollback"
+	jq -e -s --arg img "$stable" --arg key "$key" '
 		[.[] | select(.path == "/rollback")] as $r
 		| ($r | length) == 1 and $r[0].answer == 200 and $r[0].json.stable_image == $img
 		  and $r[0].headers["Idempotency-Key"] == $key' "$RECEIVER_LOG" >/dev/null ||
-		fail "want one rollback naming $stable with key $trip_id-rollback; got: $(cat "$RECEIVER_LOG")"
+		fail "want one rollback naming $stable with key $key; got: $(cat "$RECEIVER_LOG")"
 	log "pipeline: exactly one rollback, stable_image $stable: ok"
 }
 

@@ -6,6 +6,8 @@
 #   few ticks, and again after a trip (when every family of DESIGN.md has samples: the canary's
 #   runtime endpoint feeds oombreaker_gc_per_second, the rollback feeds action_attempts);
 # - the figures in /metrics agree with the fixture (working set, ratio, one trip, one ok attempt);
+# - oombreaker_tick_duration_seconds is one histogram per batch (a second batch b2, 250 ms, that
+#   never trips): every series has a batch label, each batch's +Inf bucket equals its count;
 # - GET /healthz is 200 "ok" while ticking, GET /status is JSON with the phase, unknown paths 404;
 # - `oombreaker status` (text and --json) reports the same phase, the trip and exit code 2, and
 #   with the daemon stopped reads the state file instead (same phase, exit 2).
@@ -53,7 +55,9 @@ policy=$TEST_TMP/b1.ini
 agent_policy "$policy" b1 500ms 0.9 "http://127.0.0.1:$RECEIVER_PORT/rollback"
 # The runtime endpoint goes into the target section (after its cgroup line).
 sed -i "/^cgroup = /a metrics_url = http://127.0.0.1:$gc_port/metrics\ngc_preset = go" "$policy"
-agent_start --policy "$policy"
+# b2 watches the same canary more often, with a limit it never reaches.
+agent_policy "$TEST_TMP/b2.ini" b2 250ms 0.99
+agent_start --policy "$policy" --policy "$TEST_TMP/b2.ini"
 
 metric() { prom_value "$AGENT_URL/metrics" "$1"; }
 
@@ -94,6 +98,21 @@ awk -v r="$ratio" 'BEGIN { exit !(r > 0.549 && r < 0.551) }' || fail "armed: mem
 gcps=$(sample_of "$m" 'oombreaker_gc_per_second{batch="b1",instance="canary-1"}')
 # 2 cycles per 500 ms tick = 4 per second (240 per minute in the policy's unit).
 awk -v g="$gcps" 'BEGIN { exit !(g > 3.3 && g < 4.7) }' || fail "armed: gc_per_second $gcps, not ~4"
+# tick_histogram FILE BATCH: the batch's histogram has its 10 buckets and +Inf == count > 0.
+tick_histogram() {
+	local n=oombreaker_tick_duration_seconds inf count
+	[ "$(grep -c "^${n}_bucket{batch=\"$2\",le=" "$1")" = 10 ] || return 1
+	inf=$(sample_of "$1" "${n}_bucket{batch=\"$2\",le=\"+Inf\"}") || return 1
+	count=$(sample_of "$1" "${n}_count{batch=\"$2\"}") || return 1
+	sample_of "$1" "${n}_sum{batch=\"$2\"}" >/dev/null || return 1
+	[ "$inf" = "$count" ] && [ "$count" -gt 0 ]
+}
+for b in b1 b2; do
+	tick_histogram "$m" "$b" || fail "armed: no tick histogram of batch $b: $(grep tick_duration "$m")"
+done
+! grep -E '^oombreaker_tick_duration_seconds_[a-z]+(\{le=|\{\}| )' "$m" ||
+	fail "armed: a tick-duration series without its batch label"
+log "armed: one tick histogram per batch ($(sample_of "$m" 'oombreaker_tick_duration_seconds_count{batch="b1"}') and $(sample_of "$m" 'oombreaker_tick_duration_seconds_count{batch="b2"}') ticks)"
 grep -Eq '^oombreaker_build_info\{version="[0-9.]+",commit="([0-9a-f]{12}|unknown)"\} 1$' "$m" ||
 	fail "no oombreaker_build_info{version,commit} 1: $(grep build_info "$m")"
 

@@ -2,7 +2,8 @@
 # The policy directory is watched (inotify): a file added, replaced (rename over, or rewritten
 # in place), removed, made invalid, and a Kubernetes ConfigMap "..data" swap are each seen in
 # status within 1 s (WITHIN allows a margin for a loaded host), with no SIGHUP. An invalid
-# file keeps the batch's previous policy and shows as FILE:LINE in status and /metrics.
+# file keeps the batch's previous policy and shows as FILE:LINE in status (GET /status,
+# `oombreaker status` and `status --json`) and /metrics.
 # SIGHUP still works.
 set -euo pipefail
 
@@ -45,6 +46,11 @@ seen "invalid: listed with its line" eval '[ "$(errors)" != "[]" ] && errors | g
 interval_is b1 3000 || fail "the invalid file did not keep b1's previous policy"
 [ "$(prom_value "$AGENT_URL/metrics" oombreaker_policy_errors)" = 1 ] ||
 	fail "/metrics does not count the invalid file"
+cli_errors=$("$BIN" status --json --socket "$AGENT_SOCK" | jq -c .policy_errors)
+[ "$cli_errors" = "$(errors)" ] || fail "status --json policy_errors $cli_errors, GET /status $(errors)"
+out=$("$BIN" status --socket "$AGENT_SOCK")
+grep -Eq "^  $pol/b1\.ini:3: .+" <<<"$out" || fail "status does not show the policy error: $out"
+log "status shows it: $(grep -F "$pol/b1.ini:3:" <<<"$out")"
 
 agent_policy "$pol/b1.ini" b1 1s 0.9
 seen "fixed" eval 'interval_is b1 1000 && [ "$(errors)" = "[]" ]'

@@ -6,7 +6,9 @@
 #   batch (and 0 for rolled_back);
 # - after a forced trip (the fixture canary's memory.current raised to 92 % of its limit; the
 #   rollback goes to a receiver that answers 200) it returns {state="rolled_back"} 1 and armed 0,
-#   and oombreaker_trips_total 1.
+#   and oombreaker_trips_total 1;
+# - with a second batch b2 loaded, the tick-duration histogram is one per batch: Prometheus holds
+#   a _count series for each of b1 and b2, and a per-batch p50 from its buckets.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -19,7 +21,8 @@ tmpdir_setup
 receiver_start pipeline
 agent_fixture
 agent_policy "$TEST_TMP/b1.ini" b1 500ms 0.9 "http://127.0.0.1:$RECEIVER_PORT/rollback"
-agent_start --policy "$TEST_TMP/b1.ini"
+agent_policy "$TEST_TMP/b2.ini" b2 250ms 0.99
+agent_start --policy "$TEST_TMP/b1.ini" --policy "$TEST_TMP/b2.ini"
 
 # start_prometheus: on a free port, scraping the agent every second; sets prom and prom_pid.
 # Returns 1 when the port was taken before prometheus bound it (so another can be tried).
@@ -67,6 +70,16 @@ wait_until 30 query_is 'up{job="oombreaker"}' 1 || fail "the agent is not up in 
 wait_until 30 query_is "$(state armed)" 1 || fail "prometheus: state armed is not 1 (got '$(query "$(state armed)")')"
 query_is "$(state rolled_back)" 0 || fail "prometheus: rolled_back is not 0 while armed"
 log "prometheus: $(state armed) 1"
+
+ticks_by_batch='count by (batch) (oombreaker_tick_duration_seconds_count{job="oombreaker"})'
+batches_ticking() {
+	[ "$(curl -sf --max-time 5 -G "$prom/api/v1/query" --data-urlencode "query=$ticks_by_batch" |
+		jq -c '[.data.result[].metric.batch] | sort')" = '["b1","b2"]' ]
+}
+wait_until 30 batches_ticking || fail "prometheus: no tick histogram per batch ($ticks_by_batch)"
+p50='histogram_quantile(0.5, sum by (le) (oombreaker_tick_duration_seconds_bucket{batch="b2"}))'
+[ -n "$(query "$p50")" ] || fail "prometheus: no p50 from batch b2's tick buckets"
+log "prometheus: tick histograms of b1 and b2; b2's p50 $(query "$p50") s"
 
 agent_set_ratio high
 t0=$(_now_us)

@@ -2,7 +2,7 @@
 # `oombreaker run` on a real memory cgroup (a process holding 80 MiB under a 128 MiB limit, so
 # memory_ratio_above = 0.5 trips after 3 ticks of 300 ms) against a real HTTP receiver on loopback:
 #  (a) the trip sends the traffic cut (/drain), then the rollback (/rollback), each once, with the
-#      default envelope, Idempotency-Key <trip_id>-<action> and the bearer token of a 0600
+#      default envelope, Idempotency-Key <batch>:<release>:<generation>:<action> and the bearer token of a 0600
 #      token_file; the token appears nowhere in the agent's log, status, state file or trace;
 #  (b) 503 three times then 200: each action is done after 4 attempts, with one key and one body,
 #      the retries backed off (>= 0.5 s, 1 s, 2 s: 1 s doubling, jitter in [d/2, d]);
@@ -58,11 +58,15 @@ for i in 0 1; do
 	jq -e --arg id "$trip_id" --arg a "$action" --arg host "$host" --arg tok "$token" \
 		--argjson st "$state" '
 		.method == "POST"
-		and .headers["Idempotency-Key"] == "\($id)-\($a)"
+		and .headers["Idempotency-Key"] == "b1:\($st.release.id):0:\($a)"
+		and ($st.release.id | test("^[0-9a-f]{16}$"))
 		and .headers.Authorization == "Bearer \($tok)"
 		and .headers["Content-Type"] == "application/json"
-		and (.json | keys_unsorted) == ["batch", "phase", "action", "trip_id", "host", "image",
-			"stable_image", "traffic_percent", "timestamp", "reason"]
+		and (.json | keys_unsorted) == ["schema", "batch", "phase", "action", "trip_id", "host",
+			"image", "stable_image", "traffic_percent", "timestamp", "reason", "release",
+			"generation"]
+		and .json.schema == 1
+		and .json.release == $st.release.id and .json.generation == 0
 		and .json.batch == "b1" and .json.phase == "tripped" and .json.action == $a
 		and .json.trip_id == $id and .json.host == $host
 		and .json.image == "registry.example.com/order-svc:v2.4.1-rc3"
@@ -93,7 +97,8 @@ grep -q rolled_back "$TEST_TMP/a.status" || fail "(a) status: $(cat "$TEST_TMP/a
 for f in "$TEST_TMP/agent-a.log" "$(state_file b1)" "$TEST_TMP/a.trace" "$TEST_TMP/a.status"; do
 	! grep -qF "$token" "$f" || fail "(a) the token leaked into $f"
 done
-grep -q "action drain: attempt 1 of 6 (Idempotency-Key $trip_id-drain)" "$TEST_TMP/agent-a.log" ||
+grep -qF "action drain: attempt 1 of 6 (Idempotency-Key $(jq -r '.actions[0].key' <<<"$state"))" \
+	"$TEST_TMP/agent-a.log" ||
 	fail "(a) no log line for the drain attempt"
 agent_stop
 spawn_kill "$RECEIVER_PID"
@@ -111,7 +116,8 @@ expect '[.[].path] == ["/drain", "/drain", "/drain", "/drain",
 for a in drain rollback; do
 	r=$(jq -c --arg p "/$a" '[.[] | select(.path == $p)]' <<<"$reqs")
 	expect '[.[].answer] == [503, 503, 503, 200]' "$r" "(b) $a answers"
-	expect '([.[].headers["Idempotency-Key"]] | unique) == ["'"$trip_id-$a"'"]' "$r" "(b) $a keys"
+	key=$(jq -r --arg a "$a" '.actions[] | select(.name == $a) | .key' <<<"$state")
+	expect '([.[].headers["Idempotency-Key"]] | unique) == ["'"$key"'"]' "$r" "(b) $a keys"
 	expect '([.[].body] | unique | length) == 1' "$r" "(b) $a bodies differ between attempts"
 	# Back-off: 1 s doubling, each delay jittered into [d/2, d] (less 20 ms of clock slack).
 	expect '[.[].mono_ns] as $t | ($t[1] - $t[0]) >= 480e6 and ($t[2] - $t[1]) >= 980e6

@@ -7,7 +7,7 @@
 # trip carries faults: a 503 first, a hang until the agent's 1 s timeout, or a 400 that fails the
 # rollback for good. Every trip must end with:
 #  - the state file rolled_back with both actions done (failed, rollback failed, for the 400
-#    trips), keys <trip_id>-<action>;
+#    trips), keys <batch>:<release>:<generation>:<action> from the state file's release record;
 #  - 0 lost: exactly one effect at the receiver for each action the state says done, none for one
 #    it says failed; 0 duplicate effects; every delivery of an action under the trip's key and body;
 #  - the first rollback delivery only after the cut took effect;
@@ -66,18 +66,19 @@ check_trip() {
 	[ "$phase" = failed ] && rb=failed
 	verdict=$(trip_log | jq -rs --slurpfile st "$(state_file b1)" --arg ph "$phase" --arg rb "$rb" '
 		$st[0] as $s | $s.trip.id as $id
+		| "\($s.batch):\($s.release.id):\($s.release.generation)" as $k
 		| [.[] | select(.path | test("^/(drain|rollback)$"))] as $r
 		| def action($a; $status):
 			[$r[] | select(.path == "/" + $a)] as $d
 			| if ($d | length) == 0 then "\($a): no delivery"
-			  elif ([$d[].headers["Idempotency-Key"]] | unique) != ["\($id)-\($a)"] then "\($a): keys"
+			  elif ([$d[].headers["Idempotency-Key"]] | unique) != ["\($k):\($a)"] then "\($a): keys"
 			  elif ([$d[].json.trip_id] | unique) != [$id] then "\($a): trip ids"
 			  elif ([$d[].body] | unique | length) != 1 then "\($a): bodies differ"
 			  elif ([$d[] | select(.effect)] | length) != (if $status == "done" then 1 else 0 end)
 			  then "\($a) is \($status) with \([$d[] | select(.effect)] | length) effects"
 			  else empty end;
 		([if $s.phase != $ph or ([$s.actions[] | [.name, .status, .key]] !=
-			[["drain", "done", "\($id)-drain"], ["rollback", $rb, "\($id)-rollback"]])
+			[["drain", "done", "\($k):drain"], ["rollback", $rb, "\($k):rollback"]])
 		  then "state file: \($s | tojson)" else empty end,
 		  action("drain"; "done"), action("rollback"; $rb),
 		  (([$r[] | select(.path == "/drain" and .effect) | .seq] | min) as $cut

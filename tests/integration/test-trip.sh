@@ -43,7 +43,7 @@ trip_id=$(sed -n 's/^b1: [a-z_]*, trip \([A-Za-z0-9-]*\)$/\1/p' <<<"$out")
 wait_until 10 agent_phase_is b1 rolled_back || fail "b1 not rolled_back: $(agent_status_json b1)"
 reqs=$(curl -sf "http://127.0.0.1:$RECEIVER_PORT/_receiver/requests")
 jq -e --arg id "$trip_id" --arg text "$reason" 'length == 1 and .[0].path == "/rollback"
-	and .[0].headers["Idempotency-Key"] == "\($id)-rollback"
+	and (.[0].headers["Idempotency-Key"] | test("^b1:[0-9a-f]{16}:0:rollback$"))
 	and .[0].json.trip_id == $id and .[0].json.reason.rule == "manual"
 	and .[0].json.reason.instance == "*" and .[0].json.reason.text == $text' <<<"$reqs" >/dev/null ||
 	fail "the manual trip's request is not as specified: $reqs"

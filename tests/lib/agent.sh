@@ -119,7 +119,7 @@ agent_phase_is() { [ "$(agent_phase "$1")" = "$2" ]; }
 agent_log_has() { grep -Eq -- "$1" "$AGENT_LOG"; }
 
 # agent_ticks: ticks the agent has completed (all batches), from its /metrics.
-agent_ticks() { prom_value "$AGENT_URL/metrics" oombreaker_tick_duration_seconds_count; }
+agent_ticks() { prom_sum "$AGENT_URL/metrics" oombreaker_tick_duration_seconds_count; }
 _agent_ticks_at_least() { [ "$(agent_ticks)" -ge "$1" ]; }
 
 # agent_wait_ticks N SECS: waits (SECS at most) until N more ticks have completed.

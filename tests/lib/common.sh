@@ -123,6 +123,13 @@ prom_value() {
 		awk -v m="$2" '$1 == m && !found { printf "%.0f\n", $2; found = 1 } END { exit !found }'
 }
 
+# prom_sum URL METRIC: prints the sum of METRIC over all its label sets scraped from URL (0 when
+# it has none); returns 1 when the scrape fails.
+prom_sum() {
+	curl -sf --max-time 5 "$1" |
+		awk -v m="$2" '{ n = $1; sub(/\{.*/, "", n) } n == m { s += $2 } END { printf "%.0f\n", s }'
+}
+
 # tmpdir_setup: makes $TEST_TMP and installs the EXIT/INT/TERM/HUP traps that clean up.
 tmpdir_setup() {
 	TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/oombreaker-test.XXXXXX")

@@ -4,11 +4,11 @@
 
 usage: json-schema-check.py DOC KIND [FILE]
 
-KIND is the first component of the table paths (status, batch, replay, log). FILE (default:
-standard input) holds one JSON document, or JSON Lines with one document a line. Every member
-of the output must be documented with one of its types (an integer is not a "number" written
-as 54013952.0: that is a real), and every required member must be there. Exits 1 with one
-line per problem.
+KIND is the first component of the table paths (status, batch, replay, log, envelope). FILE
+(default: standard input) holds one JSON document, or JSON Lines with one document a line.
+Every member of the output must be documented with one of its types (an integer is not a
+"number" written as 54013952.0: that is a real), and every required member must be there.
+Exits 1 with one line per problem.
 """
 import json
 import re

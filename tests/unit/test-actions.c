@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -31,7 +32,8 @@ struct route {
         size_t n_status;
         const char *retry_after;
         unsigned hits;
-        char key[256]; /* the last Idempotency-Key */
+        char key[256];  /* the last Idempotency-Key */
+        char auth[256]; /* the last Authorization */
 };
 
 static struct {
@@ -72,6 +74,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                 r->hits++;
                 key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
                 snprintf(r->key, sizeof(r->key), "%s", key ? key : "");
+                key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+                snprintf(r->auth, sizeof(r->auth), "%s", key ? key : "");
                 peer.order[strlen(peer.order)] = url[1];
         }
         resp = MHD_create_response_from_buffer(4, (void *)"busy", MHD_RESPMEM_PERSISTENT);
@@ -132,6 +136,7 @@ struct fixture {
         bool save_fails; /* the writer cannot save: attempts are deferred */
         unsigned recorded[_ACTIONS_EVENT_MAX];
         struct actions_outcome last;
+        char warning[512]; /* the last actions_send() warning, "" when none */
 };
 
 static void fixture_init(struct fixture *fx, const struct act *acts, size_t n, bool resume)
@@ -177,7 +182,7 @@ static void fixture_init(struct fixture *fx, const struct act *acts, size_t n, b
                                           &(struct breaker_trip){ .instance = "canary-1",
                                                                   .rule = "heap-pressure",
                                                                   .t_ms = 5000 },
-                                          1795400225, fx->pa, n),
+                                          1795400225, fx->pa, n, "r1"),
                          0);
         if (resume) { /* a restart found the first action in progress */
                 fx->s->actions[0].attempts = 1;
@@ -217,7 +222,8 @@ static void record(struct fixture *fx, const struct actions_outcome *o)
                 actions_defer(fx->a, fx->now + 1000);
                 return;
         }
-        actions_send(fx->a, fx->now);
+        if (actions_send(fx->a, fx->now, fx->warning, sizeof(fx->warning)) == 0)
+                fx->warning[0] = '\0';
 }
 
 /*
@@ -316,7 +322,7 @@ static void test_envelope_manual(void **ctx)
         snprintf(t.text, sizeof(t.text), "on-call: \"leak\" in v2");
         assert_non_null(mkdtemp(dir));
         assert_int_equal(state_new("v1.0.1-a", &s), 0);
-        assert_int_equal(state_begin_trip(s, &t, 1795400225, NULL, 0), 0);
+        assert_int_equal(state_begin_trip(s, &t, 1795400225, NULL, 0, "r1"), 0);
         assert_int_equal(state_save(dir, s), 0);
         assert_int_equal(state_load(dir, "v1.0.1-a", &back, NULL), 0);
         assert_string_equal(back->trip.text, t.text);
@@ -351,7 +357,7 @@ static void test_order_and_keys(void **ctx)
         for (size_t i = 0; i < 3; i++) {
                 char key[STATE_KEY_MAX + 1];
 
-                snprintf(key, sizeof(key), "%s-%s", fx.s->trip.id, fx.pa[i].name);
+                snprintf(key, sizeof(key), "v1.0.1-a:r1:0:%s", fx.pa[i].name);
                 assert_int_equal(hits(i), 1);
                 assert_string_equal(peer.routes[i].key, key);
                 assert_int_equal(fx.s->actions[i].status, STATE_ACTION_DONE);
@@ -476,7 +482,7 @@ static void test_resume_after_restart(void **ctx)
         (void)ctx;
         fixture_init(&fx, acts, 2, true);
         run_at(&fx, 0);
-        snprintf(key, sizeof(key), "%s-cut", fx.s->trip.id);
+        snprintf(key, sizeof(key), "v1.0.1-a:r1:0:cut");
         assert_string_equal(peer.routes[0].key, key);
         assert_int_equal(fx.s->actions[0].attempts, 2);
         assert_int_equal(hits(0), 1);
@@ -635,6 +641,48 @@ static void test_bad_token_fails(void **ctx)
         fixture_done(&fx);
 }
 
+/*
+ * A token_file that cannot be read at send time: the token loaded with the policy goes out,
+ * and actions_send() hands back a warning for the writer to log. One that reads sends its
+ * own, current value.
+ */
+static void test_token_fallback(void **ctx)
+{
+        const struct act acts[] = { { "/cut", { 200 } } };
+        char dir[] = "/tmp/test-actions-XXXXXX", path[64];
+        struct fixture fx;
+        FILE *f;
+
+        (void)ctx;
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/token", dir);
+        fixture_init(&fx, acts, 1, false);
+        fx.pa[0].token_file = path;
+        fx.pa[0].token = (char *)"loaded";
+        run_at(&fx, 0);
+        assert_int_equal(fx.last.kind, ACTIONS_EVENT_DONE);
+        assert_string_equal(peer.routes[0].auth, "Bearer loaded");
+        assert_non_null(strstr(fx.warning, "does not exist"));
+        assert_non_null(strstr(fx.warning, "sending the token read when the policy loaded"));
+        fixture_done(&fx);
+
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fputs("rotated\n", f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(chmod(path, 0600), 0);
+        fixture_init(&fx, acts, 1, false);
+        fx.pa[0].token_file = path;
+        fx.pa[0].token = (char *)"loaded";
+        run_at(&fx, 0);
+        assert_int_equal(fx.last.kind, ACTIONS_EVENT_DONE);
+        assert_string_equal(peer.routes[0].auth, "Bearer rotated");
+        assert_string_equal(fx.warning, "");
+        fixture_done(&fx);
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -655,6 +703,7 @@ int main(void)
                 cmocka_unit_test(test_haproxy_unreachable),
                 cmocka_unit_test(test_state_untouched_without_writer),
                 cmocka_unit_test(test_bad_token_fails),
+                cmocka_unit_test(test_token_fallback),
         };
 
         return cmocka_run_group_tests_name("actions", tests, setup, teardown);

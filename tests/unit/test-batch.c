@@ -304,12 +304,15 @@ static void test_reset_rearms_and_saves(void **state)
         trip(f, 2);
         set_working_set(f, GiB);
         fake_now = T0_MS + 10000;
-        assert_int_equal(batch_reset(f->b, fake_now), 0);
+        assert_int_equal(batch_reset(f->b, fake_now, NULL), 0);
         assert_int_equal(batch_phase(f->b), BREAKER_ARMED);
         s = saved_state(f);
         assert_non_null(s);
         assert_int_equal(s->phase, BREAKER_ARMED);
         assert_false(s->has_trip);
+        /* The next trip must not reuse the first one's keys. */
+        assert_true(s->release.set);
+        assert_int_equal(s->release.generation, 1);
         state_free(s);
         /* The breaker starts over: one breach is not enough to trip again. */
         set_working_set(f, GiB * 19 / 10);

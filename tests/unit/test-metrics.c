@@ -86,7 +86,7 @@ static void figures_without(int drop, struct rules_figures *ret)
         struct rules_input in;
         struct sample s;
 
-        rules_window_init(&w, storage, 4);
+        rules_window_init(&w, storage, 4, 0);
         for (int64_t t = 1000; t <= 1000 + FORECAST_MIN_SPAN_MS; t += 1000) {
                 sample_without(drop, t, &s);
                 rules_point_from_sample(&s, &pt);

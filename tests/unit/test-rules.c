@@ -286,7 +286,7 @@ static void test_instant(void **state)
                         rule.has[c->conds[k].metric] = true;
                         rule.threshold[c->conds[k].metric] = c->conds[k].threshold;
                 }
-                rules_window_init(&w, storage, ELEMENTSOF(storage));
+                rules_window_init(&w, storage, ELEMENTSOF(storage), 0);
                 rules_point_from_sample(&s, &pt);
                 rules_window_push(&w, &pt);
                 rules_input_from_sample(&s, c->fallback_limit, c->has_baseline, c->baseline, &in);
@@ -398,7 +398,7 @@ static void test_window(void **state)
                 int64_t t = 0;
 
                 print_message("case: %s\n", c->name);
-                rules_window_init(&w, storage, c->cap);
+                rules_window_init(&w, storage, c->cap, 0);
                 for (size_t k = 0; k < c->n; k++) {
                         struct rules_point p = {
                                 .t_ms = c->pts[k].t_ms,
@@ -428,7 +428,7 @@ static void test_window_ignores_time_going_back(void **state)
         struct rules_point a = { .t_ms = 5000 }, b = { .t_ms = 1000 };
 
         (void)state;
-        rules_window_init(&w, storage, ELEMENTSOF(storage));
+        rules_window_init(&w, storage, ELEMENTSOF(storage), 0);
         rules_window_push(&w, &a);
         rules_window_push(&w, &b);
         assert_int_equal(w.n, 1);
@@ -467,7 +467,7 @@ static void test_forecast_figure(void **state)
         struct rules_input in = { .has_ws = true, .ws_bytes = 1 };
 
         (void)state;
-        rules_window_init(&w, storage, 4);
+        rules_window_init(&w, storage, 4, 0);
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 struct forecast_view fv = { .state = cases[i].fs };
                 struct policy_rule r = { .name = "r" };

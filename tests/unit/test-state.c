@@ -118,7 +118,7 @@ static struct state *make_tripped(void)
         assert_int_equal(state_new(BATCH, &s), 0);
         assert_int_equal(state_baseline_set(s, "canary-1", 2), 0);
         assert_int_equal(state_baseline_set(s, "canary-2", 0), 0);
-        assert_int_equal(state_begin_trip(s, &reason, 1795400225, policy_actions, 3), 0);
+        assert_int_equal(state_begin_trip(s, &reason, 1795400225, policy_actions, 3, "r1"), 0);
         return s;
 }
 
@@ -237,12 +237,12 @@ static void test_trip_id_and_keys(void **ctx)
         for (size_t i = 0; i < s->n_actions; i++) {
                 char want[STATE_KEY_MAX + 1];
 
-                snprintf(want, sizeof(want), "%s-%s", s->trip.id, action_names[i]);
+                snprintf(want, sizeof(want), BATCH ":r1:0:%s", action_names[i]);
                 assert_string_equal(s->actions[i].key, want);
         }
         /* The trip latches: a second trip is refused and changes nothing. */
         strcpy(ids[0], s->trip.id);
-        assert_int_equal(state_begin_trip(s, &reason, 1, policy_actions, 1), -EBUSY);
+        assert_int_equal(state_begin_trip(s, &reason, 1, policy_actions, 1, "r1"), -EBUSY);
         assert_string_equal(s->trip.id, ids[0]);
         assert_int_equal(s->n_actions, 3);
         state_clear_trip(s);
@@ -545,10 +545,10 @@ static void test_corrupt_same_second(void **ctx)
 }
 
 static const char *const allowed_keys[] = {
-        "version", "batch",     "phase",         "trip",        "id",    "time",       "t_ms",
-        "reason",  "instance",  "rule",          "consecutive", "limit", "conditions", "metric",
-        "value",   "threshold", "oom_baselines", "actions",     "name",  "status",     "attempts",
-        "result",  "key",       "on_failure",
+        "version", "batch",     "phase",         "trip",        "id",     "time",       "t_ms",
+        "reason",  "instance",  "rule",          "consecutive", "limit",  "conditions", "metric",
+        "value",   "threshold", "oom_baselines", "actions",     "name",   "status",     "attempts",
+        "result",  "key",       "on_failure",    "release",     "policy", "generation",
 };
 
 static void check_keys(json_t *j, bool baselines)

@@ -127,3 +127,7 @@ gate_open() { echo go >"/run/obvm/$1.gate"; }
 # (journal_mark CURSOR_FILE saves one), as JSON.
 journal_mark() { journalctl -u oombreaker -n 0 --show-cursor -q | sed -n 's/^-- cursor: //p' >"$1"; }
 journal_since() { journalctl -u oombreaker --after-cursor "$(cat "$1")" -o json -q; }
+
+# journal_batch BATCH: the journal's entries about BATCH, as an operator finds them
+# (`journalctl OOMBREAKER_BATCH=BATCH`), one JSON object a line.
+journal_batch() { journalctl -o json -q --no-pager "OOMBREAKER_BATCH=$1"; }

@@ -3,7 +3,9 @@
 # 2. A real canary: the leaky Go service as a systemd service with MemoryMax=256M, named in a
 # policy by its real cgroup. The leak trips the heap/memory rule; the cut goes to a real HAProxy
 # over its admin socket (reached through the documented SupplementaryGroups=haproxy drop-in), the
-# rollback to the receiver. Read back over the control socket, the state file and /metrics.
+# rollback to the receiver. Read back over the control socket, the state file, /metrics and the
+# real journal: `journalctl -o json OOMBREAKER_BATCH=canary` finds the agent's entries (arming,
+# then the trip with OOMBREAKER_RULE and OOMBREAKER_PHASE, each action with OOMBREAKER_ACTION).
 # The policy samples every 3s, not the demo's 1s: under TCG a scrape of the Go service's /metrics
 # can take more than a second, and a scrape still out at the next tick is cancelled (no GC data).
 source "$(dirname "$0")/lib.sh"
@@ -78,6 +80,14 @@ wait_until 20 phase_is canary armed || fail "canary not armed: $(batch_json cana
 wait_until 20 eval 'batch_json canary | jq -e ".instances[0].limit == 268435456"' ||
 	fail "no sample of the real cgroup: $(batch_json canary)"
 ok "armed on /system.slice/leaky-canary.service: $(batch_json canary | jq -c .instances[0])"
+# The agent's own entries, found by their field, with the unit journald saw them come from.
+armed_entry() {
+	journal_batch canary | jq -se 'map(select(._SYSTEMD_UNIT == "oombreaker.service"
+		and .SYSLOG_IDENTIFIER == "oombreaker" and .OOMBREAKER_PHASE == "armed"
+		and (.MESSAGE | test("canary: armed")))) | length > 0'
+}
+wait_until 20 armed_entry || fail "journalctl OOMBREAKER_BATCH=canary has no arming entry: $(journal_batch canary)"
+ok "journal: $(journal_batch canary | jq -r 'select(.OOMBREAKER_PHASE == "armed") | .MESSAGE' | tail -n 1)"
 
 t0=$EPOCHREALTIME
 curl -sf -X POST http://127.0.0.1:18080/leak >/dev/null || fail "could not start the leak"
@@ -99,6 +109,20 @@ state=$(echo "show servers state app" | socat -t 5 - UNIX-CONNECT:/run/haproxy/a
 [ "$(received_count /rollback 200)" = 1 ] || fail "rollbacks: $(received /rollback)"
 received /rollback | jq -e '.json.batch == "canary"' >/dev/null || fail "rollback body: $(received /rollback)"
 ok "HAProxy has app/canary in maintenance; the receiver got one rollback (200)"
+
+# The trip and both actions in the real journal, each with its fields.
+trip_entries() {
+	journal_batch canary | jq -se 'map(select(._SYSTEMD_UNIT == "oombreaker.service")) as $e
+		| ($e | any(.OOMBREAKER_RULE == "heap-pressure" and .OOMBREAKER_PHASE == "tripped"
+			and .OOMBREAKER_TARGET == "canary"))
+		and ($e | any(.OOMBREAKER_ACTION == "drain"))
+		and ($e | any(.OOMBREAKER_ACTION == "rollback" and (.MESSAGE | test("done"))))
+		and ($e | any(.OOMBREAKER_PHASE == "rolled_back"))
+		and ($e | all(.OOMBREAKER_BATCH == "canary"))'
+}
+wait_until 20 trip_entries || fail "journalctl OOMBREAKER_BATCH=canary lacks the trip or an action: $(journal_batch canary | jq -c '{MESSAGE, OOMBREAKER_RULE, OOMBREAKER_PHASE, OOMBREAKER_ACTION}')"
+journal_batch canary | jq -r '"journal: \(.MESSAGE) [\(to_entries | map(select(.key | startswith("OOMBREAKER_"))) | map("\(.key)=\(.value)") | join(" "))]"'
+ok "journalctl OOMBREAKER_BATCH=canary: the trip (rule, phase, target) and each action's entries"
 
 f=$STATE_DIR/canary.json
 [ "$(stat -c %U:%a "$f")" = oombreaker:600 ] || echo "note: state file is $(stat -c %U:%a "$f")"
