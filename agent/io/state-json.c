@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The state file's JSON form: formatting, strict parsing, and loading from disk. */
+/* The state file's JSON form: formatting, strict parsing, loading from and saving to disk. */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -386,4 +386,22 @@ int state_load(const char *dir, const char *batch, struct state **ret, struct st
         if (r == -EBADMSG)
                 return load_previous(path, batch, ret, why, err);
         return r < 0 ? r : 0;
+}
+
+int state_save(const char *dir, const struct state *s)
+{
+        _cleanup_free_ char *text = NULL;
+        char name[POLICY_NAME_MAX + sizeof(".json")], prev[sizeof(name) + sizeof(".prev")];
+        int r;
+
+        if (!state_name_valid(s->batch))
+                return -EINVAL;
+        r = state_format(s, &text);
+        if (r < 0)
+                return r;
+        if (strlen(text) > STATE_FILE_MAX)
+                return -EFBIG;
+        snprintf(name, sizeof(name), "%s.json", s->batch);
+        snprintf(prev, sizeof(prev), "%s.prev", name);
+        return fileio_write_atomic_keep(dir, name, prev, text, strlen(text), 0640);
 }

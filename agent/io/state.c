@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* One batch's state in memory: its trip, the actions and their attempts, the release of its
+ * keys and the OOM baselines. state-json.c saves and loads it. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -7,7 +9,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "fileio.h"
 #include "state.h"
 #include "util.h"
 
@@ -341,22 +342,4 @@ int state_baseline_get(const struct state *s, const char *instance, uint64_t *re
                         return 0;
                 }
         return -ENOENT;
-}
-
-int state_save(const char *dir, const struct state *s)
-{
-        _cleanup_free_ char *text = NULL;
-        char name[POLICY_NAME_MAX + sizeof(".json")], prev[sizeof(name) + sizeof(".prev")];
-        int r;
-
-        if (!state_name_valid(s->batch))
-                return -EINVAL;
-        r = state_format(s, &text);
-        if (r < 0)
-                return r;
-        if (strlen(text) > STATE_FILE_MAX)
-                return -EFBIG;
-        snprintf(name, sizeof(name), "%s.json", s->batch);
-        snprintf(prev, sizeof(prev), "%s.prev", name);
-        return fileio_write_atomic_keep(dir, name, prev, text, strlen(text), 0640);
 }
