@@ -334,18 +334,3 @@ unsigned policy_rule_consecutive(const struct policy *p, const struct policy_rul
 {
         return r->consecutive > 0 ? r->consecutive : p->consecutive;
 }
-
-uint64_t policy_forecast_window_ms(const struct policy *p, size_t i)
-{
-        if (i < p->n_targets && p->targets[i].forecast_window_ms)
-                return p->targets[i].forecast_window_ms;
-        return p->forecast_window_ms ? p->forecast_window_ms : POLICY_FORECAST_WINDOW_MS;
-}
-
-bool policy_uses_metric(const struct policy *p, enum cond_metric m)
-{
-        for (size_t i = 0; i < p->n_rules; i++)
-                if (p->rules[i].has[m])
-                        return true;
-        return false;
-}

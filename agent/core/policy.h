@@ -211,8 +211,20 @@ unsigned policy_rule_consecutive(const struct policy *p, const struct policy_rul
 #define POLICY_FORECAST_WINDOW_MS 120000 /* forecast_window's default */
 
 /* Target i's forecast window in ms: its own, else the batch's, else the default. i ==
- * p->n_targets asks for the batch's (the batch-scope instance). */
-uint64_t policy_forecast_window_ms(const struct policy *p, size_t i);
+ * p->n_targets asks for the batch's (the batch-scope instance). Inline: policy-check.c uses
+ * it, and policy.c calls policy-check.c. */
+static inline uint64_t policy_forecast_window_ms(const struct policy *p, size_t i)
+{
+        if (i < p->n_targets && p->targets[i].forecast_window_ms)
+                return p->targets[i].forecast_window_ms;
+        return p->forecast_window_ms ? p->forecast_window_ms : POLICY_FORECAST_WINDOW_MS;
+}
 
 /* Whether some rule of p holds condition m. */
-bool policy_uses_metric(const struct policy *p, enum cond_metric m);
+static inline bool policy_uses_metric(const struct policy *p, enum cond_metric m)
+{
+        for (size_t i = 0; i < p->n_rules; i++)
+                if (p->rules[i].has[m])
+                        return true;
+        return false;
+}
