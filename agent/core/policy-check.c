@@ -188,6 +188,9 @@ static void check_forecast(struct policy_parser *ps)
         char iv[32], nd[32];
         int interval_line = 0;
 
+        for (size_t i = 0; i < ps->n_sections; i++) /* set, even if to a bad value */
+                uses |= ps->sections[i].kind == SECTION_RULE &&
+                        parser_key_line(&ps->sections[i], "time_to_limit_below");
         for (size_t i = 0; i < ps->n_sections; i++) {
                 const struct parsed_section *s = &ps->sections[i];
 

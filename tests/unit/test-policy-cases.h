@@ -114,6 +114,11 @@ static const struct policy_case cases[] = {
           .line = 3,
           .fragment = "interval: 1m leaves fewer than 4 samples in forecast_window (2m, the "
                       "default) for time_to_limit_below (set forecast_window = 4m or more)" },
+        { "a bad time_to_limit_below still asks forecast_window for 4 samples",
+          BATCH "interval = 10s\nforecast_window = 30s\n" TARGET
+                "[rule f]\ntime_to_limit_below = soon\n",
+          .line = 4, .fragment = "forecast_window: 30s holds fewer than 4 samples", .line2 = 8,
+          .fragment2 = "time_to_limit_below: \"soon\" is not a duration", .n_errors = 2 },
         { "forecast_window without a forecast rule warns",
           BATCH "forecast_window = 1m\n" TARGET RULE, .line = 3,
           .fragment = "no [rule] uses time_to_limit_below, so it has no effect", .warning = true },
