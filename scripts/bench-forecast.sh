@@ -7,10 +7,10 @@
 # with `oombreaker replay --json`, and prints a Markdown table: for a leak, when each trips, the
 # kernel's OOM kill (the `; oom_kill_t_ms` line of the .ini), the forecast's lead over both, and
 # whether the leak is fast (the ratio threshold to the kill in less than the forecast threshold);
-# for a benign trace, the trips. While the policy lacks time_to_limit_below (an agent built
-# before the rule), the forecast column comes from build/forecast-bench, core/forecast itself.
+# for a benign trace, the trips. Both columns come from the shipped code path: the agent's
+# rules and breaker, through replay.
 #
-#   [FORECAST_BELOW_S=30] scripts/bench-forecast.sh [--check]
+#   [FORECAST_BELOW_S=30] [FORECAST_WINDOW=2m] scripts/bench-forecast.sh [--check]
 #
 # --check: exit 1 unless every leak trips before its OOM kill, every fast leak trips before
 # the ratio rule, and no benign trace trips.
@@ -20,17 +20,21 @@ BUILD=${OOMBREAKER_BINARY_DIR:-build}
 OOMBREAKER=${OOMBREAKER:-$BUILD/oombreaker}
 TRACES=tests/fixtures/traces/real
 BELOW_S=${FORECAST_BELOW_S:-30} # the forecast threshold, seconds
+WINDOW=${FORECAST_WINDOW:-2m}   # forecast_window
 RATIO=0.85
 check=false
 [ "${1:-}" != --check ] || check=true
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-forecast.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# policy REC RULE...: the recorded policy's [batch] and [target] with the given rule lines.
+# policy REC RULE...: the recorded policy's [batch] and [target] with the given rule lines
+# (and forecast_window in [batch] for a forecast rule).
 policy() {
-	local rec=$1
+	local rec=$1 window=
 	shift
-	sed -e '/^\[rule /,$d' -e 's/^dry_run = true$/dry_run = false/' "$rec"
+	case "$*" in *time_to_limit_below*) window="\nforecast_window = $WINDOW" ;; esac
+	sed -e '/^\[rule /,$d' -e 's/^dry_run = true$/dry_run = false/' \
+		-e "s/^\[batch\]\$/[batch]$window/" "$rec"
 	printf '[rule r]\n'
 	printf '%s\n' "$@"
 }
@@ -44,19 +48,10 @@ first_trip() {
 	jq '.trip.t_ms // null' "$tmp/replay.json"
 }
 
-forecast_by_replay() {
-	policy "$1" "time_to_limit_below = ${BELOW_S}s" >"$tmp/probe.ini"
-	"$OOMBREAKER" check "$tmp/probe.ini" >/dev/null 2>&1
-}
-
 # forecast_trip REC TRACE: the forecast rule's first trip (t_ms or null).
 forecast_trip() {
-	if $via_replay; then
-		policy "$1" "time_to_limit_below = ${BELOW_S}s" >"$tmp/f.ini"
-		first_trip "$tmp/f.ini" "$2"
-	else
-		"$BUILD/forecast-bench" --below $((BELOW_S * 1000)) --ratio 2 "$2" | jq '.forecast_trip_ms'
-	fi
+	policy "$1" "time_to_limit_below = ${BELOW_S}s" >"$tmp/f.ini"
+	first_trip "$tmp/f.ini" "$2"
 }
 
 # ratio_cross TRACE: the first tick whose working set is above RATIO of the limit (or null).
@@ -77,11 +72,9 @@ lead() {
 	fi
 }
 
-via_replay=false
-forecast_by_replay "$TRACES/go-leak-2.ini" && via_replay=true
 ok=true
-echo "Forecast: time_to_limit_below = ${BELOW_S}s, forecast_window = 2m; ratio: memory_ratio_above = $RATIO;"
-echo "consecutive = 3, interval 1 s. Forecast trips from $($via_replay && echo "oombreaker replay" || echo "build/forecast-bench (core/forecast)"), ratio trips from oombreaker replay."
+echo "Forecast: time_to_limit_below = ${BELOW_S}s, forecast_window = $WINDOW; ratio: memory_ratio_above = $RATIO;"
+echo "consecutive = 3, interval 1 s. Both from oombreaker replay."
 echo
 echo "| leak trace | forecast trip | ratio trip | kernel OOM kill | lead over ratio | lead over OOM kill | ratio threshold → kill | fast (< ${BELOW_S} s)? |"
 echo "|---|---|---|---|---|---|---|---|"

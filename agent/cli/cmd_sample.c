@@ -332,7 +332,7 @@ static int print_json(const struct run *run)
 {
         for (size_t i = 0; i < run->p->n_targets; i++) {
                 const struct entry *e = &run->e[i];
-                int r = trace_write(stdout, run->p->name, e->target->name, &e->s);
+                int r = trace_write(stdout, run->p->name, e->target->name, &e->s, NULL);
 
                 if (r < 0) {
                         fprintf(stderr, "oombreaker sample: writing target %s: %s\n",

@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,25 @@ static json_t *figure(json_t *in, enum cond_metric m)
         return json_is_number(v) ? v : NULL;
 }
 
+/* " limit in 42s", " at the limit", or why there is no prediction: " limit: warming up". */
+static void print_forecast(json_t *in)
+{
+        json_t *v = figure(in, COND_TIME_TO_LIMIT);
+        const char *state = json_string_value(json_object_get(in, "forecast"));
+        char when[32];
+
+        if (v && json_number_value(v) <= 0) {
+                printf(" at the limit");
+        } else if (v) {
+                /* to the second: the forecast is no more precise than that */
+                metric_format_value(COND_TIME_TO_LIMIT, 1000.0 * round(json_number_value(v) / 1000),
+                                    when, sizeof(when));
+                printf(" limit in %s", when);
+        } else if (state) {
+                printf(" limit: %s", state);
+        }
+}
+
 static void print_instance(json_t *in)
 {
         json_t *st, *v;
@@ -43,6 +63,7 @@ static void print_instance(json_t *in)
         }
         if ((v = figure(in, COND_GC_PER_MINUTE)))
                 printf(" gc/min %.1f", json_number_value(v));
+        print_forecast(in);
         json_array_foreach(json_object_get(in, "streaks"), i, st)
         {
                 printf("%s %s %lld/%lld",

@@ -13,6 +13,8 @@ struct target_state {
         uint64_t oom_baseline;
         bool has_last_gc; /* batch scope: the last GC count seen, for its increments */
         double last_gc;
+        struct forecast *fc;     /* NULL unless a rule uses time_to_limit_below */
+        struct forecast_view fv; /* this tick's */
 };
 
 struct pair_state {
@@ -38,7 +40,12 @@ struct breaker {
         struct rules_point *storage; /* (n_targets + 1) windows of cap points */
         struct rules_window batch_window;
         struct rules_figures batch_figures;
-        double batch_gc;          /* sum of the targets' GC increments since arming */
+        double batch_gc; /* sum of the targets' GC increments since arming */
+        /* Only with a time_to_limit_below rule (~2 KiB each): one per target, then the
+         * batch scope's sum; NULL otherwise. */
+        struct forecast *forecasts;
+        struct forecast *batch_fc;
+        struct forecast_view batch_fv;
         struct pair_state *pairs; /* n_inst * n_rules, instance-major */
         enum breaker_phase phase;
         bool has_trip;

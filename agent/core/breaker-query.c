@@ -108,6 +108,14 @@ const struct rules_figures *breaker_target_figures(const struct breaker *b, size
                 return NULL;
         return &b->targets[target].figures;
 }
+
+const struct forecast_view *breaker_target_forecast(const struct breaker *b, size_t target)
+{
+        if (target >= b->p->n_targets || !b->targets[target].fc)
+                return NULL;
+        return &b->targets[target].fv;
+}
+
 const char *breaker_instance_name(const struct breaker *b, size_t instance)
 {
         if (instance >= b->n_inst)

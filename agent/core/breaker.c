@@ -60,13 +60,19 @@ int breaker_new(const struct policy *p, size_t window_cap, struct breaker **ret)
         b->storage = cap ? calloc((p->n_targets + 1) * cap, sizeof(*b->storage)) : NULL;
         b->pairs = calloc(n_pairs, sizeof(*b->pairs));
         b->tv = calloc(n_pairs + 1, sizeof(*b->tv));
-        if (!b->targets || (cap && !b->storage) || !b->pairs || !b->tv) {
+        if (policy_uses_metric(p, COND_TIME_TO_LIMIT))
+                b->forecasts = calloc(p->n_targets + 1, sizeof(*b->forecasts));
+        if (!b->targets || (cap && !b->storage) || !b->pairs || !b->tv ||
+            (!b->forecasts && policy_uses_metric(p, COND_TIME_TO_LIMIT))) {
                 breaker_free(b);
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < p->n_targets; i++)
+        for (size_t i = 0; i < p->n_targets; i++) {
                 rules_window_init(&b->targets[i].window, cap ? b->storage + i * cap : NULL, cap,
                                   min_span);
+                b->targets[i].fc = b->forecasts ? &b->forecasts[i] : NULL;
+        }
+        b->batch_fc = b->forecasts ? &b->forecasts[p->n_targets] : NULL;
         rules_window_init(&b->batch_window, cap ? b->storage + p->n_targets * cap : NULL, cap,
                           min_span);
         *ret = b;
@@ -81,6 +87,7 @@ struct breaker *breaker_free(struct breaker *b)
         free(b->storage);
         free(b->pairs);
         free(b->tv);
+        free(b->forecasts);
         free(b);
         return NULL;
 }
@@ -92,9 +99,9 @@ static unsigned rule_limit(const struct policy *p, const struct policy_rule *r)
         return n ? n : 1;
 }
 
-static void target_update(struct breaker *b, struct target_state *ts, int64_t t_ms,
-                          const struct sample *s, uint64_t fallback_limit)
+static void target_update(struct breaker *b, size_t i, int64_t t_ms, const struct sample *s)
 {
+        struct target_state *ts = &b->targets[i];
         struct rules_point pt;
 
         ts->input = (struct rules_input){ 0 };
@@ -103,8 +110,8 @@ static void target_update(struct breaker *b, struct target_state *ts, int64_t t_
                         ts->has_oom_baseline = true;
                         ts->oom_baseline = s->memory.oom_kill;
                 }
-                rules_input_from_sample(s, fallback_limit, ts->has_oom_baseline, ts->oom_baseline,
-                                        &ts->input);
+                rules_input_from_sample(s, b->p->targets[i].memory_limit_bytes,
+                                        ts->has_oom_baseline, ts->oom_baseline, &ts->input);
                 rules_point_from_sample(s, &pt);
                 pt.t_ms = t_ms;
                 rules_window_push(&ts->window, &pt);
@@ -117,7 +124,11 @@ static void target_update(struct breaker *b, struct target_state *ts, int64_t t_
                 ts->has_last_gc = true;
                 ts->last_gc = g;
         }
-        rules_figures_compute(&ts->input, &ts->window, t_ms, &ts->figures);
+        if (ts->fc)
+                forecast_tick(ts->fc, t_ms, ts->input.has_ws, ts->input.ws_bytes,
+                              ts->input.has_limit, ts->input.limit_bytes,
+                              policy_forecast_window_ms(b->p, i), &ts->fv);
+        rules_figures_compute(&ts->input, &ts->window, ts->fc ? &ts->fv : NULL, t_ms, &ts->figures);
 }
 
 static void input_add(struct rules_input *sum, const struct rules_input *in)
@@ -158,7 +169,12 @@ static void batch_update(struct breaker *b, int64_t t_ms, const struct sample *c
         pt.has_ws = sum.has_ws;
         pt.ws_bytes = sum.ws_bytes;
         rules_window_push(&b->batch_window, &pt);
-        rules_figures_compute(&sum, &b->batch_window, t_ms, &b->batch_figures);
+        if (b->batch_fc)
+                forecast_tick(b->batch_fc, t_ms, sum.has_ws, sum.ws_bytes, sum.has_limit,
+                              sum.limit_bytes, policy_forecast_window_ms(b->p, b->p->n_targets),
+                              &b->batch_fv);
+        rules_figures_compute(&sum, &b->batch_window, b->batch_fc ? &b->batch_fv : NULL, t_ms,
+                              &b->batch_figures);
 }
 
 static void trip_fill(const struct breaker *b, long pair, int64_t t_ms, bool dry_run,
@@ -218,7 +234,9 @@ static void pair_step(struct breaker *b, long idx, const struct rules_figures *f
         rules_evaluate(r, f, &ps->last);
         ps->evaluated = true;
         if (ps->last.outcome == RULES_NO_DATA) {
-                if (ps->no_data < UINT_MAX)
+                /* A forecast warming up is expected, not a sampling error: not toward max_errors.
+                 */
+                if (!ps->last.warming_up && ps->no_data < UINT_MAX)
                         ps->no_data++;
         } else {
                 if (ps->last.outcome == RULES_BREACH) {
@@ -296,8 +314,7 @@ int breaker_step(struct breaker *b, int64_t t_ms, const struct sample *const *sa
         if (!phase_evaluates(b->phase))
                 return 0;
         for (size_t i = 0; i < p->n_targets; i++)
-                target_update(b, &b->targets[i], t_ms, samples[i],
-                              p->targets[i].memory_limit_bytes);
+                target_update(b, i, t_ms, samples[i]);
         if (p->scope == POLICY_SCOPE_BATCH)
                 batch_update(b, t_ms, samples);
         for (size_t inst = 0; inst < b->n_inst; inst++) {
@@ -321,7 +338,11 @@ void breaker_reset(struct breaker *b)
                 ts->input = (struct rules_input){ 0 };
                 ts->figures = (struct rules_figures){ 0 };
                 ts->has_oom_baseline = ts->has_last_gc = false;
+                ts->fv = (struct forecast_view){ 0 };
         }
+        for (size_t i = 0; b->forecasts && i <= b->p->n_targets; i++)
+                forecast_reset(&b->forecasts[i]);
+        b->batch_fv = (struct forecast_view){ 0 };
         rules_window_clear(&b->batch_window);
         b->batch_figures = (struct rules_figures){ 0 };
         b->batch_gc = 0;

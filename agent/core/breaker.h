@@ -8,8 +8,8 @@
  *
  * Per tick the caller passes every target's sample (or NULL) to breaker_step() and gets
  * the transitions back. A breach increments a streak, a pass resets it, no-data holds it
- * and counts toward max_errors. The first streak to reach its rule's consecutive trips
- * the batch, and the trip latches until breaker_reset().
+ * and counts toward max_errors (except a forecast warming up, which is expected). The first streak
+ * to reach its rule's consecutive trips the batch, and the trip latches until breaker_reset().
  *
  * Dry run (the batch's dry_run, or the rule's): reaching the limit is reported as a
  * transition to "tripped" flagged dry_run ("would trip"), once per streak; the phase is
@@ -26,6 +26,9 @@
  * GC counts are summed as a counter that advances by each target's own increments (so one
  * target's restart is that target's counter reset, not a drop of the sum), and PSI is the
  * highest target's. A figure is no-data when any target lacks it.
+ *
+ * time_to_limit_below: each target keeps a struct forecast of its working set (and batch
+ * scope one of the sum), allocated by breaker_new() only when a rule uses it.
  */
 
 #include <stdbool.h>
@@ -182,3 +185,6 @@ const struct rules_result *breaker_last_result(const struct breaker *b, size_t i
                                                size_t rule);
 /* Target i's own figures at the last tick, in either scope (for status and metrics). */
 const struct rules_figures *breaker_target_figures(const struct breaker *b, size_t target);
+/* Target i's own forecast at the last tick, in either scope (for status and the trace);
+ * NULL when no rule uses time_to_limit_below, or out of range. */
+const struct forecast_view *breaker_target_forecast(const struct breaker *b, size_t target);

@@ -123,3 +123,36 @@ int forecast_predict(const struct forecast *f, int64_t now_ms, uint64_t limit_by
         ret->time_to_limit_ms = whole_ms > recent_ms ? whole_ms : recent_ms;
         return 0;
 }
+
+const char *forecast_state_to_string(enum forecast_state s)
+{
+        static const char *const names[_FORECAST_STATE_MAX] = {
+                [FORECAST_NO_DATA] = "no data",       [FORECAST_NO_LIMIT] = "no limit",
+                [FORECAST_WARMING_UP] = "warming up", [FORECAST_NOT_RISING] = "not rising",
+                [FORECAST_RISING] = "rising",
+        };
+
+        return (unsigned)s < _FORECAST_STATE_MAX ? names[s] : NULL;
+}
+
+void forecast_tick(struct forecast *f, int64_t t_ms, bool has_ws, uint64_t ws_bytes, bool has_limit,
+                   uint64_t limit_bytes, uint64_t window_ms, struct forecast_view *ret)
+{
+        struct forecast_view v = { .state = FORECAST_NO_DATA };
+        int r;
+
+        /* Old samples never stand in for today's: without a working set now, no figure. */
+        if (has_ws)
+                (void)forecast_add(f, t_ms, ws_bytes, window_ms);
+        v.n = f->n;
+        if (has_ws && !has_limit)
+                v.state = FORECAST_NO_LIMIT;
+        if (has_ws && has_limit) {
+                v.limit_bytes = limit_bytes;
+                r = forecast_predict(f, t_ms, limit_bytes, &v.prediction);
+                v.state = r == 0         ? FORECAST_RISING
+                          : r == -ERANGE ? FORECAST_NOT_RISING
+                                         : FORECAST_WARMING_UP;
+        }
+        *ret = v;
+}

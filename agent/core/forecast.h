@@ -92,3 +92,31 @@ struct forecast_prediction {
  */
 int forecast_predict(const struct forecast *f, int64_t now_ms, uint64_t limit_bytes,
                      struct forecast_prediction *ret);
+
+/* What one tick's forecast says, and why it says nothing. */
+enum forecast_state {
+        FORECAST_NO_DATA,    /* no working set this tick */
+        FORECAST_NO_LIMIT,   /* no limit: the cgroup has none and memory_limit is unset */
+        FORECAST_WARMING_UP, /* too few samples, or too short a span */
+        FORECAST_NOT_RISING, /* flat or falling: never reaches the limit */
+        FORECAST_RISING,     /* prediction.time_to_limit_ms holds the time */
+        _FORECAST_STATE_MAX,
+};
+
+/* One tick's forecast of one instance: the rule's figure, status and the trace show it. */
+struct forecast_view {
+        enum forecast_state state;
+        size_t n;                              /* samples in the window */
+        uint64_t limit_bytes;                  /* the limit it predicts against (NO_LIMIT: 0) */
+        struct forecast_prediction prediction; /* fits: NOT_RISING and RISING; time: RISING */
+};
+
+/* "no data", "no limit", "warming up", "not rising", "rising"; NULL if out of range. */
+const char *forecast_state_to_string(enum forecast_state s);
+
+/*
+ * One tick at t_ms: adds the working set when has_ws (forecast_add() over window_ms), then
+ * predicts against limit_bytes when has_limit. Fills *ret.
+ */
+void forecast_tick(struct forecast *f, int64_t t_ms, bool has_ws, uint64_t ws_bytes, bool has_limit,
+                   uint64_t limit_bytes, uint64_t window_ms, struct forecast_view *ret);

@@ -81,12 +81,19 @@ const struct metric_input_def *metric_input_get(enum metric_input i)
 
 bool metric_breaches(enum cond_metric m, double value, double threshold)
 {
-        return defs[m].cmp == METRIC_AT_LEAST ? value >= threshold : value > threshold;
+        switch (defs[m].cmp) {
+        case METRIC_AT_LEAST:
+                return value >= threshold;
+        case METRIC_BELOW: /* <= 0 is at or past the line's crossing, not a coming one */
+                return value > 0 && value < threshold;
+        default:
+                return value > threshold;
+        }
 }
 
 const char *metric_cmp_op(enum cond_metric m)
 {
-        return defs[m].cmp == METRIC_AT_LEAST ? ">=" : ">";
+        return defs[m].cmp == METRIC_AT_LEAST ? ">=" : defs[m].cmp == METRIC_BELOW ? "<" : ">";
 }
 
 const char *cond_metric_to_string(enum cond_metric m)
@@ -104,6 +111,10 @@ void metric_format_value(enum cond_metric m, double v, char *buf, size_t size)
         const struct metric_def *d = metric_get(m);
         bool bytes = d && (d->unit == METRIC_UNIT_BYTES || d->unit == METRIC_UNIT_BYTES_PER_MINUTE);
 
+        if (d && d->unit == METRIC_UNIT_MS && v >= 0 && v < 1e15) {
+                units_format_duration((uint64_t)v, buf, size);
+                return;
+        }
         if (!bytes || !(v >= 0) || v >= 18446744073709551616.0) {
                 snprintf(buf, size, "%.4g", v);
                 return;

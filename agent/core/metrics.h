@@ -48,6 +48,7 @@ enum metric_unit {
         METRIC_UNIT_PER_MINUTE,       /* events per minute */
         METRIC_UNIT_COUNT,            /* a whole number of events */
         METRIC_UNIT_PERCENT,          /* 0..100 */
+        METRIC_UNIT_MS,               /* milliseconds (a duration) */
         _METRIC_UNIT_MAX,
 };
 
@@ -61,6 +62,7 @@ enum metric_source {
 enum metric_cmp {
         METRIC_ABOVE,    /* breaches when the value is > the threshold */
         METRIC_AT_LEAST, /* breaches when the value is >= the threshold */
+        METRIC_BELOW,    /* breaches when the value is > 0 and < the threshold */
         _METRIC_CMP_MAX,
 };
 
@@ -106,12 +108,12 @@ const struct metric_input_def *metric_input_get(enum metric_input i);
 /* Whether value breaches threshold under m's comparison. */
 bool metric_breaches(enum cond_metric m, double value, double threshold);
 
-/* ">" or ">=", as messages print m's comparison. */
+/* ">", ">=" or "<", as messages print m's comparison. */
 const char *metric_cmp_op(enum cond_metric m);
 
 /*
  * Formats a value of metric m for people, in its unit: "51.5 MiB", "12 MiB/min", "0.92",
- * "3". Writes at most size bytes to buf, NUL-terminated.
+ * "3", "42s". Writes at most size bytes to buf, NUL-terminated.
  */
 void metric_format_value(enum cond_metric m, double v, char *buf, size_t size);
 

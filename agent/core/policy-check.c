@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Checks that need the whole policy file: required keys, sections, cross-references. */
+#include <inttypes.h>
 #include <string.h>
 
+#include "forecast.h"
 #include "policy-keys.h"
+#include "units.h"
 #include "util.h"
 
 static bool key_bad(const struct parsed_section *s, const char *key)
@@ -173,6 +176,77 @@ static void check_runtime_sources(struct policy_parser *ps)
         }
 }
 
+/*
+ * A forecast window set in section s (the batch's, or a target's): it must hold at least
+ * FORECAST_MIN_SAMPLES samples at the batch's interval, with one to spare for a late tick.
+ * Without a time_to_limit_below rule it does nothing, which is worth a warning.
+ */
+static void check_forecast_window(struct policy_parser *ps, const struct parsed_section *s,
+                                  uint64_t window_ms, bool uses)
+{
+        uint64_t interval = ps->p->interval_ms, need = FORECAST_MIN_SAMPLES * interval;
+        int line = parser_key_line(s, "forecast_window");
+        char w[32], iv[32], nd[32];
+
+        if (!line || key_bad(s, "forecast_window"))
+                return;
+        if (!uses) {
+                parser_diag(ps, line, true,
+                            "forecast_window: no [rule] uses time_to_limit_below, so it has no "
+                            "effect (add one, or remove the key)");
+                return;
+        }
+        units_format_duration(window_ms, w, sizeof(w));
+        units_format_duration(interval, iv, sizeof(iv));
+        units_format_duration(need, nd, sizeof(nd));
+        if (window_ms < need)
+                parser_diag(ps, line, false,
+                            "forecast_window: %s holds fewer than %d samples at interval = %s "
+                            "(use forecast_window = %s or more, or a shorter interval)",
+                            w, FORECAST_MIN_SAMPLES, iv, nd);
+        else if (window_ms / interval + 1 > FORECAST_SAMPLES_MAX)
+                parser_diag(ps, line, true,
+                            "forecast_window: %s at interval = %s is %" PRIu64 " samples; the "
+                            "forecast keeps the newest %d (use a longer interval to see the "
+                            "whole window)",
+                            w, iv, window_ms / interval + 1, FORECAST_SAMPLES_MAX);
+}
+
+/* The forecast windows: each one set, and the default where a forecast rule relies on it. */
+static void check_forecast(struct policy_parser *ps)
+{
+        const struct policy *p = ps->p;
+        bool uses = policy_uses_metric(p, COND_TIME_TO_LIMIT), defaulted = false;
+        char iv[32], nd[32];
+        int interval_line = 0;
+
+        for (size_t i = 0; i < ps->n_sections; i++) /* set, even if to a bad value */
+                uses |= ps->sections[i].kind == SECTION_RULE &&
+                        parser_key_line(&ps->sections[i], "time_to_limit_below");
+        for (size_t i = 0; i < ps->n_sections; i++) {
+                const struct parsed_section *s = &ps->sections[i];
+
+                if (s->kind == SECTION_BATCH) {
+                        interval_line =
+                                key_bad(s, "interval") ? -1 : parser_key_line(s, "interval");
+                        check_forecast_window(ps, s, policy_forecast_window_ms(p, p->n_targets),
+                                              uses);
+                } else if (s->kind == SECTION_TARGET) {
+                        check_forecast_window(ps, s, policy_forecast_window_ms(p, s->index), uses);
+                        defaulted |= !p->targets[s->index].forecast_window_ms;
+                }
+        }
+        if (!uses || !defaulted || p->forecast_window_ms || interval_line <= 0 ||
+            POLICY_FORECAST_WINDOW_MS >= FORECAST_MIN_SAMPLES * p->interval_ms)
+                return;
+        units_format_duration(p->interval_ms, iv, sizeof(iv));
+        units_format_duration(FORECAST_MIN_SAMPLES * p->interval_ms, nd, sizeof(nd));
+        parser_diag(ps, interval_line, false,
+                    "interval: %s leaves fewer than %d samples in forecast_window (2m, the "
+                    "default) for time_to_limit_below (set forecast_window = %s or more)",
+                    iv, FORECAST_MIN_SAMPLES, nd);
+}
+
 void policy_check_all(struct policy_parser *ps)
 {
         static void (*const checks[_SECTION_KIND_MAX])(struct policy_parser *,
@@ -198,4 +272,5 @@ void policy_check_all(struct policy_parser *ps)
         if (ps->p->n_rules == 0)
                 parser_diag(ps, 0, false, "no [rule NAME] section (at least one is required)");
         check_runtime_sources(ps);
+        check_forecast(ps);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "policy-internal.h"
+#include "forecast.h"
 #include "metrics.h"
 #include "policy-keys.h"
 #include "units.h"
@@ -38,6 +39,7 @@ static const struct key_def batch_keys[] = {
         { "max_errors", V_UINT, BATCH(max_errors), 1, 1000 },
         { "dry_run", V_BOOL, BATCH(dry_run) },
         { "release", V_NAME, BATCH(release) },
+        { "forecast_window", V_DURATION, BATCH(forecast_window_ms), FORECAST_MIN_SPAN_MS, 3600000 },
         { NULL },
 };
 
@@ -55,15 +57,18 @@ static const struct key_def target_keys[] = {
         { "prometheus", V_URL, TARGET(prometheus) },
         { "promql", V_TEXT, TARGET(promql) },
         { "promql_limit", V_TEXT, TARGET(promql_limit) },
+        { "forecast_window", V_DURATION, TARGET(forecast_window_ms), FORECAST_MIN_SPAN_MS,
+          3600000 },
         { NULL },
 };
 
 /* A condition's value syntax follows its unit in the registry. */
-#define COND_KIND(unit)                                 \
-        ((unit) == METRIC_UNIT_RATIO        ? V_RATIO   \
-         : (unit) == METRIC_UNIT_PER_MINUTE ? V_NUMBER  \
-         : (unit) == METRIC_UNIT_COUNT      ? V_UINT    \
-         : (unit) == METRIC_UNIT_PERCENT    ? V_PERCENT \
+#define COND_KIND(unit)                                  \
+        ((unit) == METRIC_UNIT_RATIO        ? V_RATIO    \
+         : (unit) == METRIC_UNIT_PER_MINUTE ? V_NUMBER   \
+         : (unit) == METRIC_UNIT_COUNT      ? V_UINT     \
+         : (unit) == METRIC_UNIT_PERCENT    ? V_PERCENT  \
+         : (unit) == METRIC_UNIT_MS         ? V_DURATION \
                                             : V_SIZE)
 
 /* Conditions come from the metric registry; their offset is the enum cond_metric. */

@@ -83,6 +83,7 @@ struct policy_target {
         char *prometheus;   /* promql: the server's base URL */
         char *promql;       /* promql: the working set in bytes, one sample */
         char *promql_limit; /* promql: the limit in bytes; NULL = memory_limit */
+        uint64_t forecast_window_ms; /* time_to_limit_below's window; 0 = the batch's */
 };
 
 struct policy_rule {
@@ -132,6 +133,7 @@ struct policy {
         enum policy_scope scope;  /* default instance */
         unsigned max_errors;      /* default 4 */
         bool dry_run;
+        uint64_t forecast_window_ms; /* time_to_limit_below's window; 0 = the default (2m) */
         struct policy_target *targets;
         size_t n_targets;
         struct policy_rule *rules;
@@ -216,3 +218,24 @@ const char *policy_scope_to_string(enum policy_scope s);
 
 /* Effective consecutive count of a rule (its own, else the batch's). */
 unsigned policy_rule_consecutive(const struct policy *p, const struct policy_rule *r);
+
+#define POLICY_FORECAST_WINDOW_MS 120000 /* forecast_window's default */
+
+/* Target i's forecast window in ms: its own, else the batch's, else the default. i ==
+ * p->n_targets asks for the batch's (the batch-scope instance). Inline: policy-check.c uses
+ * it, and policy.c calls policy-check.c. */
+static inline uint64_t policy_forecast_window_ms(const struct policy *p, size_t i)
+{
+        if (i < p->n_targets && p->targets[i].forecast_window_ms)
+                return p->targets[i].forecast_window_ms;
+        return p->forecast_window_ms ? p->forecast_window_ms : POLICY_FORECAST_WINDOW_MS;
+}
+
+/* Whether some rule of p holds condition m. */
+static inline bool policy_uses_metric(const struct policy *p, enum cond_metric m)
+{
+        for (size_t i = 0; i < p->n_rules; i++)
+                if (p->rules[i].has[m])
+                        return true;
+        return false;
+}

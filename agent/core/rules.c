@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <assert.h>
+#include <math.h>
 #include <string.h>
 
 #include "rules.h"
@@ -152,8 +153,8 @@ static void set(struct rules_figures *f, enum cond_metric m, bool has, double v)
         f->value[m] = has ? v : 0;
 }
 
-void rules_figures_compute(const struct rules_input *in, const struct rules_window *w, int64_t t_ms,
-                           struct rules_figures *ret)
+void rules_figures_compute(const struct rules_input *in, const struct rules_window *w,
+                           const struct forecast_view *fc, int64_t t_ms, struct rules_figures *ret)
 {
         struct rules_figures f = { 0 };
         double growth = 0, gc = 0;
@@ -170,6 +171,11 @@ void rules_figures_compute(const struct rules_input *in, const struct rules_wind
         set(&f, COND_OOM_KILLS, in->has_oom_kills, (double)in->oom_kills);
         set(&f, COND_PSI_SOME, in->has_psi_some, in->psi_some_avg10_pct);
         set(&f, COND_PSI_FULL, in->has_psi_full, in->psi_full_avg10_pct);
+        if (fc && fc->state == FORECAST_RISING)
+                set(&f, COND_TIME_TO_LIMIT, true, (double)fc->prediction.time_to_limit_ms);
+        else if (fc && fc->state == FORECAST_NOT_RISING)
+                set(&f, COND_TIME_TO_LIMIT, true, INFINITY);
+        f.warming_up[COND_TIME_TO_LIMIT] = fc && fc->state == FORECAST_WARMING_UP;
         *ret = f;
 }
 
@@ -177,7 +183,7 @@ void rules_evaluate(const struct policy_rule *r, const struct rules_figures *f,
                     struct rules_result *ret)
 {
         struct rules_result res = { .outcome = RULES_BREACH };
-        bool any_false = false, any_missing = false;
+        bool any_false = false, any_missing = false, any_warming = false;
 
         for (int m = 0; m < _COND_MAX; m++) {
                 struct rules_cond *c;
@@ -190,7 +196,8 @@ void rules_evaluate(const struct policy_rule *r, const struct rules_figures *f,
                 c->has_value = f->has[m];
                 c->value = f->value[m];
                 if (!c->has_value) {
-                        any_missing = true;
+                        any_warming |= f->warming_up[m];
+                        any_missing |= !f->warming_up[m];
                         continue;
                 }
                 c->holds = metric_breaches(c->metric, c->value, c->threshold);
@@ -198,7 +205,8 @@ void rules_evaluate(const struct policy_rule *r, const struct rules_figures *f,
         }
         if (any_false || res.n_conds == 0)
                 res.outcome = RULES_PASS;
-        else if (any_missing)
+        else if (any_missing || any_warming)
                 res.outcome = RULES_NO_DATA;
+        res.warming_up = res.outcome == RULES_NO_DATA && !any_missing;
         *ret = res;
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "forecast.h"
 #include "policy.h"
 #include "sample.h"
 
@@ -73,10 +74,12 @@ struct rules_input {
         double psi_full_avg10_pct;
 };
 
-/* One value per condition metric (units as in enum cond_metric); has[m] false = no-data. */
+/* One value per condition metric (units as in enum cond_metric); has[m] false = no-data.
+ * warming_up[m]: its no-data is a window still filling (the forecast), not a missing input. */
 struct rules_figures {
         bool has[_COND_MAX];
         double value[_COND_MAX];
+        bool warming_up[_COND_MAX];
 };
 
 struct rules_cond {
@@ -89,7 +92,8 @@ struct rules_cond {
 
 struct rules_result {
         enum rules_outcome outcome;
-        size_t n_conds; /* conditions of the rule, in enum cond_metric order */
+        bool warming_up; /* no-data only because figures are warming up: not a sampling error */
+        size_t n_conds;  /* conditions of the rule, in enum cond_metric order */
         struct rules_cond conds[_COND_MAX];
 };
 
@@ -131,13 +135,17 @@ void rules_point_from_sample(const struct sample *s, struct rules_point *ret);
  * this tick's point). Per-minute figures need two points in (t - 60 s, t], the newest at
  * t_ms itself and the oldest at least w->min_span_ms before it: a figure whose input is
  * missing now is no-data, not a stale value.
+ * fc is this tick's forecast (NULL when the batch has no time_to_limit_below rule): the
+ * time to the limit when rising, +infinity when flat or falling (never: a pass), no-data
+ * otherwise (warming up, no limit, no working set).
  */
-void rules_figures_compute(const struct rules_input *in, const struct rules_window *w, int64_t t_ms,
-                           struct rules_figures *ret);
+void rules_figures_compute(const struct rules_input *in, const struct rules_window *w,
+                           const struct forecast_view *fc, int64_t t_ms, struct rules_figures *ret);
 
 /*
  * Evaluates rule r over figures f: each condition's value against its threshold ("above"
- * is strict >, oom_kills_at_least is >=). A rule without conditions passes.
+ * is strict >, oom_kills_at_least is >=, time_to_limit_below is > 0 and <). A rule without
+ * conditions passes. A no-data outcome whose only missing figures are warming up says so.
  */
 void rules_evaluate(const struct policy_rule *r, const struct rules_figures *f,
                     struct rules_result *ret);

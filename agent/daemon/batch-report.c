@@ -17,10 +17,21 @@ static void add_figures(const struct batch *b, size_t i, json_t *o)
         const struct rules_figures *f = breaker_target_figures(b->br, i);
         const struct sample *s = &b->t[i].last;
 
+        const struct forecast_view *fv = breaker_target_forecast(b->br, i);
+
         for (int m = 0; f && m < _COND_MAX; m++)
-                if (f->has[m])
+                if (f->has[m] && m != COND_TIME_TO_LIMIT) /* below: null has a meaning there */
                         json_object_set_new(o, metric_get(m)->status_key,
                                             json_number_of(f->value[m]));
+        if (fv) {
+                json_object_set_new(
+                        o, metric_get(COND_TIME_TO_LIMIT)->status_key,
+                        fv->state == FORECAST_RISING
+                                ? json_integer((json_int_t)fv->prediction.time_to_limit_ms)
+                                : json_null());
+                json_object_set_new(o, "forecast",
+                                    json_string(forecast_state_to_string(fv->state)));
+        }
         if (s->memory.has_max && !s->memory.max_unlimited)
                 json_object_set_new(o, "limit", json_integer((json_int_t)s->memory.max_bytes));
         else if (b->p->targets[i].memory_limit_bytes)

@@ -306,10 +306,12 @@ void batch_tick_took(struct batch *b, double seconds)
         tick_stats_record(&b->ticks, seconds);
 }
 
-static void write_trace(struct batch *b)
+/* One line per target; judged: the breaker evaluated this tick (its forecast is this tick's). */
+static void write_trace(struct batch *b, bool judged)
 {
         for (size_t i = 0; b->env->trace && i < b->n_t; i++)
-                if (trace_write(b->env->trace, b->p->name, target_name(&b->t[i]), &b->t[i].cur) < 0)
+                if (trace_write(b->env->trace, b->p->name, target_name(&b->t[i]), &b->t[i].cur,
+                                judged ? breaker_target_forecast(b->br, i) : NULL) < 0)
                         batch_log(LOG_LEVEL_WARNING, b, "batch %s: cannot write the trace line",
                                   b->p->name);
         if (b->env->trace)
@@ -442,12 +444,13 @@ static void evaluate(struct batch *b)
         size_t n;
 
         b->collecting = false;
-        write_trace(b);
         for (size_t i = 0; i < b->n_t; i++) {
                 samples[i] = &b->t[i].cur;
                 b->t[i].last = b->t[i].cur;
         }
         breaker_step(b->br, b->tick_t_ms, samples, b->n_t);
+        /* After the step: a line carries the forecast the rule saw (none once latched). */
+        write_trace(b, !breaker_phase_latched(before) && before != BREAKER_PROMOTED);
         if (log_enabled(LOG_LEVEL_DEBUG))
                 log_tick(b);
         tr = breaker_transitions(b->br, &n);

@@ -183,8 +183,47 @@ static void put_reason(struct out *o, const char *key, const char *reason)
         put_str(o, text);
 }
 
+static void put_fit(struct out *o, const char *key, const struct forecast_fit *fit)
+{
+        puts_(o, ",\"");
+        puts_(o, key);
+        puts_(o, "\":{\"n\":");
+        put_u64(o, fit->n);
+        puts_(o, ",\"t0_ms\":");
+        put_i64(o, fit->t0_ms);
+        puts_(o, ",\"intercept\":");
+        put_number(o, fit->intercept_bytes);
+        puts_(o, ",\"slope\":");
+        put_number(o, fit->slope_bytes_per_s);
+        put(o, "}", 1);
+}
+
+/* ,"forecast":{...}: what the rule saw this tick. Replay recomputes it from the samples. */
+static void put_forecast(struct out *o, const struct forecast_view *fc)
+{
+        bool fitted = fc->state == FORECAST_RISING || fc->state == FORECAST_NOT_RISING;
+
+        puts_(o, ",\"forecast\":{\"state\":");
+        put_str(o, forecast_state_to_string(fc->state));
+        puts_(o, ",\"n\":");
+        put_u64(o, fc->n);
+        if (fc->limit_bytes) {
+                puts_(o, ",\"limit\":");
+                put_u64(o, fc->limit_bytes);
+        }
+        if (fitted) {
+                put_fit(o, "window", &fc->prediction.window);
+                put_fit(o, "recent", &fc->prediction.recent);
+        }
+        if (fc->state == FORECAST_RISING) {
+                puts_(o, ",\"time_to_limit_ms\":");
+                put_i64(o, fc->prediction.time_to_limit_ms);
+        }
+        put(o, "}", 1);
+}
+
 int trace_format(char *buf, size_t size, const char *batch, const char *instance,
-                 const struct sample *s)
+                 const struct sample *s, const struct forecast_view *fc)
 {
         struct out o = { .buf = buf, .size = size };
 
@@ -198,6 +237,8 @@ int trace_format(char *buf, size_t size, const char *batch, const char *instance
         put_section(&o, s, "memory");
         puts_(&o, ",\"runtime\":");
         put_section(&o, s, "runtime");
+        if (fc)
+                put_forecast(&o, fc);
         put_reason(&o, "memory_error", s->memory_error);
         put_reason(&o, "runtime_error", s->runtime_error);
         if (s->event)
@@ -209,10 +250,11 @@ int trace_format(char *buf, size_t size, const char *batch, const char *instance
         return (int)o.len;
 }
 
-int trace_write(FILE *f, const char *batch, const char *instance, const struct sample *s)
+int trace_write(FILE *f, const char *batch, const char *instance, const struct sample *s,
+                const struct forecast_view *fc)
 {
         char buf[TRACE_LINE_MAX];
-        int n = trace_format(buf, sizeof(buf), batch, instance, s);
+        int n = trace_format(buf, sizeof(buf), batch, instance, s, fc);
 
         if (n < 0)
                 return n;

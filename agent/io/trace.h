@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "forecast.h"
 #include "policy.h"
 #include "sample.h"
 
@@ -18,19 +19,22 @@
 /*
  * Besides the samples, a line carries "memory_error" and "runtime_error" (strings, only when
  * set): why the cgroup or the scrape gave no data, such as a rejected OpenMetrics body.
- * trace_parse() ignores them: a replay judges the samples alone.
+ * trace_parse() ignores them: a replay judges the samples alone. Likewise "forecast" (when fc
+ * is not NULL): the forecast the rule saw at that tick, which replay recomputes exactly from
+ * the samples (docs/trace.md).
  *
  * Writes one trace object for (batch, instance, s) as a single line ending in '\n' to f.
  * Returns 0 or -errno (-EIO when the stream failed).
  */
-int trace_write(FILE *f, const char *batch, const char *instance, const struct sample *s);
+int trace_write(FILE *f, const char *batch, const char *instance, const struct sample *s,
+                const struct forecast_view *fc);
 
 /*
  * Formats the same object into buf (NUL-terminated, no newline). Returns the length, or
  * -ENOBUFS when buf is too small, -ENOMEM.
  */
 int trace_format(char *buf, size_t size, const char *batch, const char *instance,
-                 const struct sample *s);
+                 const struct sample *s, const struct forecast_view *fc);
 
 /*
  * Parses one trace line. On success fills *ret (fields absent from the line are no-data),

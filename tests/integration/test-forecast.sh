@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The forecast on the real traces in tests/fixtures/traces/real (scripts/bench-forecast.sh
 # --check, the same run as docs/BENCHMARKS.md's table): every leak trips before the kernel's
-# OOM kill, every fast leak before a 0.85 ratio rule, and no benign trace trips. Then the
+# OOM kill, every fast leak before a 0.85 ratio rule, and no benign trace trips, all through
+# `oombreaker replay` with a time_to_limit_below policy (the shipped code path). Then the
 # check itself must be able to fail: with a 1 s threshold the leaks no longer trip in time.
 set -euo pipefail
 
@@ -20,6 +21,8 @@ fail() {
 
 "$bench" --check >"$tmp/table.md" 2>"$tmp/err" || fail "targets missed: $(cat "$tmp/table.md" "$tmp/err")"
 cat "$tmp/table.md"
+grep -q '^consecutive = 3, interval 1 s. Both from oombreaker replay.$' "$tmp/table.md" ||
+	fail "the forecast column does not come from replay"
 # Every recorded trace is in a table: four leaks, four benign.
 [ "$(grep -c '^| go-leak-\|^| py-slow-leak' "$tmp/table.md")" = 4 ] || fail "not four leak rows"
 [ "$(grep -c '^| \(gc-sawtooth\|page-cache\|spike\|restart\) ' "$tmp/table.md")" = 4 ] ||

@@ -28,11 +28,15 @@ receiver_start recv
 agent_fixture
 mkdir "$TEST_TMP/pol"
 agent_policy "$TEST_TMP/pol/b1.ini" b1 200ms 0.9 "http://127.0.0.1:$RECEIVER_PORT/rollback"
+# A forecast rule too, so status shows time_to_limit_ms and forecast (it never breaches here).
+printf '\n[rule fc]\ntime_to_limit_below = 30s\n' >>"$TEST_TMP/pol/b1.ini"
 printf '[batch]\nname = bad\ninterval = soon\n' >"$TEST_TMP/pol/bad.ini"
 agent_start --policy-dir "$TEST_TMP/pol" --log-format=json --trace "$TEST_TMP/trace.jsonl"
 wait_until 5 agent_log_has '"message":"oombreaker running' || fail "no JSON start line"
 "$BIN" status --socket "$AGENT_SOCK" --json b1 >"$TEST_TMP/armed.json" || true
 conforms batch "$TEST_TMP/armed.json"
+jq -e '.instances[0] | has("time_to_limit_ms") and .forecast == "warming up"' "$TEST_TMP/armed.json" >/dev/null ||
+	fail "no forecast in the status: $(cat "$TEST_TMP/armed.json")"
 agent_set_ratio high
 wait_until 10 agent_phase_is b1 rolled_back || fail "no rollback: $(agent_phase b1)"
 

@@ -36,7 +36,10 @@ static const char policy_text[] = "[batch]\n"
                                   "cgroup = /canary\n"
                                   "\n"
                                   "[rule high]\n"
-                                  "memory_ratio_above = 0.9\n";
+                                  "memory_ratio_above = 0.9\n"
+                                  "\n" /* a forecast too: its ticks must not allocate either */
+                                  "[rule leak]\n"
+                                  "time_to_limit_below = 30s\n";
 
 struct fixture {
         char dir[64]; /* /tmp/test-loop-XXXXXX */

@@ -2,6 +2,7 @@
 /* The metric registry: its names are unique and found again, and its inputs column agrees
  * with what rules computes each figure from. */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,6 +45,12 @@ static void test_breaches(void **state)
         assert_false(metric_breaches(COND_MEMORY_RATIO, 0.9, 0.9));
         assert_true(metric_breaches(COND_MEMORY_RATIO, 0.91, 0.9));
         assert_string_equal(metric_cmp_op(COND_PSI_SOME), ">");
+        /* The time to the limit: positive and below; at or past it (<= 0) is not "coming". */
+        assert_true(metric_breaches(COND_TIME_TO_LIMIT, 29999, 30000));
+        assert_false(metric_breaches(COND_TIME_TO_LIMIT, 30000, 30000));
+        assert_false(metric_breaches(COND_TIME_TO_LIMIT, 0, 30000));
+        assert_false(metric_breaches(COND_TIME_TO_LIMIT, INFINITY, 30000));
+        assert_string_equal(metric_cmp_op(COND_TIME_TO_LIMIT), "<");
 }
 
 /* A sample with every input present (each has flag set through the registry), or all but
@@ -68,21 +75,26 @@ static void sample_without(int drop, int64_t t_ms, struct sample *ret)
         *ret = s;
 }
 
-/* Two ticks a second apart, so the per-minute figures have their two points. */
+/* Ticks a second apart, enough for the per-minute figures' two points and for the
+ * forecast to warm up. */
 static void figures_without(int drop, struct rules_figures *ret)
 {
         struct rules_point storage[4], pt;
+        struct forecast fc = { 0 };
+        struct forecast_view fv;
         struct rules_window w;
         struct rules_input in;
         struct sample s;
 
         rules_window_init(&w, storage, 4, 0);
-        for (int64_t t = 1000; t <= 2000; t += 1000) {
+        for (int64_t t = 1000; t <= 1000 + FORECAST_MIN_SPAN_MS; t += 1000) {
                 sample_without(drop, t, &s);
                 rules_point_from_sample(&s, &pt);
                 rules_window_push(&w, &pt);
                 rules_input_from_sample(&s, 0, true, 0, &in);
-                rules_figures_compute(&in, &w, t, ret);
+                forecast_tick(&fc, t, in.has_ws, in.ws_bytes, in.has_limit, in.limit_bytes, 60000,
+                              &fv);
+                rules_figures_compute(&in, &w, &fv, t, ret);
         }
 }
 

@@ -75,6 +75,8 @@ static bool probe_num(const struct policy *p, const char *what, double *ret)
                 { "t.gc_preset", t->gc_preset },
                 { "t.source", t->source },
                 { "r.effective_consecutive", policy_rule_consecutive(p, r) },
+                { "forecast_window_ms", (double)p->forecast_window_ms },
+                { "t.forecast_window_ms", (double)policy_forecast_window_ms(p, 0) },
                 { "r.dry_run", r->dry_run },
                 { "a.timeout_ms", a ? (double)a->timeout_ms : -1 },
                 { "a.retries", a ? (double)a->retries : -1 },

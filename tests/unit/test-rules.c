@@ -290,7 +290,7 @@ static void test_instant(void **state)
                 rules_point_from_sample(&s, &pt);
                 rules_window_push(&w, &pt);
                 rules_input_from_sample(&s, c->fallback_limit, c->has_baseline, c->baseline, &in);
-                rules_figures_compute(&in, &w, s.t_ms, &f);
+                rules_figures_compute(&in, &w, NULL, s.t_ms, &f);
                 rules_evaluate(&rule, &f, &res);
                 assert_string_equal(rules_outcome_to_string(res.outcome),
                                     rules_outcome_to_string(c->expect));
@@ -412,7 +412,7 @@ static void test_window(void **state)
                         t = p.t_ms;
                 }
                 assert_true(w.n <= c->cap);
-                rules_figures_compute(&in, &w, t, &f);
+                rules_figures_compute(&in, &w, NULL, t, &f);
                 assert_int_equal(f.has[c->metric], c->expect != NONE);
                 print_message("  value %.9g, expected %.9g\n", f.value[c->metric], c->expect);
                 if (c->expect != NONE)
@@ -437,12 +437,70 @@ static void test_window_ignores_time_going_back(void **state)
         assert_int_equal(w.n, 0);
 }
 
+/*
+ * The forecast's figure and outcome: rising gives the time (breach when > 0 and < the
+ * threshold), not rising is a pass, warming up is no-data flagged as such (not a sampling
+ * error) unless another input is missing too; no limit is plain no-data.
+ */
+static void test_forecast_figure(void **state)
+{
+        static const struct {
+                const char *name;
+                enum forecast_state fs;
+                int64_t ttl_ms;
+                bool with_growth_missing; /* a second condition without data */
+                enum rules_outcome want;
+                bool want_warming;
+        } cases[] = {
+                { "rising, below", FORECAST_RISING, 29999, false, RULES_BREACH, false },
+                { "rising, at the threshold", FORECAST_RISING, 30000, false, RULES_PASS, false },
+                { "rising, past the limit", FORECAST_RISING, -500, false, RULES_PASS, false },
+                { "not rising", FORECAST_NOT_RISING, 0, false, RULES_PASS, false },
+                { "warming up", FORECAST_WARMING_UP, 0, false, RULES_NO_DATA, true },
+                { "warming up, growth missing", FORECAST_WARMING_UP, 0, true, RULES_NO_DATA,
+                  false },
+                { "no limit", FORECAST_NO_LIMIT, 0, false, RULES_NO_DATA, false },
+                { "no data", FORECAST_NO_DATA, 0, false, RULES_NO_DATA, false },
+        };
+        struct rules_point storage[4];
+        struct rules_window w;
+        struct rules_input in = { .has_ws = true, .ws_bytes = 1 };
+
+        (void)state;
+        rules_window_init(&w, storage, 4, 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct forecast_view fv = { .state = cases[i].fs };
+                struct policy_rule r = { .name = "r" };
+                struct rules_figures f;
+                struct rules_result res;
+
+                print_message("case: %s\n", cases[i].name);
+                fv.prediction.time_to_limit_ms = cases[i].ttl_ms;
+                r.has[COND_TIME_TO_LIMIT] = true;
+                r.threshold[COND_TIME_TO_LIMIT] = 30000;
+                r.has[COND_MEMORY_GROWTH] = cases[i].with_growth_missing;
+                rules_figures_compute(&in, &w, &fv, 1000, &f);
+                rules_evaluate(&r, &f, &res);
+                assert_int_equal(res.outcome, cases[i].want);
+                assert_int_equal(res.warming_up, cases[i].want_warming);
+        }
+        /* Without a forecast (no rule uses it) the figure is plain no-data. */
+        {
+                struct rules_figures f;
+
+                rules_figures_compute(&in, &w, NULL, 1000, &f);
+                assert_false(f.has[COND_TIME_TO_LIMIT]);
+                assert_false(f.warming_up[COND_TIME_TO_LIMIT]);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_instant),
                 cmocka_unit_test(test_window),
                 cmocka_unit_test(test_window_ignores_time_going_back),
+                cmocka_unit_test(test_forecast_figure),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

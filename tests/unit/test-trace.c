@@ -34,7 +34,7 @@ static void test_round_trip(void **state)
                                              .gc_count = 4812,
                                              .has_heap_used = true,
                                              .heap_used_bytes = 1610612736 };
-        n = trace_format(buf, sizeof(buf), "v1.0.1-a", "canary-1", &s);
+        n = trace_format(buf, sizeof(buf), "v1.0.1-a", "canary-1", &s, NULL);
         assert_true(n > 0);
         assert_non_null(strstr(buf, "\"current\":1932735283"));
         assert_null(strstr(buf, "heap_max"));
@@ -63,7 +63,7 @@ static void test_reasons(void **state)
         snprintf(s.runtime_error, sizeof(s.runtime_error),
                  "OpenMetrics: line 3: counter \"x_total\" is negative\xff\n");
         snprintf(s.memory_error, sizeof(s.memory_error), "memory.current: not a regular file");
-        n = trace_format(buf, sizeof(buf), "b", "i", &s);
+        n = trace_format(buf, sizeof(buf), "b", "i", &s, NULL);
         assert_true(n > 0);
         assert_non_null(strstr(buf, "\"runtime_error\":\"OpenMetrics: line 3: counter "
                                     "\\\"x_total\\\" is negative??\""));
@@ -110,7 +110,7 @@ static void test_format_every_field(void **state)
                                              .heap_used_bytes = 1.5,
                                              .has_heap_max = true,
                                              .heap_max_bytes = 2048 };
-        assert_int_equal(trace_format(buf, sizeof(buf), "b", "i", &s), (int)strlen(want));
+        assert_int_equal(trace_format(buf, sizeof(buf), "b", "i", &s, NULL), (int)strlen(want));
         assert_string_equal(buf, want);
 }
 
@@ -128,7 +128,7 @@ static void test_psi_some_alone(void **state)
         assert_true(fabs(s.memory.psi_some_avg10_pct - 12.5) < 1e-9);
         assert_int_equal(s.memory.psi_some_total_us, 99);
         assert_false(s.memory.has_psi_full);
-        assert_true(trace_format(buf, sizeof(buf), "b", "i", &s) > 0);
+        assert_true(trace_format(buf, sizeof(buf), "b", "i", &s, NULL) > 0);
         assert_non_null(strstr(buf, "\"psi_some_avg10\":12.5,\"psi_some_total\":99"));
         assert_null(strstr(buf, "psi_full"));
 }
@@ -144,12 +144,12 @@ static void test_event_and_reals(void **state)
         (void)state;
         assert_int_equal(trace_parse(line, strlen(line), batch, inst, &s, err, sizeof(err)), 0);
         assert_true(s.event);
-        assert_true(trace_format(buf, sizeof(buf), "b", "i", &s) > 0);
+        assert_true(trace_format(buf, sizeof(buf), "b", "i", &s, NULL) > 0);
         assert_string_equal(buf, "{\"t_ms\":7,\"batch\":\"b\",\"instance\":\"i\",\"memory\":"
                                  "{\"psi_some_avg10\":1e-7,\"psi_some_total\":0},\"runtime\":{},"
                                  "\"event\":true}");
         s.event = false;
-        assert_true(trace_format(buf, sizeof(buf), "b", "i", &s) > 0);
+        assert_true(trace_format(buf, sizeof(buf), "b", "i", &s, NULL) > 0);
         assert_null(strstr(buf, "event"));
 }
 
@@ -213,13 +213,49 @@ static void test_parse_cases(void **state)
         }
 }
 
+/* The forecast the rule saw: its state, the two lines and the time, after "runtime"; replay
+ * reads the samples and ignores it. Warming up has no lines and no time. */
+static void test_forecast_object(void **state)
+{
+        static const char want[] =
+                "{\"t_ms\":12000,\"batch\":\"b\",\"instance\":\"i\",\"memory\":{},\"runtime\":{},"
+                "\"forecast\":{\"state\":\"rising\",\"n\":13,\"limit\":1073741824,"
+                "\"window\":{\"n\":13,\"t0_ms\":0,\"intercept\":524288000,\"slope\":1048576.5},"
+                "\"recent\":{\"n\":4,\"t0_ms\":9000,\"intercept\":534000000,\"slope\":2097152},"
+                "\"time_to_limit_ms\":255500}}";
+        static const char warm[] = "{\"t_ms\":12000,\"batch\":\"b\",\"instance\":\"i\",\"memory\":"
+                                   "{},\"runtime\":{},\"forecast\":{\"state\":\"warming up\","
+                                   "\"n\":2,\"limit\":1073741824}}";
+        struct forecast_view fv = {
+                .state = FORECAST_RISING,
+                .n = 13,
+                .limit_bytes = 1073741824,
+                .prediction = { .window = { 13, 0, 524288000, 1048576.5 },
+                                .recent = { 4, 9000, 534000000, 2097152 },
+                                .time_to_limit_ms = 255500 },
+        };
+        struct sample s = { .t_ms = 12000 }, back;
+        char buf[TRACE_LINE_MAX], batch[POLICY_NAME_MAX + 1], inst[POLICY_NAME_MAX + 1], err[64];
+
+        (void)state;
+        assert_int_equal(trace_format(buf, sizeof(buf), "b", "i", &s, &fv), (int)strlen(want));
+        assert_string_equal(buf, want);
+        assert_int_equal(trace_parse(buf, strlen(buf), batch, inst, &back, err, sizeof(err)), 0);
+        assert_int_equal(back.t_ms, 12000);
+        fv = (struct forecast_view){ .state = FORECAST_WARMING_UP,
+                                     .n = 2,
+                                     .limit_bytes = 1073741824 };
+        assert_int_equal(trace_format(buf, sizeof(buf), "b", "i", &s, &fv), (int)strlen(warm));
+        assert_string_equal(buf, warm);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),         cmocka_unit_test(test_parse_cases),
                 cmocka_unit_test(test_format_every_field), cmocka_unit_test(test_psi_some_alone),
                 cmocka_unit_test(test_psi_total_alone),    cmocka_unit_test(test_reasons),
-                cmocka_unit_test(test_event_and_reals),
+                cmocka_unit_test(test_event_and_reals),    cmocka_unit_test(test_forecast_object),
         };
 
         return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
