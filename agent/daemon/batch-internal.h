@@ -86,6 +86,14 @@ void batch_events_open(struct batch *b);
 /* Closes a target's event sources (which leaves the epoll set). */
 void batch_events_close(struct batch_target *t);
 
+/* batch-log.c: the trace lines of a tick (judged: the breaker evaluated it, so its forecast
+ * is this tick's), the trip's log line (counting it), a transition's, and a healthy tick's
+ * (debug). */
+void batch_write_trace(struct batch *b, bool judged);
+void batch_announce_trip(struct batch *b, const struct breaker_trip *bt);
+void batch_log_transition(struct batch *b, const struct breaker_transition *tr);
+void batch_log_tick(const struct batch *b);
+
 /* Opens the cgroup and scrape handles of every target of b->p. Returns 0 or -errno. */
 int batch_targets_new(struct batch *b);
 /* Closes them; safe on a partly built batch. */
