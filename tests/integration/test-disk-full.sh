@@ -77,9 +77,11 @@ requests=$(curl -sf --max-time 5 "http://127.0.0.1:$RECEIVER_PORT/_receiver/requ
 order=$(jq -r '[.[] | .path] | join(" ")' <<<"$requests")
 [ "$order" = "/cut /rollback" ] || fail "requests in order '$order', want '/cut /rollback'"
 id=$(jq -r .trip.id "$st/b1.json")
+rel=$(jq -r '"\(.release.id):\(.release.generation)"' "$st/b1.json")
 keys=$(jq -r '[.[] | .headers | to_entries[] | select(.key | ascii_downcase == "idempotency-key")
 	| .value] | join(" ")' <<<"$requests")
-[ "$keys" = "$id-cut $id-rollback" ] || fail "keys '$keys', want '$id-cut $id-rollback'"
+[ "$keys" = "b1:$rel:cut b1:$rel:rollback" ] ||
+	fail "keys '$keys', want 'b1:$rel:cut b1:$rel:rollback' (the recorded release)"
 log "space freed: trip $id recorded, cut and rollback sent once each"
 
 spawn_kill "$AGENT_PID" 5
