@@ -20,6 +20,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/run.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/run.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/prometheus.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/prometheus.sh"
 run_test_setup
 need_cmd prometheus
 
@@ -70,35 +72,8 @@ EOF
 ports=()
 for k in 1 2 3; do ports[k]=$(free_port); done
 
-# Prometheus, scraping the three agents' /metrics every second.
-start_prometheus() {
-	local port
-	port=$(free_port)
-	prom=http://127.0.0.1:$port
-	cat >"$TEST_TMP/prometheus.yml" <<EOF
-global:
-  scrape_interval: ${SCRAPE_MS}ms
-  scrape_timeout: ${SCRAPE_MS}ms
-scrape_configs:
-  - job_name: oombreaker
-    static_configs:
-      - targets: ['127.0.0.1:${ports[1]}', '127.0.0.1:${ports[2]}', '127.0.0.1:${ports[3]}']
-EOF
-	rm -rf "$TEST_TMP/tsdb"
-	spawn prometheus prometheus --config.file="$TEST_TMP/prometheus.yml" \
-		--storage.tsdb.path="$TEST_TMP/tsdb" --web.listen-address="127.0.0.1:$port" \
-		--log.level=warn
-	prom_pid=$SPAWN_PID
-	wait_until 60 eval "curl -sf '$prom/-/ready' >/dev/null || ! _group_alive $prom_pid" || true
-	curl -sf "$prom/-/ready" >/dev/null && return 0
-	_group_alive "$prom_pid" && fail "prometheus not ready within 60 s"
-	spawn_kill "$prom_pid" || true
-	grep -q 'address already in use' "$TEST_TMP/prometheus.log" || fail "prometheus exited at start"
-	: >"$TEST_TMP/prometheus.log"
-	return 1
-}
-start_prometheus || start_prometheus || fail "prometheus found no free port"
-log "prometheus $(prometheus --version 2>&1 | awk 'NR == 1 { print $3 }') on $prom"
+# Prometheus, scraping the three agents' /metrics every SCRAPE_MS.
+prometheus_start "$SCRAPE_MS" "127.0.0.1:${ports[1]}" "127.0.0.1:${ports[2]}" "127.0.0.1:${ports[3]}"
 
 # Agent 1 also judges the sum of the three nodes' fleet-b working sets against 150 MiB.
 cat >"$TEST_TMP/fleet-sum.ini" <<EOF

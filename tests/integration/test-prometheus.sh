@@ -15,6 +15,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/agent.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/agent.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/prometheus.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/prometheus.sh"
 need_cmd curl jq prometheus
 tmpdir_setup
 
@@ -24,38 +26,7 @@ agent_policy "$TEST_TMP/b1.ini" b1 500ms 0.9 "http://127.0.0.1:$RECEIVER_PORT/ro
 agent_policy "$TEST_TMP/b2.ini" b2 250ms 0.99
 agent_start --policy "$TEST_TMP/b1.ini" --policy "$TEST_TMP/b2.ini"
 
-# start_prometheus: on a free port, scraping the agent every second; sets prom and prom_pid.
-# Returns 1 when the port was taken before prometheus bound it (so another can be tried).
-start_prometheus() {
-	local port
-	port=$(free_port)
-	prom=http://127.0.0.1:$port
-	cat >"$TEST_TMP/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: oombreaker
-    static_configs:
-      - targets: ['127.0.0.1:$AGENT_PORT']
-EOF
-	spawn prometheus prometheus --config.file="$TEST_TMP/prometheus.yml" \
-		--storage.tsdb.path="$TEST_TMP/tsdb" --web.listen-address="127.0.0.1:$port" \
-		--log.level=warn
-	prom_pid=$SPAWN_PID
-	wait_until 60 eval "curl -sf '$prom/-/ready' || ! _group_alive $prom_pid" || true
-	curl -sf "$prom/-/ready" >/dev/null && return 0
-	_group_alive "$prom_pid" && fail "prometheus not ready within 60 s"
-	spawn_kill "$prom_pid" || true
-	grep -q 'address already in use' "$TEST_TMP/prometheus.log" ||
-		fail "prometheus exited at start (see prometheus.log)"
-	log "prometheus: port $port was taken; another one"
-	: >"$TEST_TMP/prometheus.log"
-	return 1
-}
-start_prometheus || start_prometheus || start_prometheus || fail "prometheus found no free port"
-log "prometheus $(prometheus --version 2>&1 | awk 'NR == 1 { print $3 }') ready on $prom"
+prometheus_start 1000 "127.0.0.1:$AGENT_PORT"
 
 # query EXPR: prints the value of the single series EXPR selects now ("" when none).
 query() {
