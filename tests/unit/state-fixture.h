@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 #include "state.h"
-#include "unit-files.h"
+#include "unit-helpers.h"
 
 #define BATCH "v1.0.1-a"
 

@@ -2,8 +2,8 @@
 #pragma once
 
 /*
- * File and directory helpers the unit tests share: a temp dir, a shell command, writing and
- * reading a whole file, counting a directory's entries, removing a tree. They fail the
+ * Helpers the unit tests share: a temp dir, a shell command, writing and reading a whole
+ * file, counting a directory's entries, removing a tree, the monotonic clock. They fail the
  * running test through cmocka instead of returning errors, so include this after
  * <cmocka.h>. Each is static inline: a test file that does not use one pays nothing.
  */
@@ -14,10 +14,12 @@
 #include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Runs the shell command fmt formats; fails the test unless it exits 0. */
@@ -108,4 +110,13 @@ static inline int count_entries(const char *dir, char *last, size_t size)
                 }
         closedir(d);
         return n;
+}
+
+/* The monotonic clock in milliseconds: for deadlines on real waits, not for fake time. */
+static inline int64_t mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
