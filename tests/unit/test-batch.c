@@ -14,9 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,7 +44,7 @@ static const char policy_fmt[] = "[batch]\n"
                                  "\n"
                                  "[action rollback]\n"
                                  "type = http\n"
-                                 "url = http://127.0.0.1:%d/rollback\n"
+                                 "url = http://127.0.0.1:%u/rollback\n"
                                  "method = POST\n"
                                  "timeout = 5s\n"
                                  "retries = 3\n";
@@ -71,21 +68,6 @@ struct fixture {
         struct batch_env env;
         struct batch *b;
 };
-
-/* A TCP listener on 127.0.0.1 that never accepts: the kernel completes the handshakes. */
-static int silent_peer(int *ret_port)
-{
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(a);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-        assert_int_equal(listen(fd, 16), 0);
-        assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-        *ret_port = ntohs(a.sin_port);
-        return fd;
-}
 
 /* HTTP requests in flight. */
 static size_t in_flight(struct fixture *f)
@@ -117,10 +99,10 @@ static int setup(void **state)
 {
         struct fixture *f = calloc(1, sizeof(*f));
         char err[CGROUP_ERROR_MAX];
-        int port;
+        unsigned port;
 
         assert_non_null(f);
-        f->peer_fd = silent_peer(&port);
+        f->peer_fd = listen_loopback(&port);
         snprintf(f->policy_text, sizeof(f->policy_text), policy_fmt, port);
         assert_non_null(tmpdir_make(f->dir, sizeof(f->dir), "test-batch"));
         fake_tree_make(f->dir, f->cgroup_root, f->state_dir);
