@@ -2,7 +2,6 @@
 /* The state file's JSON form: formatting, strict parsing, loading from and saving to disk. */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -104,22 +103,11 @@ int state_format(const struct state *s, char **ret)
         return 0;
 }
 
-__attribute__((format(printf, 3, 4))) static int bad(char *why, size_t whysize, const char *fmt,
-                                                     ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(why, whysize, fmt, ap);
-        va_end(ap);
-        return -EBADMSG;
-}
-
 static int copy_checked(char *dst, size_t size, const char *src, bool ok, const char *what,
                         char *why, size_t whysize)
 {
         if (!ok || strlen(src) >= size)
-                return bad(why, whysize, "invalid %s \"%.64s\"", what, src);
+                return trip_json_bad(why, whysize, "invalid %s \"%.64s\"", what, src);
         strcpy(dst, src);
         return 0;
 }
@@ -138,7 +126,7 @@ static int parse_trip(json_t *j, struct state *s, char *why, size_t whysize)
         if (r < 0)
                 return r;
         if (!state_trip_valid(&s->trip))
-                return bad(why, whysize, "trip reason: invalid name or number");
+                return trip_json_bad(why, whysize, "trip reason: invalid name or number");
         s->has_trip = true;
         return 0;
 }
@@ -150,19 +138,19 @@ static int parse_baselines(json_t *j, struct state *s, char *why, size_t whysize
         int r;
 
         if (!json_is_object(j) || json_object_size(j) > STATE_BASELINES_MAX)
-                return bad(why, whysize, "oom_baselines must be an object of at most %d",
-                           STATE_BASELINES_MAX);
+                return trip_json_bad(why, whysize, "oom_baselines must be an object of at most %d",
+                                     STATE_BASELINES_MAX);
         json_object_foreach(j, instance, v)
         {
                 if (!json_is_integer(v) || json_integer_value(v) < 0)
-                        return bad(why, whysize, "oom_baselines: \"%.64s\" is not a count",
-                                   instance);
+                        return trip_json_bad(why, whysize,
+                                             "oom_baselines: \"%.64s\" is not a count", instance);
                 r = state_baseline_set(s, instance, (uint64_t)json_integer_value(v));
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
-                        return bad(why, whysize, "oom_baselines: invalid instance \"%.64s\"",
-                                   instance);
+                        return trip_json_bad(why, whysize,
+                                             "oom_baselines: invalid instance \"%.64s\"", instance);
         }
         return 0;
 }
@@ -192,11 +180,11 @@ static int parse_release(json_t *j, struct state *s, char *why, size_t whysize)
                 return 0; /* written before issue 16: generation 0 of the policy's release */
         if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:s, s:I}", "policy", &policy, "id", &id,
                            "generation", &generation) < 0)
-                return bad(why, whysize, "release: %s", je.text);
+                return trip_json_bad(why, whysize, "release: %s", je.text);
         if (!release_valid(policy) || !release_valid(id))
-                return bad(why, whysize, "release: invalid name");
+                return trip_json_bad(why, whysize, "release: invalid name");
         if (generation < 0 || generation > UINT_MAX)
-                return bad(why, whysize, "release: generation out of range");
+                return trip_json_bad(why, whysize, "release: generation out of range");
         strcpy(rel->policy, policy);
         strcpy(rel->id, id);
         rel->generation = (unsigned)generation;
@@ -216,15 +204,17 @@ static int parse_action(json_t *j, const struct state *s, size_t i, char *why, s
         if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:s, s:I, s:s, s:s, s?s}", "name", &name,
                            "status", &status, "attempts", &attempts, "result", &result, "key", &key,
                            "on_failure", &on_failure) < 0)
-                return bad(why, whysize, "action %zu: %s", i, je.text);
+                return trip_json_bad(why, whysize, "action %zu: %s", i, je.text);
         if (strcmp(on_failure, "continue") && strcmp(on_failure, "stop"))
-                return bad(why, whysize, "action %zu: on_failure must be continue or stop", i);
+                return trip_json_bad(why, whysize,
+                                     "action %zu: on_failure must be continue or stop", i);
         a->stop_on_failure = !strcmp(on_failure, "stop");
         st = state_action_status_from_string(status);
         if (st < 0)
-                return bad(why, whysize, "action %zu: unknown status \"%.32s\"", i, status);
+                return trip_json_bad(why, whysize, "action %zu: unknown status \"%.32s\"", i,
+                                     status);
         if (attempts < 0 || attempts > ATTEMPTS_MAX)
-                return bad(why, whysize, "action %zu: attempts out of range", i);
+                return trip_json_bad(why, whysize, "action %zu: attempts out of range", i);
         r = copy_checked(a->name, sizeof(a->name), name, state_name_valid(name), "action name", why,
                          whysize);
         r = r ?: copy_checked(a->result, sizeof(a->result), result, true, "result", why, whysize);
@@ -233,9 +223,10 @@ static int parse_action(json_t *j, const struct state *s, size_t i, char *why, s
                 return r;
         for (size_t k = 0; k < i; k++)
                 if (strcmp(s->actions[k].name, a->name) == 0)
-                        return bad(why, whysize, "action \"%s\" appears twice", a->name);
+                        return trip_json_bad(why, whysize, "action \"%s\" appears twice", a->name);
         if (!key_matches(s, a->name, key))
-                return bad(why, whysize, "action \"%s\": key does not match the trip", a->name);
+                return trip_json_bad(why, whysize, "action \"%s\": key does not match the trip",
+                                     a->name);
         a->status = (enum state_action_status)st;
         a->attempts = (unsigned)attempts;
         if (a->status == STATE_ACTION_IN_PROGRESS) {
@@ -253,10 +244,10 @@ static int parse_actions(json_t *j, struct state *s, char *why, size_t whysize)
         int r;
 
         if (!json_is_array(j) || n > STATE_ACTIONS_MAX)
-                return bad(why, whysize, "actions must be an array of at most %d",
-                           STATE_ACTIONS_MAX);
+                return trip_json_bad(why, whysize, "actions must be an array of at most %d",
+                                     STATE_ACTIONS_MAX);
         if (n > 0 && !s->has_trip)
-                return bad(why, whysize, "actions without a trip");
+                return trip_json_bad(why, whysize, "actions without a trip");
         s->actions = calloc(n ? n : 1, sizeof(*s->actions));
         if (!s->actions)
                 return -ENOMEM;
@@ -282,13 +273,14 @@ static int parse_root(json_t *o, const char *batch, struct state *s, char *why, 
         if (json_unpack_ex(o, &je, JSON_STRICT, "{s:I, s:s, s:s, s?o, s:o, s:o, s:o}", "version",
                            &version, "batch", &name, "phase", &phase, "release", &release, "trip",
                            &trip, "oom_baselines", &baselines, "actions", &actions) < 0)
-                return bad(why, whysize, "%s", je.text);
+                return trip_json_bad(why, whysize, "%s", je.text);
         if (version != STATE_VERSION)
-                return bad(why, whysize, "unsupported version %lld", (long long)version);
+                return trip_json_bad(why, whysize, "unsupported version %lld", (long long)version);
         if (strcmp(name, batch) != 0)
-                return bad(why, whysize, "holds batch \"%.64s\", not \"%s\"", name, batch);
+                return trip_json_bad(why, whysize, "holds batch \"%.64s\", not \"%s\"", name,
+                                     batch);
         if (breaker_phase_from_string(phase, &p) < 0)
-                return bad(why, whysize, "unknown phase \"%.32s\"", phase);
+                return trip_json_bad(why, whysize, "unknown phase \"%.32s\"", phase);
         s->phase = p;
         r = parse_release(release, s, why, whysize);
         r = r ?: parse_trip(trip, s, why, whysize);
@@ -297,7 +289,7 @@ static int parse_root(json_t *o, const char *batch, struct state *s, char *why, 
         if (r < 0)
                 return r;
         if (breaker_phase_latched(s->phase) && !s->has_trip)
-                return bad(why, whysize, "phase %s without a trip", phase);
+                return trip_json_bad(why, whysize, "phase %s without a trip", phase);
         return 0;
 }
 
@@ -314,7 +306,7 @@ int state_parse(const char *text, size_t len, const char *batch, struct state **
                 return r;
         o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
         if (!o)
-                return bad(why, whysize, "not JSON: %s (line %d)", je.text, je.line);
+                return trip_json_bad(why, whysize, "not JSON: %s (line %d)", je.text, je.line);
         r = parse_root(o, batch, s, why, whysize);
         if (r < 0)
                 return r;
@@ -347,9 +339,9 @@ static int load_file(const char *path, const char *batch, struct state **ret, ch
 
         r = fileio_read_capped(path, STATE_FILE_MAX, &text, &len);
         if (r == -EFBIG)
-                return bad(why, whysize, "larger than %d bytes", STATE_FILE_MAX);
+                return trip_json_bad(why, whysize, "larger than %d bytes", STATE_FILE_MAX);
         if (r == -EBADF)
-                return bad(why, whysize, "not a regular file");
+                return trip_json_bad(why, whysize, "not a regular file");
         if (r < 0)
                 return r;
         return state_parse(text, len, batch, ret, why, whysize);

@@ -114,8 +114,7 @@ int trip_json_format(const struct breaker_trip *t, enum trip_json_form form, cha
         return 0;
 }
 
-__attribute__((format(printf, 3, 4))) static int bad(char *why, size_t whysize, const char *fmt,
-                                                     ...)
+int trip_json_bad(char *why, size_t whysize, const char *fmt, ...)
 {
         va_list ap;
 
@@ -141,12 +140,13 @@ static int parse_condition(json_t *j, struct breaker_condition *c, char *why, si
 
         if (json_unpack_ex(j, &je, JSON_STRICT, "{s:s, s:o, s:F}", "metric", &metric, "value",
                            &value, "threshold", &c->threshold) < 0)
-                return bad(why, whysize, "trip condition: %s", je.text);
+                return trip_json_bad(why, whysize, "trip condition: %s", je.text);
         m = metric_from_string(metric);
         if (m < 0)
-                return bad(why, whysize, "trip condition: unknown metric \"%.32s\"", metric);
+                return trip_json_bad(why, whysize, "trip condition: unknown metric \"%.32s\"",
+                                     metric);
         if (!json_is_null(value) && !json_is_number(value))
-                return bad(why, whysize, "trip condition: value is not a number");
+                return trip_json_bad(why, whysize, "trip condition: value is not a number");
         c->metric = (enum cond_metric)m;
         c->has_value = !json_is_null(value);
         c->value = c->has_value ? json_number_value(value) : 0;
@@ -157,7 +157,7 @@ static int copy_name(char *dst, size_t size, const char *src, const char *what, 
                      size_t whysize)
 {
         if (strlen(src) >= size)
-                return bad(why, whysize, "trip reason: %s too long", what);
+                return trip_json_bad(why, whysize, "trip reason: %s too long", what);
         strcpy(dst, src);
         return 0;
 }
@@ -172,10 +172,11 @@ static int parse_reason(const char *instance, const char *rule, json_int_t conse
         int r;
 
         if (consecutive < 0 || consecutive > UINT_MAX || limit < 0 || limit > UINT_MAX)
-                return bad(why, whysize, "trip reason: streak out of range");
+                return trip_json_bad(why, whysize, "trip reason: streak out of range");
         if (!json_is_array(conds) || json_array_size(conds) > _COND_MAX)
-                return bad(why, whysize, "trip reason: conditions must be an array of at most %d",
-                           _COND_MAX);
+                return trip_json_bad(why, whysize,
+                                     "trip reason: conditions must be an array of at most %d",
+                                     _COND_MAX);
         r = copy_name(t->instance, sizeof(t->instance), instance, "instance", why, whysize);
         r = r ?: copy_name(t->rule, sizeof(t->rule), rule, "rule", why, whysize);
         json_array_foreach(conds, i, c) r =
@@ -201,11 +202,11 @@ static int parse_record(const char *id, const char *t, json_int_t t_ms, struct b
                         char *why, size_t whysize)
 {
         if (t_ms < 0)
-                return bad(why, whysize, "trip: negative t_ms");
+                return trip_json_bad(why, whysize, "trip: negative t_ms");
         if (id && (!id[0] || strspn(id, ID_CHARS) != strlen(id) || strlen(id) >= sizeof(trip->id)))
-                return bad(why, whysize, "invalid trip id \"%.64s\"", id);
+                return trip_json_bad(why, whysize, "invalid trip id \"%.64s\"", id);
         if (!time_valid(t) || strlen(t) >= sizeof(trip->time))
-                return bad(why, whysize, "invalid trip time \"%.64s\"", t);
+                return trip_json_bad(why, whysize, "invalid trip time \"%.64s\"", t);
         strcpy(trip->id, id ? id : "");
         strcpy(trip->time, t);
         trip->t_ms = t_ms;
@@ -225,7 +226,7 @@ static int parse_form(json_t *o, enum trip_json_form form, struct breaker_trip *
         if (form == TRIP_JSON_STATE &&
             json_unpack_ex(o, &je, JSON_STRICT, "{s:s, s:s, s:I, s:o}", "id", &id, "time", &time,
                            "t_ms", &t_ms, "reason", &reason) < 0)
-                return bad(why, whysize, "trip: %s", je.text);
+                return trip_json_bad(why, whysize, "trip: %s", je.text);
         if (form == TRIP_JSON_STATUS)
                 r = json_unpack_ex(
                         reason, &je, JSON_STRICT, "{s:s, s:s, s:I, s:I, s:o, s?s, s:I, s:s}",
@@ -242,16 +243,17 @@ static int parse_form(json_t *o, enum trip_json_form form, struct breaker_trip *
                                    &consecutive, "limit", &limit, "conditions", &conds, "text",
                                    &text);
         if (r < 0)
-                return bad(why, whysize, "trip reason: %s", je.text);
+                return trip_json_bad(why, whysize, "trip reason: %s", je.text);
         if (text[0] && !breaker_text_valid(text))
-                return bad(why, whysize, "trip reason: text is not 1..%d printable characters",
-                           BREAKER_TEXT_MAX);
+                return trip_json_bad(why, whysize,
+                                     "trip reason: text is not 1..%d printable characters",
+                                     BREAKER_TEXT_MAX);
         strcpy(t->text, text);
         r = parse_reason(instance, rule, consecutive, limit, conds, t, why, whysize);
         if (r >= 0 && (form == TRIP_JSON_STATE || form == TRIP_JSON_STATUS))
                 r = parse_record(id, time, t_ms, t, why, whysize);
         else if (r >= 0 && form == TRIP_JSON_REPLAY && t_ms < 0)
-                r = bad(why, whysize, "trip: negative t_ms");
+                r = trip_json_bad(why, whysize, "trip: negative t_ms");
         else if (r >= 0)
                 t->t_ms = t_ms;
         return r;
@@ -269,7 +271,7 @@ int trip_json_parse(const char *text, size_t len, enum trip_json_form form,
                 return -EINVAL;
         o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
         if (!o)
-                return bad(why, whysize, "trip: not JSON: %s", je.text);
+                return trip_json_bad(why, whysize, "trip: not JSON: %s", je.text);
         r = parse_form(o, form, &t, why, whysize);
         if (r < 0)
                 return r;

@@ -34,3 +34,10 @@ int trip_json_format(const struct breaker_trip *t, enum trip_json_form form, cha
  */
 int trip_json_parse(const char *text, size_t len, enum trip_json_form form,
                     struct breaker_trip *ret, char *why, size_t whysize);
+
+/*
+ * The JSON parsers' error (trip_json_parse, state_parse): writes the reason fmt formats to
+ * why (whysize bytes) and returns -EBADMSG, for "return trip_json_bad(why, whysize, ...)".
+ */
+__attribute__((format(printf, 3, 4))) int trip_json_bad(char *why, size_t whysize, const char *fmt,
+                                                        ...);

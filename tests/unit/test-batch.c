@@ -6,8 +6,6 @@
  * id, that reset re-arms and saves, and that a latched batch keeps its policy.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,9 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +23,8 @@
 #include "policy-load.h"
 #include "state.h"
 #include "util.h"
+
+#include "fixture-tree.h"
 
 #define GiB   (UINT64_C(1) << 30)
 #define T0_MS INT64_C(5000000)
@@ -47,7 +44,7 @@ static const char policy_fmt[] = "[batch]\n"
                                  "\n"
                                  "[action rollback]\n"
                                  "type = http\n"
-                                 "url = http://127.0.0.1:%d/rollback\n"
+                                 "url = http://127.0.0.1:%u/rollback\n"
                                  "method = POST\n"
                                  "timeout = 5s\n"
                                  "retries = 3\n";
@@ -71,42 +68,6 @@ struct fixture {
         struct batch_env env;
         struct batch *b;
 };
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-        char path[PATH_MAX];
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-        close(fd);
-}
-
-static void set_working_set(struct fixture *f, uint64_t bytes)
-{
-        char dir[PATH_MAX + 8], text[32];
-
-        snprintf(dir, sizeof(dir), "%s/canary", f->cgroup_root);
-        snprintf(text, sizeof(text), "%llu\n", (unsigned long long)bytes);
-        write_file(dir, "memory.current", text);
-}
-
-/* A TCP listener on 127.0.0.1 that never accepts: the kernel completes the handshakes. */
-static int silent_peer(int *ret_port)
-{
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(a);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-        assert_int_equal(listen(fd, 16), 0);
-        assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-        *ret_port = ntohs(a.sin_port);
-        return fd;
-}
 
 /* HTTP requests in flight. */
 static size_t in_flight(struct fixture *f)
@@ -137,25 +98,14 @@ static struct batch *new_batch(struct fixture *f, int64_t now_ms)
 static int setup(void **state)
 {
         struct fixture *f = calloc(1, sizeof(*f));
-        char dir[PATH_MAX + 8], err[CGROUP_ERROR_MAX];
-        int port;
+        char err[CGROUP_ERROR_MAX];
+        unsigned port;
 
         assert_non_null(f);
-        f->peer_fd = silent_peer(&port);
+        f->peer_fd = listen_loopback(&port);
         snprintf(f->policy_text, sizeof(f->policy_text), policy_fmt, port);
-        snprintf(f->dir, sizeof(f->dir), "/tmp/test-batch-XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
-        snprintf(f->cgroup_root, sizeof(f->cgroup_root), "%s/cgroup", f->dir);
-        snprintf(f->state_dir, sizeof(f->state_dir), "%s/state", f->dir);
-        snprintf(dir, sizeof(dir), "%s/canary", f->cgroup_root);
-        assert_int_equal(mkdir(f->cgroup_root, 0755), 0);
-        assert_int_equal(mkdir(f->state_dir, 0750), 0);
-        assert_int_equal(mkdir(dir, 0755), 0);
-        write_file(f->cgroup_root, "cgroup.controllers", "memory\n");
-        write_file(dir, "memory.max", "2147483648\n");
-        write_file(dir, "memory.stat", "anon 1024\ninactive_file 0\n");
-        write_file(dir, "memory.events", "oom_kill 0\n");
-        set_working_set(f, GiB);
+        assert_non_null(tmpdir_make(f->dir, sizeof(f->dir), "test-batch"));
+        fake_tree_make(f->dir, f->cgroup_root, f->state_dir);
         assert_int_equal(http_new(&f->http), 0);
         assert_int_equal(cgroup_hierarchy_open(f->cgroup_root, err, &f->hierarchy), 0);
         f->env = (struct batch_env){ .http = f->http,
@@ -170,12 +120,6 @@ static int setup(void **state)
         return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st, (void)flag, (void)ftw;
-        return remove(path);
-}
-
 static int teardown(void **state)
 {
         struct fixture *f = *state;
@@ -184,7 +128,7 @@ static int teardown(void **state)
         cgroup_hierarchy_free(f->hierarchy);
         http_free(f->http);
         close(f->peer_fd);
-        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        rm_tree(f->dir);
         free(f);
         return 0;
 }
@@ -209,7 +153,7 @@ static struct state *saved_state(struct fixture *f)
 
 static void trip(struct fixture *f, int from_s)
 {
-        set_working_set(f, GiB * 19 / 10); /* 0.95 of the limit */
+        fake_tree_set_working_set(f->cgroup_root, GiB * 19 / 10); /* 0.95 of the limit */
         tick_seconds(f, from_s, from_s + 1);
         assert_int_equal(batch_phase(f->b), BREAKER_TRIPPED);
 }
@@ -282,7 +226,7 @@ static void test_restart_restores_the_trip(void **state)
         state_free(s);
         /* A new agent over the same state directory: the trip is still latched, same id. */
         batch_free(f->b);
-        set_working_set(f, GiB);
+        fake_tree_set_working_set(f->cgroup_root, GiB);
         fake_now = T0_MS + 60000;
         f->b = new_batch(f, fake_now);
         assert_int_equal(batch_phase(f->b), BREAKER_TRIPPED);
@@ -302,7 +246,7 @@ static void test_reset_rearms_and_saves(void **state)
 
         tick_seconds(f, 0, 1);
         trip(f, 2);
-        set_working_set(f, GiB);
+        fake_tree_set_working_set(f->cgroup_root, GiB);
         fake_now = T0_MS + 10000;
         assert_int_equal(batch_reset(f->b, fake_now, NULL), 0);
         assert_int_equal(batch_phase(f->b), BREAKER_ARMED);
@@ -315,7 +259,7 @@ static void test_reset_rearms_and_saves(void **state)
         assert_int_equal(s->release.generation, 1);
         state_free(s);
         /* The breaker starts over: one breach is not enough to trip again. */
-        set_working_set(f, GiB * 19 / 10);
+        fake_tree_set_working_set(f->cgroup_root, GiB * 19 / 10);
         fake_now = T0_MS + 11000;
         batch_tick(f->b, fake_now);
         assert_int_equal(batch_phase(f->b), BREAKER_BREACHING);

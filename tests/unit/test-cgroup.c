@@ -23,44 +23,7 @@
 #include "cgroup.h"
 
 #include "count-allocs.h"
-
-static char tmpdir[] = "/tmp/test-cgroup-XXXXXX";
-
-static void run(const char *fmt, ...)
-{
-        char cmd[2048];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(cmd, sizeof(cmd), fmt, ap);
-        va_end(ap);
-        if (system(cmd) != 0)
-                fail_msg("command failed: %s", cmd);
-}
-
-/* Copies both fixture trees to a fresh temp dir so tests may delete from them. */
-static int setup(void **state)
-{
-        const char *src = getenv("OOMBREAKER_SOURCE_DIR");
-
-        (void)state;
-        if (!src) {
-                fprintf(stderr, "OOMBREAKER_SOURCE_DIR is not set (run through ctest)\n");
-                return -1;
-        }
-        if (!mkdtemp(tmpdir))
-                return -1;
-        run("cp -a '%s/tests/fixtures/cgroup-v1' '%s/tests/fixtures/cgroup-v2' '%s/'", src, src,
-            tmpdir);
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        (void)state;
-        run("rm -rf '%s'", tmpdir);
-        return 0;
-}
+#include "fixture-tree.h"
 
 static struct cgroup_hierarchy *open_fixture(const char *sub)
 {
@@ -421,5 +384,5 @@ int main(void)
                 cmocka_unit_test(test_real_cgroup_vanishes),
         };
 
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, fixture_trees_setup, fixture_trees_teardown);
 }

@@ -1,219 +1,46 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Event sources and their pure helpers: the event-tick debounce, the rate reference at an
- * event tick, PSI trigger parameters, the policy-directory watch on a temp dir (add,
- * replace by rename, remove, a ConfigMap "..data" swap, the directory going away),
- * dispatching without allocating, and registration on the fixture trees failing with a
- * reason (the loop's fallback). Real cgroups: tests/integration/test-events-real.sh.
+ * Event sources: the policy-directory watch on a temp dir (add, replace by rename, remove, a
+ * ConfigMap "..data" swap, the directory going away), dispatching without allocating, and
+ * registration on the fixture trees failing with a reason (the loop's fallback). The
+ * debounce: test-event-tick.c; PSI trigger parameters: test-psi-trigger.c. Real cgroups:
+ * tests/integration/test-events-real.sh.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
-#include <stdbool.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "event-tick.h"
 #include "events.h"
 #include "psi-trigger.h"
 
 #include "count-allocs.h"
+#include "fixture-tree.h"
 
 #define DEADLINE_MS 2000 /* inotify events arrive in microseconds; this only bounds a failure */
-
-static char tmpdir[] = "/tmp/test-events-XXXXXX";
-
-static void run(const char *fmt, ...)
-{
-        char cmd[2048];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(cmd, sizeof(cmd), fmt, ap);
-        va_end(ap);
-        if (system(cmd) != 0)
-                fail_msg("command failed: %s", cmd);
-}
-
-static int setup(void **state)
-{
-        const char *src = getenv("OOMBREAKER_SOURCE_DIR");
-
-        (void)state;
-        if (!src) {
-                fprintf(stderr, "OOMBREAKER_SOURCE_DIR is not set (run through ctest)\n");
-                return -1;
-        }
-        if (!mkdtemp(tmpdir))
-                return -1;
-        run("cp -a '%s/tests/fixtures/cgroup-v1' '%s/tests/fixtures/cgroup-v2' '%s/'", src, src,
-            tmpdir);
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        (void)state;
-        run("rm -rf '%s'", tmpdir);
-        return 0;
-}
-
-/* ---- debounce ------------------------------------------------------------------------ */
-
-struct debounce_case {
-        int64_t due, last_event, now, want;
-};
-
-static void test_debounce(void **state)
-{
-        static const struct debounce_case cases[] = {
-                /* no event tick yet: the event tick is now */
-                { 5000, TICK_NEVER, 1200, 1200 },
-                /* the last event tick long ago: now */
-                { 5000, 1000, 1200, 1200 },
-                /* the last event tick 30 ms ago: debounced to 100 ms after it */
-                { 5000, 1170, 1200, 1270 },
-                /* exactly 100 ms after: now */
-                { 5000, 1100, 1200, 1200 },
-                /* the regular tick is due sooner than the debounce ends: keep it */
-                { 1250, 1170, 1200, 1250 },
-                /* the regular tick is already overdue: keep it */
-                { 1100, TICK_NEVER, 1200, 1100 },
-                /* an event exactly at the due time */
-                { 1200, TICK_NEVER, 1200, 1200 },
-        };
-
-        (void)state;
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-                const struct debounce_case *c = &cases[i];
-                int64_t got = tick_due_on_event(c->due, c->last_event, c->now);
-
-                if (got != c->want)
-                        fail_msg("case %zu: due %lld, want %lld", i, (long long)got,
-                                 (long long)c->want);
-        }
-        /* The tick after an event tick comes one interval later. */
-        assert_int_equal(tick_due_after(1270, 5000), 6270);
-}
-
-/* A storm of events every 10 ms for a second gives event ticks 100 ms apart, no closer. */
-static void test_debounce_storm(void **state)
-{
-        int64_t last = TICK_NEVER, due = 5000, ticks = 0;
-
-        (void)state;
-        for (int64_t now = 1000; now < 2000; now += 10) {
-                due = tick_due_on_event(due, last, now);
-                if (due <= now) { /* the loop runs the tick */
-                        assert_true(last == TICK_NEVER || now - last >= TICK_DEBOUNCE_MS);
-                        last = now;
-                        ticks++;
-                        due = tick_due_after(now, 5000);
-                }
-        }
-        assert_int_equal(ticks, 10);
-}
-
-/* ---- PSI trigger parameters ---------------------------------------------------------- */
-
-struct psi_case {
-        enum psi_kind kind;
-        double pct;
-        int64_t interval_ms;
-        bool priv;
-        int r;
-        uint64_t stall_us, window_us;
-        const char *text;
-};
-
-static void test_psi_derive(void **state)
-{
-        static const struct psi_case cases[] = {
-                /* unprivileged: 2 s multiples, rounded down to stay within the interval */
-                { PSI_SOME, 10, 5000, false, 0, 400000, 4000000, "some 400000 4000000" },
-                { PSI_SOME, 10, 1000, false, 0, 200000, 2000000, "some 200000 2000000" },
-                { PSI_FULL, 25, 6000, false, 0, 1500000, 6000000, "full 1500000 6000000" },
-                { PSI_SOME, 10, 3600000, false, 0, 1000000, 10000000, "some 1000000 10000000" },
-                /* privileged: the interval itself, within 500 ms .. 10 s */
-                { PSI_SOME, 10, 5000, true, 0, 500000, 5000000, "some 500000 5000000" },
-                { PSI_SOME, 10, 100, true, 0, 50000, 500000, "some 50000 500000" },
-                { PSI_FULL, 50, 60000, true, 0, 5000000, 10000000, "full 5000000 10000000" },
-                /* stall rounds up, at least 1 us, at most the window */
-                { PSI_SOME, 0, 5000, false, 0, 1, 4000000, "some 1 4000000" },
-                { PSI_SOME, 0.00001, 2000, false, 0, 1, 2000000, "some 1 2000000" },
-                { PSI_SOME, 100, 2000, false, 0, 2000000, 2000000, "some 2000000 2000000" },
-                { PSI_SOME, 12.34567, 2000, false, 0, 246914, 2000000, "some 246914 2000000" },
-                /* out of range */
-                { PSI_SOME, -1, 5000, false, -EINVAL },
-                { PSI_SOME, 100.5, 5000, false, -EINVAL },
-                { PSI_SOME, 10, 0, false, -EINVAL },
-                { _PSI_KIND_MAX, 10, 5000, false, -EINVAL },
-        };
-
-        (void)state;
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-                const struct psi_case *c = &cases[i];
-                struct psi_trigger t = { .stall_us = 7 };
-                char text[PSI_TRIGGER_TEXT_MAX];
-                int r = psi_trigger_derive(c->kind, c->pct, c->interval_ms, c->priv, &t);
-
-                if (r != c->r)
-                        fail_msg("case %zu: r=%d, want %d", i, r, c->r);
-                if (r < 0) {
-                        assert_int_equal(t.stall_us, 7);
-                        continue;
-                }
-                if (t.stall_us != c->stall_us || t.window_us != c->window_us)
-                        fail_msg("case %zu: %llu/%llu, want %llu/%llu", i,
-                                 (unsigned long long)t.stall_us, (unsigned long long)t.window_us,
-                                 (unsigned long long)c->stall_us, (unsigned long long)c->window_us);
-                /* The kernel's rules: 0 < stall <= window, 500 ms .. 10 s, 2 s steps. */
-                assert_true(t.window_us >= PSI_WINDOW_MIN_US && t.window_us <= PSI_WINDOW_MAX_US);
-                assert_true(c->priv || t.window_us % PSI_WINDOW_UNPRIV_STEP_US == 0);
-                /* The text goes out with its NUL: strlen + 1 bytes. */
-                assert_int_equal(psi_trigger_format(&t, text, sizeof(text)),
-                                 (int)strlen(c->text) + 1);
-                assert_string_equal(text, c->text);
-        }
-}
-
-static void test_psi_format_small_buffer(void **state)
-{
-        struct psi_trigger t = { PSI_SOME, 150000, 2000000 };
-        char text[20]; /* "some 150000 2000000" is 19 characters: just fits with its NUL */
-
-        (void)state;
-        assert_int_equal(psi_trigger_format(&t, text, sizeof(text)), 20);
-        assert_int_equal(psi_trigger_format(&t, text, 19), -ENOBUFS);
-}
 
 /* ---- dispatching --------------------------------------------------------------------- */
 
 /* Waits for s to fire, up to DEADLINE_MS. Returns 1 with *ret, or 0 when it did not. */
 static int wait_fired(struct events_source *s, struct events_fired *ret)
 {
-        struct timespec t0, t;
+        int64_t deadline = mono_ms() + DEADLINE_MS;
 
-        clock_gettime(CLOCK_MONOTONIC, &t0);
         for (;;) {
                 struct pollfd p = { .fd = s->fd, .events = s->poll_events };
-                long left;
+                int64_t left = deadline - mono_ms();
                 int r;
 
-                clock_gettime(CLOCK_MONOTONIC, &t);
-                left = DEADLINE_MS -
-                       ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
                 if (left <= 0 || poll(&p, 1, (int)left) <= 0)
                         return 0;
                 r = events_dispatch(s, p.revents, ret);
@@ -236,18 +63,6 @@ static void assert_quiet(struct events_source *s)
                         fail_msg("expected nothing to report, got r=%d name=%s", r,
                                  r == 1 ? f.name : "");
         }
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-        char path[512];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(text, f);
-        assert_int_equal(fclose(f), 0);
 }
 
 static void expect_change(struct events_source *s, const char *name, bool data_swap)
@@ -545,10 +360,6 @@ static void test_real_cgroup2(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_debounce),
-                cmocka_unit_test(test_debounce_storm),
-                cmocka_unit_test(test_psi_derive),
-                cmocka_unit_test(test_psi_format_small_buffer),
                 cmocka_unit_test(test_policy_dir),
                 cmocka_unit_test(test_dispatch),
                 cmocka_unit_test(test_registration_fails_on_fixtures),
@@ -556,5 +367,5 @@ int main(void)
                 cmocka_unit_test(test_real_cgroup2),
         };
 
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, fixture_trees_setup, fixture_trees_teardown);
 }

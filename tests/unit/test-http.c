@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The HTTP engine against a real loopback peer: a libmicrohttpd daemon on a random port
- * (its own thread), a socket that listens but never answers, and a closed port.
+ * (its own thread), a socket that listens but never answers, and a closed port. Requests
+ * and their outcomes, what goes on the wire, and cancelling. Without a peer (options
+ * refused, the loop's fds, body excerpts): test-http-local.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,13 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "http.h"
+#include "unit-helpers.h"
 #include "util.h"
 
 static const unsigned char gzip_hello[] = { 0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -149,20 +150,6 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
         *con_cls = NULL;
 }
 
-static int listen_loopback(unsigned *ret_port)
-{
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t alen = sizeof(a);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-        assert_int_equal(listen(fd, 16), 0);
-        assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-        *ret_port = ntohs(a.sin_port);
-        return fd;
-}
-
 static int setup(void **state)
 {
         const union MHD_DaemonInfo *info;
@@ -193,14 +180,6 @@ static int teardown(void **state)
         return 0;
 }
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct outcome {
         int calls;
         uint64_t id;
@@ -220,13 +199,13 @@ static void on_done(uint64_t id, struct http_response *resp, void *userdata)
 /* Drives the engine until the request finished or 5 s passed. */
 static void run_one(struct http *h, const struct http_request_opts *opts, struct outcome *o)
 {
-        int64_t deadline = now_ms() + 5000;
+        int64_t deadline = mono_ms() + 5000;
         uint64_t id = 0;
 
         *o = (struct outcome){ 0 };
         assert_int_equal(http_submit(h, opts, on_done, o, &id), 0);
         assert_true(id > 0);
-        while (o->calls == 0 && now_ms() < deadline)
+        while (o->calls == 0 && mono_ms() < deadline)
                 assert_true(http_poll(h, NULL, 0, 100) >= 0);
         assert_int_equal(o->calls, 1);
         assert_true(o->id == id);
@@ -351,56 +330,6 @@ static void test_request_headers(void **state)
         http_free(h);
 }
 
-struct bad_case {
-        const char *name;
-        struct http_request_opts o;
-};
-
-static const char *const crlf_header[] = { "X-A: b\r\nX-Injected: 1" };
-static const char *const no_colon_header[] = { "X-A" };
-
-static const struct bad_case bad_cases[] = {
-        { "no url", { .timeout_ms = 1000 } },
-        { "no timeout", { .url = "http://127.0.0.1:1/" } },
-        { "ftp scheme", { .url = "ftp://127.0.0.1/x", .timeout_ms = 1000 } },
-        { "file scheme", { .url = "file:///etc/passwd", .timeout_ms = 1000 } },
-        { "newline in url", { .url = "http://127.0.0.1/\r\nX: y", .timeout_ms = 1000 } },
-        { "header injection",
-          { .url = "http://127.0.0.1/",
-            .timeout_ms = 1000,
-            .headers = crlf_header,
-            .n_headers = 1 } },
-        { "header without colon",
-          { .url = "http://127.0.0.1/",
-            .timeout_ms = 1000,
-            .headers = no_colon_header,
-            .n_headers = 1 } },
-        { "headers count without array",
-          { .url = "http://127.0.0.1/", .timeout_ms = 1000, .n_headers = 1 } },
-        { "token with newline",
-          { .url = "http://127.0.0.1/", .timeout_ms = 1000, .bearer_token = "a\nb" } },
-        { "method with space",
-          { .url = "http://127.0.0.1/", .timeout_ms = 1000, .method = "GE T" } },
-        { "body length without body",
-          { .url = "http://127.0.0.1/", .timeout_ms = 1000, .body_len = 3 } },
-};
-
-static void test_bad_options(void **state)
-{
-        struct http *h = NULL;
-        uint64_t id = 99;
-
-        (void)state;
-        assert_int_equal(http_new(&h), 0);
-        for (size_t i = 0; i < ELEMENTSOF(bad_cases); i++) {
-                print_message("case: %s\n", bad_cases[i].name);
-                assert_int_equal(http_submit(h, &bad_cases[i].o, on_done, NULL, &id), -EINVAL);
-                assert_int_equal(id, 99); /* untouched on failure */
-        }
-        assert_int_equal(http_pending(h), 0);
-        http_free(h);
-}
-
 /* A cancelled request never calls back; a second cancel reports it is gone. */
 static void test_cancel(void **state)
 {
@@ -429,67 +358,12 @@ static void test_cancel(void **state)
         assert_int_equal(out.calls, 0);
 }
 
-/* The loop's own fds wake http_poll() and get their revents. */
-static void test_extra_fds(void **state)
-{
-        struct http *h = NULL;
-        struct http_waitfd w[2];
-        int p[2], q[2];
-        int64_t t0;
-
-        (void)state;
-        assert_int_equal(pipe(p), 0);
-        assert_int_equal(pipe(q), 0);
-        assert_int_equal(http_new(&h), 0);
-        assert_int_equal(write(p[1], "x", 1), 1);
-        w[0] = (struct http_waitfd){ .fd = p[0], .events = POLLIN };
-        w[1] = (struct http_waitfd){ .fd = q[0], .events = POLLIN };
-        t0 = now_ms();
-        assert_int_equal(http_poll(h, w, 2, 10000), 0);
-        assert_true(now_ms() - t0 < 5000);
-        assert_true(w[0].revents & POLLIN);
-        assert_int_equal(w[1].revents, 0);
-        assert_int_equal(http_poll(h, w, HTTP_WAITFDS_MAX + 1, 0), -EINVAL);
-        assert_int_equal(http_poll(h, w, 2, -1), -EINVAL);
-        http_free(h);
-        close(p[0]), close(p[1]), close(q[0]), close(q[1]);
-}
-
-struct excerpt_case {
-        const char *in;
-        size_t size;
-        const char *out;
-};
-
-static const struct excerpt_case excerpt_cases[] = {
-        { "short", 16, "short" },
-        { "line1\nline2\t\x01", 32, "line1?line2??" },
-        { "abcdefghijklmnop", 8, "abcd..." },
-        { "abcdefg", 8, "abcdefg" },
-        { "\xc3\xa9t\xc3\xa9", 16, "??t??" },
-        { "abc", 1, "" },
-        { "internal error\r\n", 64, "internal error" },
-        { "\n\n", 8, "" },
-};
-
-static void test_excerpt(void **state)
-{
-        char buf[64];
-
-        (void)state;
-        for (size_t i = 0; i < ELEMENTSOF(excerpt_cases); i++) {
-                const struct excerpt_case *c = &excerpt_cases[i];
-
-                assert_string_equal(http_body_excerpt(c->in, strlen(c->in), buf, c->size), c->out);
-        }
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_cases),       cmocka_unit_test(test_request_headers),
-                cmocka_unit_test(test_bad_options), cmocka_unit_test(test_cancel),
-                cmocka_unit_test(test_extra_fds),   cmocka_unit_test(test_excerpt),
+                cmocka_unit_test(test_cases),
+                cmocka_unit_test(test_request_headers),
+                cmocka_unit_test(test_cancel),
         };
 
         return cmocka_run_group_tests_name("http", tests, setup, teardown);

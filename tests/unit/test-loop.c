@@ -4,8 +4,6 @@
  * cgroup's memory files (the samplers read them through their kept-open fds), and checks
  * the ticks, their cadence, a trip, and the /metrics families.
  */
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +21,8 @@
 #include "count-allocs.h"
 #include "loop-internal.h"
 #include "util.h"
+
+#include "fixture-tree.h"
 
 #define GiB   (UINT64_C(1) << 30)
 #define T0_MS INT64_C(1000000) /* the fake clock starts here */
@@ -57,54 +57,13 @@ static uint64_t fake_now_ns(void *userdata)
         return ((struct fixture *)userdata)->now_ns;
 }
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-        char path[PATH_MAX];
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        /* O_TRUNC keeps the inode, so the sampler's open fd sees the new text. */
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-        close(fd);
-}
-
-/* The canary's working set (no inactive file cache) against its 2 GiB limit. */
-static void set_working_set(struct fixture *f, uint64_t bytes)
-{
-        char dir[PATH_MAX + 8], text[32];
-
-        snprintf(dir, sizeof(dir), "%s/canary", f->cgroup_root);
-        snprintf(text, sizeof(text), "%llu\n", (unsigned long long)bytes);
-        write_file(dir, "memory.current", text);
-}
-
-static void make_tree(struct fixture *f)
-{
-        char dir[PATH_MAX + 8];
-
-        snprintf(f->cgroup_root, sizeof(f->cgroup_root), "%s/cgroup", f->dir);
-        snprintf(f->state_dir, sizeof(f->state_dir), "%s/state", f->dir);
-        snprintf(dir, sizeof(dir), "%s/canary", f->cgroup_root);
-        assert_int_equal(mkdir(f->cgroup_root, 0755), 0);
-        assert_int_equal(mkdir(f->state_dir, 0750), 0);
-        assert_int_equal(mkdir(dir, 0755), 0);
-        write_file(f->cgroup_root, "cgroup.controllers", "memory\n");
-        write_file(dir, "memory.max", "2147483648\n");
-        write_file(dir, "memory.stat", "anon 1024\ninactive_file 0\n");
-        write_file(dir, "memory.events", "oom_kill 0\n");
-        set_working_set(f, GiB);
-}
-
 static int setup(void **state)
 {
         struct fixture *f = calloc(1, sizeof(*f));
 
         assert_non_null(f);
-        snprintf(f->dir, sizeof(f->dir), "/tmp/test-loop-XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
-        make_tree(f);
+        assert_non_null(tmpdir_make(f->dir, sizeof(f->dir), "test-loop"));
+        fake_tree_make(f->dir, f->cgroup_root, f->state_dir);
         snprintf(f->policy, sizeof(f->policy), "%s/b1.ini", f->dir);
         write_file(f->dir, "b1.ini", policy_text);
         f->policy_files[0] = f->policy;
@@ -123,18 +82,12 @@ static int setup(void **state)
         return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st, (void)flag, (void)ftw;
-        return remove(path);
-}
-
 static int teardown(void **state)
 {
         struct fixture *f = *state;
 
         loop_teardown(&f->l);
-        nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        rm_tree(f->dir);
         free(f);
         return 0;
 }
@@ -183,7 +136,7 @@ static void test_trip(void **state)
         loop_run_due(&f->l, T0_MS);
         run_until(f, 2000, 250);
         assert_int_equal(batch_phase(b), BREAKER_ARMED);
-        set_working_set(f, GiB * 19 / 10); /* 0.95 of the limit */
+        fake_tree_set_working_set(f->cgroup_root, GiB * 19 / 10); /* 0.95 of the limit */
         run_until(f, 3000, 250);
         assert_int_equal(batch_phase(b), BREAKER_BREACHING);
         run_until(f, 4000, 250);
@@ -193,7 +146,7 @@ static void test_trip(void **state)
         assert_int_equal(batch_phase(b), BREAKER_TRIPPED);
         assert_true(f->l.publish); /* the tick asks for the news to be published */
         /* A trip latches: the working set falls back and the batch stays tripped. */
-        set_working_set(f, GiB);
+        fake_tree_set_working_set(f->cgroup_root, GiB);
         run_until(f, 8000, 250);
         assert_int_equal(batch_phase(b), BREAKER_TRIPPED);
 }
@@ -237,7 +190,7 @@ static void test_metrics_families(void **state)
         const char *prev = NULL;
 
         loop_run_due(&f->l, T0_MS);
-        set_working_set(f, GiB * 19 / 10);
+        fake_tree_set_working_set(f->cgroup_root, GiB * 19 / 10);
         run_until(f, 3000, 500);
         text = exposition_text(f->l.batches, f->l.n);
         assert_non_null(text);

@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The exposition parser's sums: a table of bodies in text 0.0.4 and OpenMetrics (what must
+ * parse and to what, what must be refused and on which line), a body not NUL-terminated,
+ * several selectors in one pass, and numbers under a locale whose radix is ','. Selectors
+ * and content types: test-promtext-selector.c; OpenMetrics checks: test-promtext-om.c.
+ */
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
@@ -329,81 +335,6 @@ static void test_several_selectors(void **state)
                 -EINVAL);
 }
 
-struct selector_case {
-        const char *s;
-        int r;
-        const char *name;
-        size_t n_matchers;
-        const char *last_value;
-};
-
-static const struct selector_case selector_cases[] = {
-        { "go_gc_duration_seconds_count", 0, "go_gc_duration_seconds_count", 0, NULL },
-        { "jvm_memory_bytes_used{area=\"heap\"}", 0, "jvm_memory_bytes_used", 1, "heap" },
-        { "m{a=\"1\",b=\"x\\\"y\\\\z\\n\"}", 0, "m", 2, "x\"y\\z\n" },
-        { "m{a=\"1\",}", 0, "m", 1, "1" },
-        { "m{}", 0, "m", 0, NULL },
-        { "ns:m{a=\"\"}", 0, "ns:m", 1, "" },
-        { "", -EINVAL },
-        { "1m", -EINVAL },
-        { "m{", -EINVAL },
-        { "m{a=x}", -EINVAL },
-        { "m{a=\"x\"", -EINVAL },
-        { "m{a=\"x\"}junk", -EINVAL },
-        { "m{a=\"x\",a=\"y\"}", -EINVAL },
-        { "m{a!=\"x\"}", -EINVAL },
-        { "m{a=\"\\t\"}", -EINVAL },
-        { "m {a=\"x\"}", -EINVAL },
-        { "m{a=\"1\",b=\"2\",c=\"3\",d=\"4\",e=\"5\",f=\"6\",g=\"7\",h=\"8\",i=\"9\"}", -EINVAL },
-        { "m{1a=\"x\"}", -EINVAL },
-};
-
-static void test_selector_parse(void **state)
-{
-        char long_name[PROMTEXT_NAME_MAX + 2];
-        struct promtext_selector sel;
-
-        (void)state;
-        for (size_t i = 0; i < ELEMENTSOF(selector_cases); i++) {
-                const struct selector_case *c = &selector_cases[i];
-
-                print_message("selector %zu: %s\n", i, c->s);
-                assert_int_equal(promtext_selector_parse(c->s, &sel), c->r);
-                if (c->r < 0)
-                        continue;
-                assert_string_equal(sel.name, c->name);
-                assert_int_equal(sel.n_matchers, c->n_matchers);
-                assert_false(sel.skip_negative);
-                if (c->last_value)
-                        assert_string_equal(sel.matchers[sel.n_matchers - 1].value, c->last_value);
-        }
-        memset(long_name, 'a', sizeof(long_name) - 1);
-        long_name[sizeof(long_name) - 1] = '\0';
-        assert_int_equal(promtext_selector_parse(long_name, &sel), -EINVAL);
-        long_name[PROMTEXT_NAME_MAX] = '\0';
-        assert_int_equal(promtext_selector_parse(long_name, &sel), 0);
-}
-
-static void test_content_type(void **state)
-{
-        static const struct {
-                const char *ct;
-                enum promtext_format f;
-        } ct_cases[] = {
-                { NULL, TEXT },
-                { "text/plain; version=0.0.4; charset=utf-8", TEXT },
-                { "application/openmetrics-text; version=1.0.0; charset=utf-8", OM },
-                { "application/openmetrics-text", OM },
-                { "Application/OpenMetrics-Text;version=1.0.0", OM },
-                { "application/openmetrics-textual", TEXT },
-                { "application/json", TEXT },
-        };
-
-        (void)state;
-        for (size_t i = 0; i < ELEMENTSOF(ct_cases); i++)
-                assert_int_equal(promtext_format_from_content_type(ct_cases[i].ct), ct_cases[i].f);
-}
-
 /* A locale whose radix character is ',': an installed one, or one built with localedef. */
 static const char *comma_locale(char *dir, size_t size)
 {
@@ -465,8 +396,6 @@ int main(void)
                 cmocka_unit_test(test_cases),
                 cmocka_unit_test(test_not_terminated),
                 cmocka_unit_test(test_several_selectors),
-                cmocka_unit_test(test_selector_parse),
-                cmocka_unit_test(test_content_type),
                 cmocka_unit_test(test_locale),
         };
 
