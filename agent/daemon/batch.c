@@ -174,6 +174,8 @@ void batch_targets_free(struct batch *b)
                 cgroup_hierarchy_free(b->t[i].own_hierarchy);
                 batch_events_close(&b->t[i]);
                 free(b->t[i].path);
+                free(b->t[i].last.memory_error);
+                free(b->t[i].last.runtime_error);
         }
         free(b->t);
         b->t = NULL;
@@ -238,7 +240,7 @@ static bool oom_kill_rose(const struct batch *b)
 {
         for (size_t i = 0; i < b->n_t; i++)
                 if (b->t[i].cur.memory.has_oom_kill &&
-                    b->t[i].cur.memory.oom_kill > b->t[i].last.memory.oom_kill)
+                    b->t[i].cur.memory.oom_kill > b->t[i].last.oom_kill)
                         return true;
         return false;
 }
@@ -434,6 +436,31 @@ int64_t batch_healthy_ms(const struct batch *b)
         return b->armed_since_t_ms < 0 ? 0 : b->tick_t_ms - b->armed_since_t_ms;
 }
 
+/* Keeps text as *kept: NULL when empty, a new copy only when it changed (no copy when out of
+ * memory: status then lacks that reason). */
+static void keep_reason(char **kept, const char *text)
+{
+        if (*kept && strcmp(*kept, text) == 0)
+                return;
+        free(*kept);
+        *kept = text[0] ? strdup(text) : NULL;
+}
+
+static void keep_last(struct batch_target *t)
+{
+        const struct sample *s = &t->cur;
+
+        t->last.has_current = s->memory.has_current;
+        t->last.has_max = s->memory.has_max;
+        t->last.max_unlimited = s->memory.max_unlimited;
+        t->last.max_bytes = s->memory.max_bytes;
+        t->last.oom_kill = s->memory.has_oom_kill ? s->memory.oom_kill : 0;
+        t->last.has_runtime =
+                s->runtime.has_gc_count || s->runtime.has_heap_used || s->runtime.has_heap_max;
+        keep_reason(&t->last.memory_error, s->memory_error);
+        keep_reason(&t->last.runtime_error, s->runtime_error);
+}
+
 static void evaluate(struct batch *b)
 {
         const struct sample *samples[POLICY_TARGETS_MAX];
@@ -445,7 +472,7 @@ static void evaluate(struct batch *b)
         write_trace(b);
         for (size_t i = 0; i < b->n_t; i++) {
                 samples[i] = &b->t[i].cur;
-                b->t[i].last = b->t[i].cur;
+                keep_last(&b->t[i]);
         }
         breaker_step(b->br, b->tick_t_ms, samples, b->n_t);
         if (log_enabled(LOG_LEVEL_DEBUG))
