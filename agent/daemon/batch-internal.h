@@ -14,8 +14,9 @@
 /* Logs an event of batch b, with its name as the OOMBREAKER_BATCH field. */
 #define batch_log(level, b, ...) log_full(level, LOG_FIELDS(.batch = (b)->p->name), __VA_ARGS__)
 
-#define BATCH_SAVE_RETRY_MS 1000 /* a failed state save is retried this often */
-#define BATCH_EVENT_SOURCES 3    /* per target: OOM (v1) or memory.events (v2), PSI some, full */
+#define BATCH_SAVE_RETRY_MS   1000  /* a failed state save is retried this often */
+#define BATCH_EVENT_SOURCES   3     /* per target: OOM (v1) or memory.events (v2), PSI some, full */
+#define BATCH_LIMIT_REREAD_MS 10000 /* a cgroup's limit file is read again this often */
 
 /*
  * What status shows of a target's last evaluated tick beyond the breaker's figures: its

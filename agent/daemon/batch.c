@@ -156,6 +156,9 @@ static int target_open(struct batch *b, size_t i)
                 return -ENOMEDIUM;
         }
         r = cgroup_target_new(h, t->path, &t->cg);
+        if (r >= 0 && b->p->interval_ms > 0) /* limits seldom change (docs/policy.md) */
+                cgroup_target_limit_every(t->cg,
+                                          (unsigned)(BATCH_LIMIT_REREAD_MS / b->p->interval_ms));
         if (r >= 0 && pt->metrics_url)
                 r = scrape_new(b->env->http, pt, scrape_done, t, &t->sc);
         if (r < 0)
