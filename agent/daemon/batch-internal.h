@@ -47,7 +47,9 @@ struct batch_target {
         struct target_last last;  /* the last evaluated tick, for status */
         bool scrape_failing;
         bool was_gone;
-        uint64_t errors[2]; /* sample_errors_total: [0] cgroup, [1] metrics */
+        uint64_t errors[2];  /* sample_errors_total: [0] cgroup, [1] metrics */
+        bool baseline_saved; /* the state holds saved_baseline as this OOM baseline */
+        uint64_t saved_baseline;
         struct events_source ev[BATCH_EVENT_SOURCES]; /* in the loop's epoll set */
         size_t n_ev;
 };

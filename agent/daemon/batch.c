@@ -383,20 +383,26 @@ static void log_transition(struct batch *b, const struct breaker_transition *tr)
                  tr->instance, tr->rule[0] ? ", rule " : "", tr->rule);
 }
 
-/* Keeps the OOM baselines the breaker took in the state file, so restarts never re-count. */
+/* Keeps the OOM baselines the breaker took in the state file, so restarts never re-count.
+ * A baseline once found in the state is not looked up again (a lookup is a scan by name)
+ * until it changes or batch_reset() clears the state's baselines. */
 static bool sync_baselines(struct batch *b)
 {
         bool changed = false;
 
         for (size_t i = 0; i < b->n_t; i++) {
+                struct batch_target *t = &b->t[i];
                 uint64_t now, old;
 
-                if (!breaker_oom_baseline(b->br, i, &now))
+                if (!breaker_oom_baseline(b->br, i, &now) ||
+                    (t->baseline_saved && t->saved_baseline == now))
                         continue;
-                if (state_baseline_get(b->st, target_name(&b->t[i]), &old) == 0 && old == now)
-                        continue;
-                if (state_baseline_set(b->st, target_name(&b->t[i]), now) >= 0)
-                        changed = true;
+                t->baseline_saved = false;
+                if (state_baseline_get(b->st, target_name(t), &old) == 0 && old == now)
+                        t->baseline_saved = true;
+                else if (state_baseline_set(b->st, target_name(t), now) >= 0)
+                        t->baseline_saved = changed = true;
+                t->saved_baseline = now;
         }
         return changed;
 }
