@@ -171,6 +171,7 @@ void loop_on_control(void *userdata, const struct control_peer *peer, json_t *re
                 *ret = fail("no batch named %s is loaded", name);
                 return;
         }
+        l->trim_due = true; /* the reply is heap garbage once sent */
         if (!strcmp(cmd, "status")) {
                 st = status_json(l, name);
                 json_object_set_new(st, "ok", json_true());
