@@ -54,6 +54,7 @@ int loop_render(void *userdata, enum server_page page, char **ret_body)
         struct loop *l = userdata;
         char *text = page == SERVER_PAGE_METRICS ? metrics_text(l) : loop_status_text(l);
 
+        malloc_trim(0); /* what building the page freed; the page itself goes after a tick */
         l->trim_due = true;
         if (!text)
                 return -ENOMEM;
