@@ -207,6 +207,9 @@ awk -v a="$s_us" -v aw="$a_us" -v b="$AL_US" -v ra="$s_rss" -v rb="$AL_RSS" -v f
 	-v fb="$AL_FDS" -v s="$small" -v n=$((big_files * PER - small)) 'BEGIN {
 	printf "%d vs %d targets, both alone: CPU per cgroup-tick %.2fx (%.2fx the side-by-side figure; goal <= 1.5x)\n",
 		n + s, s, b / a, b / aw
-	printf "growth from %d to %d targets: RSS +%.2f KiB and +%.2f fds per target\n",
-		s, n + s, (rb - ra) / n, (fb - fa) / n
+	if (n > 0)
+		printf "growth from %d to %d targets: RSS +%.2f KiB and +%.2f fds per target\n",
+			s, n + s, (rb - ra) / n, (fb - fa) / n
+	else
+		printf "no growth figure: the big run has no more targets than %d (give -n above it)\n", s
 }'

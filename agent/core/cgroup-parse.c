@@ -92,13 +92,15 @@ static bool key_is(const char *line, size_t key_len, const char *key)
 /*
  * Finds each of keys[] in a flat-keyed file ("key value" lines). Lines with other keys are
  * skipped unchecked, so new kernel fields never break us; wanted keys must have a clean
- * number and appear once.
+ * number and appear once before the last of them. Parsing stops at the line that completes
+ * the set: the lines after it are not looked at (memory.stat has ~50 lines, the sampler
+ * wants 2 of them, every tick).
  */
 static int parse_keyed(const char *buf, size_t len, const char *const *keys, size_t n_keys,
                        bool *found, uint64_t *values)
 {
         const char *line;
-        size_t pos = 0, n, key_len;
+        size_t pos = 0, n, key_len, n_found = 0;
         int r;
 
         for (size_t k = 0; k < n_keys; k++)
@@ -117,6 +119,8 @@ static int parse_keyed(const char *buf, size_t len, const char *const *keys, siz
                         if (r < 0)
                                 return r;
                         found[k] = true;
+                        if (++n_found == n_keys)
+                                return 0;
                 }
         }
         return 0;

@@ -31,7 +31,8 @@ int cgroup_parse_limit(const char *buf, size_t len, bool *ret_unlimited, uint64_
  * memory.stat, by key never by position: v2 "inactive_file" and "anon", v1
  * "total_inactive_file" and "total_rss". Sets the has_* flags of the keys found in *m and
  * leaves the rest of *m alone. Returns 0 (also when keys are missing), or -EINVAL /
- * -ERANGE for a malformed line or a duplicated wanted key (then *m is untouched).
+ * -ERANGE for a malformed line or a duplicated wanted key (then *m is untouched). Lines after
+ * the one that completes both keys are not read.
  */
 int cgroup_parse_stat(const char *buf, size_t len, enum cgroup_version v, struct mem_sample *m);
 

@@ -14,8 +14,26 @@
 /* Logs an event of batch b, with its name as the OOMBREAKER_BATCH field. */
 #define batch_log(level, b, ...) log_full(level, LOG_FIELDS(.batch = (b)->p->name), __VA_ARGS__)
 
-#define BATCH_SAVE_RETRY_MS 1000 /* a failed state save is retried this often */
-#define BATCH_EVENT_SOURCES 3    /* per target: OOM (v1) or memory.events (v2), PSI some, full */
+#define BATCH_SAVE_RETRY_MS   1000  /* a failed state save is retried this often */
+#define BATCH_EVENT_SOURCES   3     /* per target: OOM (v1) or memory.events (v2), PSI some, full */
+#define BATCH_LIMIT_REREAD_MS 10000 /* a cgroup's limit file is read again this often */
+
+/*
+ * What status shows of a target's last evaluated tick beyond the breaker's figures: its
+ * limit, which inputs were missing, and why (the reasons are NULL when empty, else heap
+ * copies, replaced only when the text changes, so a steady tick allocates nothing). The
+ * whole struct sample would keep 512 bytes of reason text per target, nearly always empty.
+ */
+struct target_last {
+        bool has_current;
+        bool has_max;
+        bool max_unlimited;
+        bool has_runtime; /* any runtime figure */
+        uint64_t max_bytes;
+        uint64_t oom_kill; /* 0 without the figure */
+        char *memory_error;
+        char *runtime_error;
+};
 
 struct batch_target {
         struct batch *b;
@@ -26,10 +44,12 @@ struct batch_target {
         struct scrape *sc;
         struct promql_source *pq; /* a promql target's queries (then no cg, path or events) */
         struct sample cur;        /* the tick being collected */
-        struct sample last;       /* the last evaluated tick, for status */
+        struct target_last last;  /* the last evaluated tick, for status */
         bool scrape_failing;
         bool was_gone;
-        uint64_t errors[2]; /* sample_errors_total: [0] cgroup, [1] metrics */
+        uint64_t errors[2];  /* sample_errors_total: [0] cgroup, [1] metrics */
+        bool baseline_saved; /* the state holds saved_baseline as this OOM baseline */
+        uint64_t saved_baseline;
         struct events_source ev[BATCH_EVENT_SOURCES]; /* in the loop's epoll set */
         size_t n_ev;
 };

@@ -211,7 +211,9 @@ int batch_reset(struct batch *b, int64_t now_ms, const char *release)
         if (r < 0)
                 return r;
         b->act = actions_free(b->act);
-        state_clear_trip(b->st);
+        state_clear_trip(b->st); /* and the baselines */
+        for (size_t i = 0; i < b->n_t; i++)
+                b->t[i].baseline_saved = false;
         if (b->pending) {
                 r = rebuild(b, b->pending);
                 if (r < 0)

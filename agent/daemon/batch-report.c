@@ -15,7 +15,7 @@
 static void add_figures(const struct batch *b, size_t i, json_t *o)
 {
         const struct rules_figures *f = breaker_target_figures(b->br, i);
-        const struct sample *s = &b->t[i].last;
+        const struct target_last *s = &b->t[i].last;
 
         const struct forecast_view *fv = breaker_target_forecast(b->br, i);
 
@@ -32,20 +32,19 @@ static void add_figures(const struct batch *b, size_t i, json_t *o)
                 json_object_set_new(o, "forecast",
                                     json_string(forecast_state_to_string(fv->state)));
         }
-        if (s->memory.has_max && !s->memory.max_unlimited)
-                json_object_set_new(o, "limit", json_integer((json_int_t)s->memory.max_bytes));
+        if (s->has_max && !s->max_unlimited)
+                json_object_set_new(o, "limit", json_integer((json_int_t)s->max_bytes));
         else if (b->p->targets[i].memory_limit_bytes)
                 json_object_set_new(o, "limit",
                                     json_integer((json_int_t)b->p->targets[i].memory_limit_bytes));
-        if (s->memory_error[0])
+        if (s->memory_error)
                 json_object_set_new(o, "memory_error", json_string(s->memory_error));
-        if (s->runtime_error[0])
+        if (s->runtime_error)
                 json_object_set_new(o, "runtime_error", json_string(s->runtime_error));
         /* "error" is for a missing input; a series the preset simply lacks is only detail. */
-        if (s->memory_error[0] && !s->memory.has_current)
+        if (s->memory_error && !s->has_current)
                 json_object_set_new(o, "error", json_string(s->memory_error));
-        else if (s->runtime_error[0] && !s->runtime.has_gc_count && !s->runtime.has_heap_used &&
-                 !s->runtime.has_heap_max)
+        else if (s->runtime_error && !s->has_runtime)
                 json_object_set_new(o, "error", json_string(s->runtime_error));
 }
 

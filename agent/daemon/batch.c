@@ -155,6 +155,9 @@ static int target_open(struct batch *b, size_t i)
                 return -ENOMEDIUM;
         }
         r = cgroup_target_new(h, t->path, &t->cg);
+        if (r >= 0 && b->p->interval_ms > 0) /* limits seldom change (docs/policy.md) */
+                cgroup_target_limit_every(t->cg,
+                                          (unsigned)(BATCH_LIMIT_REREAD_MS / b->p->interval_ms));
         if (r >= 0 && pt->metrics_url)
                 r = scrape_new(b->env->http, pt, scrape_done, t, &t->sc);
         if (r < 0)
@@ -173,6 +176,8 @@ void batch_targets_free(struct batch *b)
                 cgroup_hierarchy_free(b->t[i].own_hierarchy);
                 batch_events_close(&b->t[i]);
                 free(b->t[i].path);
+                free(b->t[i].last.memory_error);
+                free(b->t[i].last.runtime_error);
         }
         free(b->t);
         b->t = NULL;
@@ -237,7 +242,7 @@ static bool oom_kill_rose(const struct batch *b)
 {
         for (size_t i = 0; i < b->n_t; i++)
                 if (b->t[i].cur.memory.has_oom_kill &&
-                    b->t[i].cur.memory.oom_kill > b->t[i].last.memory.oom_kill)
+                    b->t[i].cur.memory.oom_kill > b->t[i].last.oom_kill)
                         return true;
         return false;
 }
@@ -305,20 +310,26 @@ void batch_tick_took(struct batch *b, double seconds)
         tick_stats_record(&b->ticks, seconds);
 }
 
-/* Keeps the OOM baselines the breaker took in the state file, so restarts never re-count. */
+/* Keeps the OOM baselines the breaker took in the state file, so restarts never re-count.
+ * A baseline once found in the state is not looked up again (a lookup is a scan by name)
+ * until it changes or batch_reset() clears the state's baselines. */
 static bool sync_baselines(struct batch *b)
 {
         bool changed = false;
 
         for (size_t i = 0; i < b->n_t; i++) {
+                struct batch_target *t = &b->t[i];
                 uint64_t now, old;
 
-                if (!breaker_oom_baseline(b->br, i, &now))
+                if (!breaker_oom_baseline(b->br, i, &now) ||
+                    (t->baseline_saved && t->saved_baseline == now))
                         continue;
-                if (state_baseline_get(b->st, target_name(&b->t[i]), &old) == 0 && old == now)
-                        continue;
-                if (state_baseline_set(b->st, target_name(&b->t[i]), now) >= 0)
-                        changed = true;
+                t->baseline_saved = false;
+                if (state_baseline_get(b->st, target_name(t), &old) == 0 && old == now)
+                        t->baseline_saved = true;
+                else if (state_baseline_set(b->st, target_name(t), now) >= 0)
+                        t->baseline_saved = changed = true;
+                t->saved_baseline = now;
         }
         return changed;
 }
@@ -337,6 +348,31 @@ int64_t batch_healthy_ms(const struct batch *b)
         return b->armed_since_t_ms < 0 ? 0 : b->tick_t_ms - b->armed_since_t_ms;
 }
 
+/* Keeps text as *kept: NULL when empty, a new copy only when it changed (no copy when out of
+ * memory: status then lacks that reason). */
+static void keep_reason(char **kept, const char *text)
+{
+        if (*kept && strcmp(*kept, text) == 0)
+                return;
+        free(*kept);
+        *kept = text[0] ? strdup(text) : NULL;
+}
+
+static void keep_last(struct batch_target *t)
+{
+        const struct sample *s = &t->cur;
+
+        t->last.has_current = s->memory.has_current;
+        t->last.has_max = s->memory.has_max;
+        t->last.max_unlimited = s->memory.max_unlimited;
+        t->last.max_bytes = s->memory.max_bytes;
+        t->last.oom_kill = s->memory.has_oom_kill ? s->memory.oom_kill : 0;
+        t->last.has_runtime =
+                s->runtime.has_gc_count || s->runtime.has_heap_used || s->runtime.has_heap_max;
+        keep_reason(&t->last.memory_error, s->memory_error);
+        keep_reason(&t->last.runtime_error, s->runtime_error);
+}
+
 static void evaluate(struct batch *b)
 {
         const struct sample *samples[POLICY_TARGETS_MAX];
@@ -347,7 +383,7 @@ static void evaluate(struct batch *b)
         b->collecting = false;
         for (size_t i = 0; i < b->n_t; i++) {
                 samples[i] = &b->t[i].cur;
-                b->t[i].last = b->t[i].cur;
+                keep_last(&b->t[i]);
         }
         breaker_step(b->br, b->tick_t_ms, samples, b->n_t);
         /* After the step: a line carries the forecast the rule saw (none once latched). */

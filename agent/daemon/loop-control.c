@@ -158,6 +158,7 @@ char *loop_on_control(void *userdata, const struct control_peer *peer, const cha
         json_t *resp;
         char *text;
 
+        l->trim_due = true; /* the reply is heap garbage once sent */
         if (!json_is_object(req))
                 resp = fail("request is not a JSON object");
         else if (!cmd)

@@ -54,6 +54,7 @@ struct loop {
         bool reload;
         bool publish;
         bool ticked;          /* a tick completed since the last watchdog ping */
+        bool trim_due;        /* a page or a control reply was built since the last publish */
         int64_t watchdog_ms;  /* systemd's watchdog timeout; 0: off */
         int64_t last_ping_ms; /* the last WATCHDOG=1 */
         int64_t idle_next_ms;

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cgroup.h"
 
@@ -40,6 +41,11 @@ struct member {
         int fd[_CG_FILE_MAX];     /* -1: the file does not exist here, or could not be opened */
         int open_r[_CG_FILE_MAX]; /* why fd[f] is -1 (-ENOENT, -ENOTREG, ...) */
         unsigned seen;            /* expansion generation that last matched it */
+        /* The limit file is read on one sample of the target's limit_every; the samples
+         * between repeat the figure read last. limit_left: samples until the next read. */
+        unsigned limit_left;
+        bool limit_unlimited;
+        uint64_t limit_bytes;
 };
 
 struct cgroup_target {
@@ -54,7 +60,8 @@ struct cgroup_target {
         unsigned generation;
         size_t cursor; /* where the next match is expected: steady-state lookups are O(1) */
         bool sampled, gone, gone_changed;
-        bool capped; /* the last expansion found more than CGROUP_MATCHES_MAX matches */
+        bool capped;          /* the last expansion found more than CGROUP_MATCHES_MAX matches */
+        unsigned limit_every; /* cgroup_target_limit_every(); 0 as 1 */
 };
 
 /* Opens path's file f under its root (O_NONBLOCK, regular files only). Returns the fd,

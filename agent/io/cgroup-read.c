@@ -66,6 +66,7 @@ static ssize_t read_file(struct cgroup_target *t, struct member *m, enum cg_file
                         return fd;
                 close(m->fd[f]);
                 m->fd[f] = fd;
+                m->limit_left = 0; /* maybe a new cgroup: its limit is not the one kept */
                 n = pread(fd, buf, CGROUP_FILE_MAX, 0);
                 if (n < 0 && errno == ENODEV)
                         return -ENOENT;
@@ -135,6 +136,25 @@ static void note(char *reason, const char *path, enum cgroup_version v, enum cg_
                                                                         : strerror(-r));
 }
 
+/* The limit kept from an earlier sample, when it is not due to be read again. */
+static bool limit_kept(struct member *m, struct mem_sample *s)
+{
+        if (m->limit_left == 0)
+                return false;
+        m->limit_left--;
+        s->has_max = true;
+        s->max_unlimited = m->limit_unlimited;
+        s->max_bytes = m->limit_bytes;
+        return true;
+}
+
+static void limit_keep(const struct cgroup_target *t, struct member *m, const struct mem_sample *s)
+{
+        m->limit_left = t->limit_every > 1 ? t->limit_every - 1 : 0;
+        m->limit_unlimited = s->max_unlimited;
+        m->limit_bytes = s->max_bytes;
+}
+
 /* Reads and parses every file of one member into *s. -ENOENT when the cgroup is gone. */
 int cgroup_member_sample(struct cgroup_target *t, struct member *m, char *reason,
                          struct mem_sample *s)
@@ -149,7 +169,7 @@ int cgroup_member_sample(struct cgroup_target *t, struct member *m, char *reason
         for (size_t f = 0; f < _CG_FILE_MAX; f++) {
                 if (m->fd[f] < 0 && m->open_r[f] != -ENOENT)
                         note(reason, m->path, v, f, m->open_r[f]);
-                if (m->fd[f] < 0)
+                if (m->fd[f] < 0 || (f == CG_LIMIT && limit_kept(m, s)))
                         continue;
                 n = read_file(t, m, f, buf);
                 if (n == -ENOENT && f != CG_PRESSURE)
@@ -160,6 +180,8 @@ int cgroup_member_sample(struct cgroup_target *t, struct member *m, char *reason
                 }
                 if ((r = parse_file(v, f, buf, (size_t)n, s)) < 0)
                         note(reason, m->path, v, f, r);
+                else if (f == CG_LIMIT)
+                        limit_keep(t, m, s);
         }
         return 0;
 }

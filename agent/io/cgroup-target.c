@@ -120,6 +120,11 @@ struct cgroup_target *cgroup_target_free(struct cgroup_target *t)
         return NULL;
 }
 
+void cgroup_target_limit_every(struct cgroup_target *t, unsigned n)
+{
+        t->limit_every = n;
+}
+
 bool cgroup_target_gone(const struct cgroup_target *t)
 {
         return t->gone;

@@ -78,6 +78,14 @@ struct cgroup_target *cgroup_target_free(struct cgroup_target *t);
  */
 int cgroup_target_sample(struct cgroup_target *t, char *reason, struct mem_sample *ret);
 
+/*
+ * Reads the limit file (v2 memory.max, v1 memory.limit_in_bytes) on one sample of every n
+ * once it has been read cleanly; the samples between repeat the figure read then, so a
+ * limit change shows within n samples. A cgroup whose files had to be reopened (removed and
+ * recreated) reads it at once. n <= 1, the default, reads it on every sample.
+ */
+void cgroup_target_limit_every(struct cgroup_target *t, unsigned n);
+
 /* Whether the last cgroup_target_sample() found nothing (false before the first). */
 bool cgroup_target_gone(const struct cgroup_target *t);
 

@@ -9,12 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
-
 #include "fileio.h"
 #include "policy-load.h"
 #include "token.h"
 #include "release.h"
+#include "sha256.h"
 #include "util.h"
 
 static void configure_inih(void)
@@ -78,15 +77,12 @@ static void give_tokens(struct policy *p, char **tokens, size_t n)
 }
 
 /* A policy without `release` keys its actions by its bytes: the same file, the same key. */
-static int release_of_text(const char *text, size_t len, char ret[POLICY_NAME_MAX + 1])
+static void release_of_text(const char *text, size_t len, char ret[POLICY_NAME_MAX + 1])
 {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned n = 0;
+        unsigned char md[SHA256_DIGEST_SIZE];
 
-        if (!EVP_Digest(text, len, md, &n, EVP_sha256(), NULL) || n != 32)
-                return -ENOMEM;
+        sha256(text, len, md);
         release_from_sha256(md, ret);
-        return 0;
 }
 
 /* Parses text; st, when given, is the file's, whose mode is checked too. */
@@ -124,13 +120,8 @@ static int parse(const char *text, size_t len, const char *name, unsigned flags,
         give_tokens(r >= 0 ? p_done : NULL, tokens, n);
         if (r < 0)
                 return r;
-        if (!p_done->release[0]) {
-                r = release_of_text(text, len, p_done->release);
-                if (r < 0) {
-                        policy_free(p_done);
-                        return r;
-                }
-        }
+        if (!p_done->release[0])
+                release_of_text(text, len, p_done->release);
         *ret = p_done;
         return 0;
 }

@@ -7,7 +7,7 @@
 
 OOMBREAKER_PACKAGES=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
-	libinih-dev libjansson-dev libcmocka-dev libcgroup-dev libcurl4-openssl-dev libssl-dev
+	libinih-dev libjansson-dev libcmocka-dev libcgroup-dev libcurl4-openssl-dev
 	libmicrohttpd-dev libsystemd-dev systemd
 	haproxy prometheus python3 python3-prometheus-client
 	golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-common-dev

@@ -243,6 +243,7 @@ static void test_reset_rearms_and_saves(void **state)
 {
         struct fixture *f = *state;
         struct state *s;
+        uint64_t base;
 
         tick_seconds(f, 0, 1);
         trip(f, 2);
@@ -254,6 +255,7 @@ static void test_reset_rearms_and_saves(void **state)
         assert_non_null(s);
         assert_int_equal(s->phase, BREAKER_ARMED);
         assert_false(s->has_trip);
+        assert_int_equal(state_baseline_get(s, "canary-1", &base), -ENOENT);
         /* The next trip must not reuse the first one's keys. */
         assert_true(s->release.set);
         assert_int_equal(s->release.generation, 1);
@@ -263,6 +265,13 @@ static void test_reset_rearms_and_saves(void **state)
         fake_now = T0_MS + 11000;
         batch_tick(f->b, fake_now);
         assert_int_equal(batch_phase(f->b), BREAKER_BREACHING);
+        /* The reset forgot the OOM baselines; the tick after it saved the new one (the same
+         * count as before the reset, which must not pass for already saved). */
+        s = saved_state(f);
+        assert_non_null(s);
+        assert_int_equal(state_baseline_get(s, "canary-1", &base), 0);
+        assert_int_equal(base, 0);
+        state_free(s);
 }
 
 static void test_latched_batch_keeps_its_policy(void **state)

@@ -157,6 +157,11 @@ static void test_stat(void **state)
                 { "tab separator", CGROUP_V1, "total_rss\t5\n", -EINVAL },
                 { "bad unrelated value is ignored", CGROUP_V2, "foo bar\nanon 3\n", 0, false, 0,
                   true, 3 },
+                /* parsing stops once both keys are found: later lines are not looked at */
+                { "lines after both keys are not read", CGROUP_V2,
+                  "anon 3\ninactive_file 4\n\x7f"
+                  "ELF\nanon 5\n",
+                  0, true, 4, true, 3 },
         };
 
         (void)state;
