@@ -80,9 +80,9 @@ struct policy_target {
         char *gc_count_metric;       /* selector overrides, NULL = preset */
         char *heap_used_metric;
         char *heap_max_metric;
-        char *prometheus;   /* promql: the server's base URL */
-        char *promql;       /* promql: the working set in bytes, one sample */
-        char *promql_limit; /* promql: the limit in bytes; NULL = memory_limit */
+        char *prometheus;            /* promql: the server's base URL */
+        char *promql;                /* promql: the working set in bytes, one sample */
+        char *promql_limit;          /* promql: the limit in bytes; NULL = memory_limit */
         uint64_t forecast_window_ms; /* time_to_limit_below's window; 0 = the batch's */
 };
 
