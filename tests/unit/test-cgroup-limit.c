@@ -17,22 +17,11 @@
 #include <cmocka.h>
 
 #include "cgroup.h"
+#include "unit-helpers.h"
 
 #define CANARY "cgroup-v2/system.slice/order-canary@1.service"
 
 static char tmpdir[] = "/tmp/test-cgroup-limit-XXXXXX";
-
-static void run(const char *fmt, ...)
-{
-        char cmd[2048];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(cmd, sizeof(cmd), fmt, ap);
-        va_end(ap);
-        if (system(cmd) != 0)
-                fail_msg("command failed: %s", cmd);
-}
 
 static int setup(void **state)
 {
